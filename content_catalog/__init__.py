@@ -1,0 +1,1 @@
+"""The content catalog: resources, their schema, storage, editor workflow and seed content."""

@@ -1,0 +1,107 @@
+"""The servable catalog as arrays aligned with a model's item rows.
+
+Serving filters candidates with vectorised masks rather than per-item Python checks; this
+view precomputes those masks once per (model version, catalog version) pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from content_catalog.taxonomy import SENSITIVE_TOPICS, SKILL_TOPICS, TOPICS, ResourceType
+
+HEAVY_WARNINGS = frozenset(
+    {"self-harm", "suicide", "eating-disorder", "abuse", "sexual-violence", "trauma", "violence"}
+)
+TYPE_CODES = {t.value: n for n, t in enumerate(ResourceType)}
+TOPIC_INDEX = {t: n for n, t in enumerate(TOPICS)}
+
+
+def language_of(locale: str) -> str:
+    return locale.split("-", 1)[0].lower()
+
+
+def region_of(locale: str | None) -> str | None:
+    if not locale:
+        return None
+    parts = locale.replace("_", "-").split("-")
+    for part in parts[1:]:
+        if len(part) == 2 and part.isalpha():
+            return part.upper()
+    return None
+
+
+@dataclass
+class CatalogView:
+    item_ids: list[str]
+    cards: list[dict[str, Any] | None]  # None: not servable (not approved, retired, unknown)
+    servable: np.ndarray  # bool
+    type_code: np.ndarray  # int8
+    topics: np.ndarray  # bool (n_items, n_topics)
+    adult: np.ndarray  # bool
+    minor_excluded: np.ndarray  # bool: withheld from under-18s
+    heavy: np.ndarray  # bool
+    crisis: np.ndarray  # bool
+    skill: np.ndarray  # bool
+    group_full: np.ndarray  # bool: a group with no free places or no upcoming session
+    languages: list[frozenset[str]]
+
+    @classmethod
+    def build(
+        cls, item_ids: Sequence[str], cards: Mapping[str, dict[str, Any]],
+        now: datetime | None = None,
+    ) -> "CatalogView":
+        n = len(item_ids)
+        now = now or datetime.now(UTC)
+        aligned: list[dict[str, Any] | None] = [cards.get(i) for i in item_ids]
+        servable = np.array([c is not None for c in aligned], dtype=bool)
+        type_code = np.full(n, -1, dtype=np.int8)
+        topics = np.zeros((n, len(TOPICS)), dtype=bool)
+        adult = np.zeros(n, dtype=bool)
+        minor_excluded = np.zeros(n, dtype=bool)
+        heavy = np.zeros(n, dtype=bool)
+        crisis = np.zeros(n, dtype=bool)
+        skill = np.zeros(n, dtype=bool)
+        group_full = np.zeros(n, dtype=bool)
+        languages: list[frozenset[str]] = []
+        for row, card in enumerate(aligned):
+            if card is None:
+                languages.append(frozenset())
+                continue
+            type_code[row] = TYPE_CODES.get(card["type"], -1)
+            card_topics = card.get("topics", [])
+            for t in card_topics:
+                if t in TOPIC_INDEX:
+                    topics[row, TOPIC_INDEX[t]] = True
+            is_crisis = bool(card.get("is_crisis_resource"))
+            crisis[row] = is_crisis
+            adult[row] = card.get("audience") == "adult"
+            minor_excluded[row] = adult[row] or (
+                not is_crisis and card["type"] != "group"
+                and any(t in SENSITIVE_TOPICS for t in card_topics)
+            )
+            heavy[row] = any(w in HEAVY_WARNINGS for w in card.get("content_warnings", []))
+            skill[row] = any(t in SKILL_TOPICS for t in card_topics)
+            group = card.get("group")
+            if group is not None:
+                group_full[row] = int(group.get("capacity", 0)) <= 0
+            languages.append(frozenset(language_of(loc) for loc in card.get("locales", ["en"])))
+        return cls(
+            list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
+            crisis, skill, group_full, languages,
+        )
+
+    def language_mask(self, locale: str | None) -> np.ndarray:
+        if not locale:
+            return np.ones(len(self.item_ids), dtype=bool)
+        lang = language_of(locale)
+        return np.array([lang in langs for langs in self.languages], dtype=bool)
+
+    def topics_of(self, row: int) -> list[str]:
+        card = self.cards[row]
+        return list(card.get("topics", [])) if card else []

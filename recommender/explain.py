@@ -1,0 +1,63 @@
+"""Plain-language reasons for a suggestion, built only from what the user did or chose.
+
+Reasons never mention sensitive inferences ("we think you are depressed"); they point at
+the user's own actions or stated interests, or say plainly that an item is popular.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from recommender.catalog_view import CatalogView
+
+SIMILARITY_FOR_BECAUSE = 0.45
+
+
+def _topic_words(topic: str) -> str:
+    return topic.replace("-", " ")
+
+
+def reason_for(
+    view: CatalogView,
+    row: int,
+    source: str,
+    history_rows: Sequence[int] = (),
+    interest_topics: Sequence[str] = (),
+    embeddings: np.ndarray | None = None,
+) -> str:
+    card = view.cards[row] or {}
+    if card.get("is_crisis_resource"):
+        return "Free, confidential support you can reach right now"
+    if source == "context":
+        return "Related to what you are reading"
+    if history_rows and embeddings is not None:
+        sims = embeddings[list(history_rows)] @ embeddings[row]
+        best = int(np.argmax(sims))
+        if float(sims[best]) >= SIMILARITY_FOR_BECAUSE:
+            done = view.cards[history_rows[best]] or {}
+            if done.get("title"):
+                return f"Because you finished “{done['title']}”"
+    item_topics = card.get("topics", [])
+    shared = [t for t in interest_topics if t in item_topics]
+    if shared:
+        return f"Matches your interest in {_topic_words(shared[0])}"
+    if source == "popular" and item_topics:
+        return f"Popular with people exploring {_topic_words(item_topics[0])}"
+    if item_topics:
+        return f"Suggested for {_topic_words(item_topics[0])}"
+    return "Suggested for you"
+
+
+def interest_topics_from(
+    view: CatalogView, history_rows: Sequence[int], features: Sequence[str]
+) -> list[str]:
+    """Topics the user chose (``topic:x`` features) first, then their most engaged topics."""
+    chosen = [f.split(":", 1)[1] for f in features if f.startswith("topic:")]
+    counts: dict[str, int] = {}
+    for row in history_rows:
+        for t in view.topics_of(row):
+            counts[t] = counts.get(t, 0) + 1
+    engaged = sorted(counts, key=lambda t: -counts[t])
+    return chosen + [t for t in engaged if t not in chosen]

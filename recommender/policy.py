@@ -1,0 +1,181 @@
+"""The safety policy: rules no model score can override.
+
+Every list Solace returns, online or in offline evaluation, passes through
+:func:`apply_policy`:
+
+1. only approved, non-retired resources (the view's ``servable`` mask);
+2. when the request signals risk, crisis resources for the user's country (else the
+   international directory) come first and are never filtered or diversified away;
+3. a user's topic opt-outs are never served; under-18s get no adult or detailed
+   self-harm / suicide / eating-disorder content (support and crisis resources stay);
+4. balance: at most ``max_topic_share`` of the list per topic and ``max_heavy_share`` with
+   heavy content warnings; skills and recovery content wins ties.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recommender.catalog_view import TOPIC_INDEX, TYPE_CODES, CatalogView, region_of
+
+TIE_BONUS = 1e-6
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    types: frozenset[str] = frozenset(TYPE_CODES)
+    locale: str | None = None
+    opt_outs: frozenset[str] = frozenset()
+    is_minor: bool = False
+    risk: bool = False
+    exclude_rows: frozenset[int] = frozenset()
+    max_topic_share: float = 0.4
+    max_heavy_share: float = 0.3
+    extra_excluded_topics: frozenset[str] = field(default_factory=frozenset)
+
+
+def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
+    """Items that may appear in the personalised part of the list."""
+    mask = view.servable & ~view.crisis & ~view.group_full
+    mask &= np.isin(view.type_code, [TYPE_CODES[t] for t in req.types if t in TYPE_CODES])
+    mask &= view.language_mask(req.locale) | _no_language_match(view, req.locale)
+    blocked = [TOPIC_INDEX[t] for t in (req.opt_outs | req.extra_excluded_topics) if t in TOPIC_INDEX]
+    if blocked:
+        mask &= ~view.topics[:, blocked].any(axis=1)
+    if req.is_minor:
+        mask &= ~view.minor_excluded
+    if req.exclude_rows:
+        mask[list(req.exclude_rows)] = False
+    return mask
+
+
+def _no_language_match(view: CatalogView, locale: str | None) -> np.ndarray:
+    """If nothing exists in the user's language, fall back to every language."""
+    if not locale:
+        return np.zeros(len(view.item_ids), dtype=bool)
+    lang_mask = view.language_mask(locale) & view.servable & ~view.crisis
+    if lang_mask.any():
+        return np.zeros(len(view.item_ids), dtype=bool)
+    return np.ones(len(view.item_ids), dtype=bool)
+
+
+def crisis_rows(view: CatalogView, locale: str | None, limit: int = 3) -> list[int]:
+    """Crisis resources for the locale's country, then the international directory."""
+    region = region_of(locale)
+    rows = np.flatnonzero(view.servable & view.crisis)
+    local = [int(r) for r in rows if region and view.cards[r].get("country") == region]  # type: ignore[union-attr]
+    intl = [int(r) for r in rows if view.cards[r].get("country") == "INTL"]  # type: ignore[union-attr]
+    chosen = (local + intl)[:limit]
+    if not chosen:  # no country known and no directory: any crisis line beats none
+        chosen = [int(r) for r in rows[:limit]]
+    return chosen
+
+
+def balanced_selection(
+    view: CatalogView,
+    ranked_rows: Sequence[int],
+    k: int,
+    req: PolicyRequest,
+    embeddings: np.ndarray | None = None,
+    scores: np.ndarray | None = None,
+    mmr_lambda: float = 0.8,
+) -> list[int]:
+    """Greedy pick from ``ranked_rows`` under the topic and heavy-content caps.
+
+    With embeddings, maximal marginal relevance trades a little score for variety:
+    ``lambda * score - (1 - lambda) * max cosine to what is already picked``.
+    """
+    topic_cap = max(1, math.floor(req.max_topic_share * k))
+    heavy_cap = max(0, math.floor(req.max_heavy_share * k))
+    topic_counts = np.zeros(view.topics.shape[1], dtype=np.int32)
+    heavy_count = 0
+    picked: list[int] = []
+    remaining = list(ranked_rows)
+    use_mmr = embeddings is not None and scores is not None and mmr_lambda < 1.0
+    if use_mmr:
+        cand_scores = np.array([scores[r] for r in remaining], dtype=np.float64)
+        spread = float(cand_scores.max() - cand_scores.min()) if len(cand_scores) else 0.0
+        norm_scores = (cand_scores - cand_scores.min()) / spread if spread > 0 else np.zeros_like(cand_scores)
+        max_sim = np.full(len(remaining), -1.0)
+    while remaining and len(picked) < k:
+        if use_mmr and picked:
+            value = mmr_lambda * norm_scores - (1 - mmr_lambda) * np.maximum(max_sim, 0.0)
+            order = np.argsort(-value, kind="stable")
+        else:
+            order = np.arange(len(remaining))
+        chosen_pos = None
+        for pos in order:
+            row = remaining[pos]
+            row_topics = view.topics[row]
+            if (topic_counts[row_topics] >= topic_cap).any():
+                continue
+            if view.heavy[row] and heavy_count >= heavy_cap:
+                continue
+            chosen_pos = int(pos)
+            break
+        if chosen_pos is None:
+            break
+        row = remaining[chosen_pos]
+        picked.append(row)
+        topic_counts[view.topics[row]] += 1
+        heavy_count += int(view.heavy[row])
+        if use_mmr:
+            sims = embeddings[remaining] @ embeddings[row]  # type: ignore[index]
+            max_sim = np.maximum(max_sim, sims)
+            max_sim = np.delete(max_sim, chosen_pos)
+            norm_scores = np.delete(norm_scores, chosen_pos)
+        del remaining[chosen_pos]
+    return picked
+
+
+def apply_policy(
+    view: CatalogView,
+    scores: np.ndarray,
+    k: int,
+    req: PolicyRequest,
+    embeddings: np.ndarray | None = None,
+    mmr_lambda: float = 0.8,
+    pool_factor: int = 6,
+) -> tuple[list[int], list[int]]:
+    """The final list: ``(crisis rows, ranked rows)``, together at most ``k`` plus crisis.
+
+    Crisis rows are returned separately and always first; they do not take the place of
+    the user's own suggestions, so nothing helpful is withheld either.
+    """
+    from recommender.scoring import top_k
+
+    mask = candidate_mask(view, req)
+    masked = np.where(mask, scores + TIE_BONUS * view.skill, -np.inf)
+    pool, _ = top_k(masked, max(k * pool_factor, k))
+    ranked = balanced_selection(view, pool.tolist(), k, req, embeddings, masked, mmr_lambda)
+    crisis = crisis_rows(view, req.locale) if req.risk else []
+    return crisis, ranked
+
+
+def violates_policy(view: CatalogView, rows: Iterable[int], req: PolicyRequest, k: int) -> list[str]:
+    """Every rule a returned list breaks (empty when it is safe); used by tests and audits."""
+    rows = list(rows)
+    problems: list[str] = []
+    topic_cap = max(1, math.floor(req.max_topic_share * k))
+    heavy_cap = max(0, math.floor(req.max_heavy_share * k))
+    non_crisis = [r for r in rows if not view.crisis[r]]
+    for r in rows:
+        if not view.servable[r]:
+            problems.append(f"{view.item_ids[r]} is not approved")
+        if view.crisis[r]:
+            continue
+        topics = {t for t, n in TOPIC_INDEX.items() if view.topics[r, n]}
+        if topics & req.opt_outs:
+            problems.append(f"{view.item_ids[r]} is on an opted-out topic")
+        if req.is_minor and view.minor_excluded[r]:
+            problems.append(f"{view.item_ids[r]} is withheld from minors")
+    counts = view.topics[non_crisis].sum(axis=0) if non_crisis else np.zeros(1)
+    if (counts > topic_cap).any():
+        problems.append("a topic exceeds its share")
+    if int(view.heavy[non_crisis].sum()) > heavy_cap if non_crisis else False:
+        problems.append("too many heavy resources")
+    return problems

@@ -1,0 +1,1 @@
+"""The online side: a Flask API that answers from Redis-cached vectors."""

@@ -1,0 +1,45 @@
+"""Event ingestion: durable in SQL, reflected at once in the user's Redis state."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from serving.auth import require
+from serving.errors import ApiError
+from serving.openapi import doc, parse_json
+from serving.schemas import EventBatch, EventBatchResponse
+from serving.state import state
+from solace.events import Event
+from solace.keys import Role
+from solace.user_state import apply_events
+
+bp = Blueprint("events", __name__, url_prefix="/v1")
+
+
+@bp.post("/events")
+@require(Role.PLATFORM)
+@doc(json=EventBatch, ok=EventBatchResponse, tags=["events"], errors=(400, 401, 413, 422))
+def post_events():  # type: ignore[no-untyped-def]
+    """Record a batch of what your users did with suggestions.
+
+    Events are deduplicated by ``event_id`` (safe to retry). Types: impression, click,
+    start, complete, like, dismiss, report. A ``report`` puts crisis resources first in
+    the user's lists for a while. At most ``SOLACE_MAX_EVENTS_PER_BATCH`` (default 1000)
+    events per request.
+    """
+    st = state()
+    batch = parse_json(EventBatch)
+    if len(batch.events) > st.settings.max_events_per_batch:
+        raise ApiError(
+            413, "payload_too_large",
+            f"events: at most {st.settings.max_events_per_batch} events per batch", "events",
+        )
+    events = [
+        Event(e.event_id, e.user_id, e.resource_id, e.type, e.timestamp, e.recommendation_id)
+        for e in batch.events
+    ]
+    new_ids = st.events.add_batch(g.tenant, events)
+    fresh = [e for e in events if e.event_id in new_ids]
+    if fresh:
+        apply_events(st.redis, st.keys, g.tenant, fresh, int(st.settings.risk_window_hours * 3600))
+    return jsonify({"accepted": len(new_ids), "duplicates": len(events) - len(new_ids)}), 202

@@ -1,0 +1,44 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from serving.openapi import api_spec
+from serving.state import state
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@api_spec.validate(skip_validation=True, tags=["operations"], security={})
+def healthz():  # type: ignore[no-untyped-def]
+    """The process is up."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+@api_spec.validate(skip_validation=True, tags=["operations"], security={})
+def readyz():  # type: ignore[no-untyped-def]
+    """Redis answers and an active model is loaded; 503 otherwise."""
+    st = state()
+    checks = {"redis": False, "model": False}
+    try:
+        st.cache.check()
+        checks["redis"] = True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        st.cache.mark_degraded()
+    checks["model"] = st.cache.model is not None
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not_ready", "checks": checks,
+            "model_version": st.cache.model.version if st.cache.model else None}
+    return jsonify(body), 200 if ready else 503
+
+
+@bp.get("/metrics")
+@api_spec.validate(skip_validation=True, tags=["operations"], security={})
+def metrics():  # type: ignore[no-untyped-def]
+    """Prometheus text format: requests and latency per route, model version, cache hits."""
+    registry = current_app.extensions["solace_metrics"].registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

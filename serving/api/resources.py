@@ -1,0 +1,74 @@
+"""Catalog lookups for platforms: semantic search and similar resources."""
+
+from __future__ import annotations
+
+import numpy as np
+from flask import Blueprint, jsonify
+
+from recommender.policy import PolicyRequest, apply_policy
+from serving.auth import require
+from serving.errors import ApiError
+from serving.openapi import doc, parse_query
+from serving.recommend import ALL_TYPES
+from serving.schemas import ItemsResponse, SearchQuery, SimilarQuery
+from serving.state import state
+from solace.keys import Role
+
+bp = Blueprint("resources", __name__, url_prefix="/v1")
+
+
+def _items(rows: list[int], scores: np.ndarray) -> list[dict[str, object]]:
+    st = state()
+    model, view = st.cache.model, st.cache.view
+    out = []
+    for row in rows:
+        card = view.cards[row] or {}  # type: ignore[union-attr]
+        out.append({
+            "resource_id": model.item_ids[row],  # type: ignore[union-attr]
+            "type": card.get("type"), "title": card.get("title"), "url": card.get("url"),
+            "score": round(float(scores[row]), 6), "reason": None,
+            "topics": card.get("topics", []),
+            "is_crisis_resource": bool(card.get("is_crisis_resource")),
+        })
+    return out
+
+
+def _ready_model():  # type: ignore[no-untyped-def]
+    st = state()
+    st.cache.check()
+    if st.cache.model is None or st.cache.view is None or st.cache.model.embeddings is None:
+        raise ApiError(503, "no_model", "no active model with embeddings yet")
+    return st.cache.model, st.cache.view
+
+
+@bp.get("/resources/search")
+@require(Role.PLATFORM)
+@doc(query=SearchQuery, ok=ItemsResponse, tags=["resources"])
+def search():  # type: ignore[no-untyped-def]
+    """Semantic search of the approved catalog (the query is not stored)."""
+    q = parse_query(SearchQuery)
+    model, view = _ready_model()
+    from training.encoder import get_encoder
+
+    vec = get_encoder(state().settings.embedding_model).encode([q.q])[0]
+    scores = model.embeddings @ vec
+    req = PolicyRequest(types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale,
+                        max_topic_share=1.0, max_heavy_share=1.0)
+    _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
+    return jsonify({"items": _items(rows, scores)})
+
+
+@bp.get("/resources/<resource_id>/similar")
+@require(Role.PLATFORM)
+@doc(query=SimilarQuery, ok=ItemsResponse, tags=["resources"], errors=(401, 404, 422))
+def similar(resource_id: str):  # type: ignore[no-untyped-def]
+    """Approved resources closest in meaning to one resource."""
+    q = parse_query(SimilarQuery)
+    model, view = _ready_model()
+    row = model.item_index.get(resource_id)
+    if row is None or not view.servable[row]:
+        raise ApiError(404, "not_found", f"no servable resource {resource_id!r}", "resource_id")
+    scores = model.embeddings @ model.embeddings[row]
+    req = PolicyRequest(exclude_rows=frozenset({row}), max_topic_share=1.0, max_heavy_share=1.0)
+    _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
+    return jsonify({"items": _items(rows, scores)})

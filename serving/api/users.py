@@ -1,0 +1,50 @@
+"""A user's profile (features, locale, age band, opt-outs) and erasure."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from serving.api.recommendations import checked_user_id
+from serving.auth import require
+from serving.openapi import doc, parse_json
+from serving.schemas import UserProfileIn
+from serving.state import state
+from solace.erasure import erase_user
+from solace.keys import Role
+from solace.user_state import put_profile
+from solace.users import UserProfile
+
+bp = Blueprint("users", __name__, url_prefix="/v1")
+
+
+@bp.put("/users/<user_id>")
+@require(Role.PLATFORM)
+@doc(json=UserProfileIn, ok=UserProfileIn, tags=["users"], errors=(400, 401, 422))
+def put_user(user_id: str):  # type: ignore[no-untyped-def]
+    """Set what the platform shares about a user: feature tokens, locale, age band, opt-outs.
+
+    No names, contact details or free text: only these fields are accepted.
+    """
+    st = state()
+    uid = checked_user_id(user_id)
+    body = parse_json(UserProfileIn)
+    profile = UserProfile(
+        features=list(body.features), locale=body.locale, age_band=body.age_band,
+        opt_outs=[str(t) for t in body.opt_outs],
+    )
+    st.profiles.put(g.tenant, uid, profile)
+    put_profile(st.redis, st.keys, g.tenant, uid, profile)
+    return jsonify(profile.to_json())
+
+
+@bp.delete("/users/<user_id>")
+@require(Role.PLATFORM)
+@doc(tags=["users"], status=204, errors=(401, 422))
+def delete_user(user_id: str):  # type: ignore[no-untyped-def]
+    """Erase every trace of the user: events, profile, vectors, seen sets, cached lists.
+
+    Answers 204 whether or not the user existed, so erasure reveals nothing.
+    """
+    st = state()
+    erase_user(st.settings, st.engine, st.redis, st.keys, g.tenant, checked_user_id(user_id))
+    return "", 204

@@ -1,0 +1,78 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import Flask, request
+from flask_limiter import Limiter
+
+from content_catalog.store import CatalogStore
+from serving.errors import register_error_handlers
+from serving.metrics import ServingMetrics
+from serving.model_cache import ServingCache
+from serving.openapi import api_spec, docs_blueprint
+from serving.state import KeyCache, ServingState
+from solace.config import Settings, load_settings
+from solace.db import get_engine
+from solace.events import EventStore
+from solace.keys import KeyStore
+from solace.keyspace import Keyspace
+from solace.logs import configure_logging
+from solace.redis_conn import connect_redis
+from solace.users import ProfileStore
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def _rate_limit_key() -> str:
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "key:" + hashlib.sha256(header.encode()).hexdigest()[:24]
+    return "ip:" + (request.remote_addr or "unknown")
+
+
+def _limiter_storage(settings: Settings, client) -> str:  # type: ignore[no-untyped-def]
+    if settings.redis_url:
+        return settings.redis_url
+    return f"redis+unix://{client.socket_file}"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    app = Flask("solace")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = get_engine(settings.sql_url)
+    client = connect_redis(settings)
+    keys = Keyspace(settings.redis_prefix)
+    app.extensions["solace"] = ServingState(
+        settings=settings, engine=engine, redis=client, keys=keys,
+        cache=ServingCache(client, keys), key_cache=KeyCache(KeyStore(engine)),
+        catalog=CatalogStore(engine), events=EventStore(engine), profiles=ProfileStore(engine),
+    )
+    metrics = ServingMetrics()
+    metrics.install(app)
+    app.extensions["solace_metrics"] = metrics
+
+    app.config["RATELIMIT_KEY_PREFIX"] = f"{settings.redis_prefix}:rl"
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter = Limiter(
+        key_func=_rate_limit_key, app=app, storage_uri=_limiter_storage(settings, client),
+        default_limits=[settings.rate_limit], swallow_errors=True,
+    )
+
+    from serving.api import events, health, recommendations, resources, users
+
+    for module in (recommendations, events, users, resources):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(health.bp)
+    limiter.exempt(health.bp)
+    app.register_blueprint(docs_blueprint)
+    limiter.exempt(docs_blueprint)
+    register_error_handlers(app)
+    api_spec.register(app)
+    logging.getLogger("solace.serving").info("app created", extra={"tenantless": True})
+    return app

@@ -1,0 +1,44 @@
+"""Prometheus metrics of one app: request counts and latency per route, model version,
+cached-list hits."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ServingMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "solace_requests_total", "HTTP requests", ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "solace_request_seconds", "Request latency", ["route", "method"],
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "solace_model_active", "The active model version held by this worker", ["version"],
+            registry=self.registry,
+        )
+        self.cache_lookups = Counter(
+            "solace_cached_list_lookups_total", "Cached-list lookups", ["result"],
+            registry=self.registry,
+        )
+
+    def install(self, app: Flask) -> None:
+        @app.before_request
+        def _start() -> None:
+            g._t0 = time.perf_counter()
+
+        @app.after_request
+        def _record(response):  # type: ignore[no-untyped-def]
+            route = request.url_rule.rule if request.url_rule else "unmatched"
+            elapsed = time.perf_counter() - g.get("_t0", time.perf_counter())
+            self.requests.labels(route, request.method, str(response.status_code)).inc()
+            self.latency.labels(route, request.method).observe(elapsed)
+            return response

@@ -1,0 +1,224 @@
+"""Answering one recommendation request: read the user's state from Redis in one round
+trip, choose the vector to score with, apply the safety policy, explain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import redis
+
+from recommender.crisis import detect_crisis
+from recommender.explain import interest_topics_from, reason_for
+from recommender.policy import PolicyRequest, apply_policy
+from serving.errors import ApiError
+from serving.model_cache import LoadedModel
+from serving.state import ServingState
+from solace.users import MINOR_AGE_BANDS
+
+log = logging.getLogger("solace.serving")
+
+ALL_TYPES = frozenset({"article", "exercise", "group"})
+CONTEXT_WEIGHT = 0.5
+
+
+@dataclass
+class RecRequest:
+    tenant: str
+    user_id: str | None
+    k: int
+    types: frozenset[str] = ALL_TYPES
+    locale: str | None = None
+    features: list[str] = field(default_factory=list)
+    age_band: str | None = None
+    context_text: str | None = None
+    risk: bool = False
+    explain: bool = True
+
+
+@dataclass
+class UserState:
+    vector: np.ndarray | None = None
+    completed: set[str] = field(default_factory=set)
+    dismissed: set[str] = field(default_factory=set)
+    interactions: dict[str, float] = field(default_factory=dict)
+    profile: dict[str, object] = field(default_factory=dict)
+    risk: bool = False
+    cached: bytes | None = None
+
+
+def _signature(req: RecRequest, model_version: str, catalog_version: int | None) -> str:
+    payload = [model_version, catalog_version, req.k, sorted(req.types), req.locale,
+               sorted(req.features), req.age_band, req.explain]
+    return hashlib.blake2b(json.dumps(payload).encode(), digest_size=12).hexdigest()
+
+
+def _cacheable(req: RecRequest) -> bool:
+    return req.user_id is not None and not req.context_text and not req.risk
+
+
+def _read_state(st: ServingState, req: RecRequest) -> UserState:
+    """Versions and user state in one pipeline; refreshes the worker's model on change."""
+    keys, cache = st.keys, st.cache
+    version = cache.model.version if cache.model else None
+    pipe = st.redis.pipeline(transaction=False)
+    pipe.get(keys.active_model)
+    pipe.get(keys.catalog_version)
+    user = req.user_id
+    sig = None
+    if user is not None:
+        pipe.hget(keys.user_vectors(req.tenant, version or "-"), user)
+        pipe.smembers(keys.user_completed(req.tenant, user))
+        pipe.smembers(keys.user_dismissed(req.tenant, user))
+        pipe.hgetall(keys.user_interactions(req.tenant, user))
+        pipe.get(keys.user_profile(req.tenant, user))
+        pipe.exists(keys.user_risk(req.tenant, user))
+        if version and _cacheable(req):
+            sig = _signature(req, version, cache.catalog_version)
+            pipe.hget(keys.user_cached_lists(req.tenant, user), sig)
+    results = pipe.execute()
+    before = (version, cache.catalog_version)
+    cache.refresh(results[0], results[1])
+    cache.mark_ok()
+    us = UserState()
+    if user is None:
+        return us
+    raw_vec, completed, dismissed, inter, profile, risk = results[2:8]
+    if (cache.model.version if cache.model else None, cache.catalog_version) != before:
+        raw_vec = st.redis.hget(keys.user_vectors(req.tenant, cache.model.version), user) if cache.model else None
+        sig = None
+    elif sig is not None:
+        us.cached = results[8]
+    if raw_vec is not None and cache.model is not None:
+        vec = np.frombuffer(raw_vec, dtype=np.float32)
+        if vec.shape[0] == cache.model.dim:
+            us.vector = vec
+    us.completed = {m.decode() for m in completed}
+    us.dismissed = {m.decode() for m in dismissed}
+    us.interactions = {k.decode(): float(v) for k, v in inter.items()}
+    us.profile = json.loads(profile) if profile else {}
+    us.risk = bool(risk)
+    return us
+
+
+def _feature_vector(model: LoadedModel, features: list[str], age_band: str | None) -> np.ndarray | None:
+    """A cold user's vector from the hybrid model's feature embeddings (as in training)."""
+    if model.user_feature_vectors is None:
+        return None
+    tokens = [(f"feature:{f}", 1.0) for f in features]
+    if age_band:
+        tokens.append((f"age:{age_band}", 0.5))
+    rows = [(model.user_feature_index[t], w) for t, w in tokens if t in model.user_feature_index]
+    if not any(t.startswith("feature:") for t, _ in tokens if t in model.user_feature_index):
+        return None
+    total = sum(w for _, w in rows)
+    vec = np.zeros(model.dim, dtype=np.float32)
+    for r, w in rows:
+        vec += (w / total) * model.user_feature_vectors[r]
+    return vec
+
+
+def _context_scores(st: ServingState, model: LoadedModel, text: str) -> np.ndarray | None:
+    if model.embeddings is None:
+        return None
+    from training.encoder import get_encoder
+
+    encoder = get_encoder(st.settings.embedding_model)
+    query = encoder.encode([text])[0]
+    return model.embeddings @ query
+
+
+def _standardise(scores: np.ndarray) -> np.ndarray:
+    sd = float(scores.std())
+    return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
+
+
+def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
+    degraded = False
+    try:
+        us = _read_state(st, req)
+    except redis.RedisError:
+        log.warning("redis unreachable; answering from the last model held (degraded)")
+        st.cache.mark_degraded()
+        us = UserState()
+        degraded = True
+    model, view = st.cache.model, st.cache.view
+    if model is None or view is None:
+        raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
+    if us.cached is not None:
+        body = json.loads(us.cached)
+        body["recommendation_id"] = uuid.uuid4().hex
+        return body
+
+    profile = us.profile
+    features = req.features or list(profile.get("features", []))  # type: ignore[arg-type]
+    locale = req.locale or profile.get("locale")  # type: ignore[assignment]
+    age_band = req.age_band or profile.get("age_band")  # type: ignore[assignment]
+    opt_outs = frozenset(profile.get("opt_outs", []))  # type: ignore[arg-type]
+    risk = req.risk or us.risk or detect_crisis(req.context_text)
+
+    source = "popular"
+    scores = _standardise(model.popularity.astype(np.float32))
+    if us.vector is not None:
+        scores, source = model.item_matrix @ us.vector, "personalised"
+    else:
+        fvec = _feature_vector(model, features, age_band)  # type: ignore[arg-type]
+        if fvec is not None:
+            scores, source = model.item_matrix @ fvec, "features"
+    if req.context_text:
+        ctx = _context_scores(st, model, req.context_text)
+        if ctx is not None:
+            if source == "popular":
+                scores, source = _standardise(ctx) + 0.1 * scores, "context"
+            else:
+                scores = _standardise(scores) + CONTEXT_WEIGHT * _standardise(ctx)
+
+    index = model.item_index
+    excluded = frozenset(index[i] for i in (us.completed | us.dismissed) if i in index)
+    policy = PolicyRequest(
+        types=req.types, locale=locale, opt_outs=opt_outs,  # type: ignore[arg-type]
+        is_minor=age_band in MINOR_AGE_BANDS, risk=risk, exclude_rows=excluded,
+        max_topic_share=st.settings.max_topic_share, max_heavy_share=st.settings.max_heavy_share,
+    )
+    crisis_rows, ranked = apply_policy(view, scores, req.k, policy, model.embeddings)
+
+    history = [index[i] for i, w in sorted(us.interactions.items(), key=lambda kv: -kv[1])
+               if i in index and w >= 4.0][:20]
+    interests = interest_topics_from(view, history, features)
+    items = []
+    for row in crisis_rows + ranked:
+        card = view.cards[row] or {}
+        items.append({
+            "resource_id": model.item_ids[row],
+            "type": card.get("type"),
+            "title": card.get("title"),
+            "url": card.get("url"),
+            "score": round(float(scores[row]), 6) if row in ranked else None,
+            "reason": reason_for(view, row, source, history, interests, model.embeddings) if req.explain else None,
+            "topics": card.get("topics", []),
+            "is_crisis_resource": bool(card.get("is_crisis_resource")),
+        })
+    body = {
+        "recommendation_id": uuid.uuid4().hex,
+        "model_version": model.version,
+        "crisis": bool(crisis_rows),
+        "degraded": degraded or st.cache.degraded,
+        "source": source,
+        "items": items,
+    }
+    if _cacheable(req) and not degraded and req.user_id and not body["crisis"]:
+        sig = _signature(req, model.version, st.cache.catalog_version)
+        name = st.keys.user_cached_lists(req.tenant, req.user_id)
+        try:
+            pipe = st.redis.pipeline(transaction=False)
+            pipe.hset(name, sig, json.dumps(body))
+            pipe.expire(name, max(1, int(st.settings.cache_ttl_seconds)))
+            pipe.execute()
+        except redis.RedisError:
+            pass
+    return body

@@ -1,0 +1,165 @@
+"""Request and response shapes of the HTTP API v1 (pydantic; the OpenAPI document is
+generated from these)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from content_catalog.taxonomy import Topic
+from solace.events import EVENT_TYPES
+from solace.users import AGE_BANDS
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_RE = re.compile(r"^\+?[0-9 ()\-.]{7,}$")
+_USER_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+
+
+def _opaque_user_id(value: str) -> str:
+    """Accept pseudonymous tokens only: nothing that looks like an email or phone number."""
+    if _EMAIL_RE.match(value) or "@" in value:
+        raise ValueError("user_id looks like an email address; send an opaque pseudonym instead")
+    if _PHONE_RE.match(value) and sum(c.isdigit() for c in value) >= 7 and not value.isalpha():
+        digits = sum(c.isdigit() for c in value)
+        if digits >= 7 and digits / max(len(value), 1) > 0.6:
+            raise ValueError("user_id looks like a phone number; send an opaque pseudonym instead")
+    if not _USER_ID_RE.match(value):
+        raise ValueError("user_id must be 1-128 characters of letters, digits, '_', '.', ':' or '-'")
+    return value
+
+
+UserId = Annotated[str, AfterValidator(_opaque_user_id)]
+ResourceTypeName = Literal["article", "exercise", "group"]
+Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+FeatureToken = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:\-]{0,63}$")]
+AgeBand = Literal[AGE_BANDS]  # type: ignore[valid-type]
+
+
+def _split_types(value: str | None) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    bad = [p for p in parts if p not in ("article", "exercise", "group")]
+    if bad:
+        raise ValueError(f"unknown type {bad[0]!r}; use article, exercise or group")
+    return parts
+
+
+class RecommendationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=10, ge=1, le=100, description="How many suggestions.")
+    types: Annotated[str | None, AfterValidator(_split_types)] = Field(
+        default=None, description="Comma-separated subset of article,exercise,group."
+    )
+    locale: Locale | None = None
+    explain: bool = Field(default=True, description="Add a plain-language reason per item.")
+
+
+class RequestContext(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(
+        default=None, max_length=2000,
+        description="What the user is reading or searching. Used for this request only; never stored or logged.",
+    )
+    risk: bool = Field(default=False, description="The platform's own signal that the user may be at risk.")
+
+
+class RecommendationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId | None = None
+    features: list[FeatureToken] = Field(
+        default_factory=list, max_length=50,
+        description="Onboarding features, e.g. topic:sleep (topics the user chose).",
+    )
+    locale: Locale | None = None
+    age_band: AgeBand | None = None
+    context: RequestContext = Field(default_factory=RequestContext)
+    k: int = Field(default=10, ge=1, le=100)
+    types: list[ResourceTypeName] | None = None
+    explain: bool = True
+
+
+class RecommendedItem(BaseModel):
+    resource_id: str
+    type: ResourceTypeName
+    title: str
+    url: str | None
+    score: float
+    reason: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    is_crisis_resource: bool = False
+
+
+class RecommendationResponse(BaseModel):
+    recommendation_id: str
+    model_version: str | None
+    crisis: bool = False
+    degraded: bool = False
+    source: Literal["personalised", "features", "context", "popular"] = "personalised"
+    items: list[RecommendedItem]
+
+
+class ItemsResponse(BaseModel):
+    items: list[RecommendedItem]
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    user_id: UserId
+    resource_id: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
+    timestamp: datetime
+    recommendation_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1)
+
+
+class EventBatchResponse(BaseModel):
+    accepted: int
+    duplicates: int
+
+
+class UserProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[FeatureToken] = Field(default_factory=list, max_length=50)
+    locale: Locale | None = None
+    age_band: AgeBand | None = None
+    opt_outs: list[Topic] = Field(default_factory=list, description="Topics never to suggest.")
+
+
+class SearchQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    k: int = Field(default=10, ge=1, le=100)
+    types: Annotated[str | None, AfterValidator(_split_types)] = None
+    locale: Locale | None = None
+
+
+class SimilarQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=10, ge=1, le=100)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,314 @@
+"""The ``solace`` command line: one entry point for operators, editors and data scientists.
+
+Every failure is one clear line on stderr and a non-zero exit; ``SOLACE_LOG_LEVEL=DEBUG``
+adds the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from solace.config import load_settings
+from solace.services import Services
+
+
+def _services(ctx: click.Context) -> Services:
+    return ctx.ensure_object(dict)["services"]  # type: ignore[no-any-return]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="solace")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Solace: safe, private recommendations of self-help content for social platforms."""
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise click.ClickException(
+            f"configuration: SOLACE_{str(err['loc'][0]).upper()}: {err['msg']}"
+        ) from None
+    ctx.ensure_object(dict)["services"] = Services(settings)
+
+
+# --------------------------------------------------------------------------- quickstart
+@cli.command()
+@click.option("--port", default=8000, show_default=True, help="Port to serve the API on.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-serve", is_flag=True, help="Stop after publishing (do not start the API).")
+@click.option("--users", "n_users", default=600, show_default=True, help="Simulated users.")
+@click.pass_context
+def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users: int) -> None:
+    """Load the seed catalog, simulate a history, embed, train, publish and serve."""
+    from solace.quickstart import run_quickstart
+
+    services = _services(ctx)
+    click.echo(f"Solace quick start in {services.settings.home} (embedded defaults unless configured)")
+    result = run_quickstart(services, n_users=n_users, say=click.echo)
+    click.echo(f"\nOffline part done in {result.seconds:.0f} s: model {result.version}")
+    click.echo(
+        f"Example SIMULATED user {result.example_user} has simulated needs: "
+        f"{', '.join(result.example_needs)}"
+    )
+    curl = (
+        f"curl -s -H 'Authorization: Bearer {result.api_key}' "
+        f"'http://{host}:{port}/v1/users/{result.example_user}/recommendations?k=5'"
+    )
+    click.echo(f"\nTry it:\n  {curl}\n")
+    click.echo(f"API docs: http://{host}:{port}/docs   (the demo key is kept in {services.settings.home / 'demo_api_key'})")
+    if no_serve:
+        return
+    from solace.serve import serve as run_server
+
+    click.echo(f"Serving on http://{host}:{port} (Ctrl-C to stop)")
+    run_server(services.settings, host=host, port=port, workers=2)
+
+
+# --------------------------------------------------------------------------- serve
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=1, show_default=True, help="Threads per worker.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the HTTP API with gunicorn."""
+    from solace.serve import serve as run_server
+
+    run_server(_services(ctx).settings, host=host, port=port, workers=workers, threads=threads)
+
+
+# --------------------------------------------------------------------------- offline jobs
+@cli.command()
+@click.pass_context
+def embed(ctx: click.Context) -> None:
+    """Embed approved resources whose text changed (incremental)."""
+    from solace.jobs import embed_catalog
+
+    report = embed_catalog(_services(ctx), progress=sys.stderr.isatty())
+    click.echo(f"{report.total} resources: {report.encoded} encoded, {report.reused} unchanged")
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r}: use NAME=VALUE", param_hint="--param")
+        try:
+            params[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+@cli.command()
+@click.option("--algorithm", type=click.Choice(["lightfm", "als", "bpr", "popularity", "content"]),
+              default="lightfm", show_default=True)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
+@click.option("--publish/--no-publish", "do_publish", default=False,
+              help="Publish the new version to Redis right away.")
+@click.pass_context
+def train(ctx: click.Context, algorithm: str, params: tuple[str, ...], do_publish: bool) -> None:
+    """Train a model on Solace's event log and catalog; saves a new model version."""
+    from solace.jobs import publish, train_from_store
+
+    services = _services(ctx)
+    outcome = train_from_store(services, algorithm, _parse_params(params) or None, say=click.echo)
+    click.echo(f"model version {outcome.version.version}")
+    for name, value in outcome.metrics.items():
+        click.echo(f"  {name:>14}: {value:.4f}")
+    if do_publish:
+        publish(services, outcome.version.version)
+        click.echo("published and active")
+
+
+@cli.command(name="publish")
+@click.argument("version")
+@click.pass_context
+def publish_cmd(ctx: click.Context, version: str) -> None:
+    """Write VERSION's vectors to Redis and make it the active model."""
+    from solace.jobs import publish
+
+    counts = publish(_services(ctx), version)
+    click.echo(f"published {version}: {counts['items']} items, {counts['users']} user vectors")
+
+
+# --------------------------------------------------------------------------- models
+@cli.group()
+def models() -> None:
+    """List, inspect, promote and roll back model versions."""
+
+
+@models.command(name="list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    services = _services(ctx)
+    active = services.registry.active()
+    versions = services.registry.list()
+    if not versions:
+        click.echo("no model versions yet: run `solace train` or `solace quickstart`")
+        return
+    for mv in versions:
+        m = mv.manifest
+        mark = "*" if mv.version == active else " "
+        p10 = m.get("metrics", {}).get("precision@10")
+        p10s = f"{p10:.4f}" if isinstance(p10, float) else "-"
+        click.echo(f"{mark} {mv.version:<40} {m['algorithm']:<10} {m['created_at'][:19]}  precision@10={p10s}")
+
+
+@models.command(name="show")
+@click.argument("version")
+@click.pass_context
+def models_show(ctx: click.Context, version: str) -> None:
+    click.echo(json.dumps(_services(ctx).registry.get(version).manifest, indent=2))
+
+
+@models.command(name="promote")
+@click.argument("version")
+@click.option("--require-metric", default=None, help="e.g. precision@10: refuse if the candidate is worse than the active model.")
+@click.pass_context
+def models_promote(ctx: click.Context, version: str, require_metric: str | None) -> None:
+    """Publish VERSION and make it active (optionally guarded by a metric)."""
+    from solace.jobs import publish
+
+    services = _services(ctx)
+    candidate = services.registry.get(version)
+    active = services.registry.active()
+    if require_metric and active:
+        current = services.registry.get(active).manifest.get("metrics", {}).get(require_metric)
+        new = candidate.manifest.get("metrics", {}).get(require_metric)
+        if new is None:
+            raise click.ClickException(f"{version} has no metric {require_metric}")
+        if current is not None and new < current:
+            raise click.ClickException(
+                f"{version} has {require_metric}={new:.4f}, below the active {active} ({current:.4f}); not promoted"
+            )
+    publish(services, version, action="promote")
+    click.echo(f"{version} is now active")
+
+
+@models.command(name="rollback")
+@click.pass_context
+def models_rollback(ctx: click.Context) -> None:
+    """Make the previously active version active again."""
+    from solace.jobs import publish
+
+    services = _services(ctx)
+    previous = services.registry.previous()
+    if previous is None:
+        raise click.ClickException("no previous version to roll back to")
+    publish(services, previous, action="rollback")
+    click.echo(f"rolled back to {previous}")
+
+
+# --------------------------------------------------------------------------- keys
+@cli.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+TENANT_OPTION = click.option("--tenant", required=True, help="The platform (tenant) id, e.g. acme.")
+
+
+def _check_tenant(tenant: str) -> str:
+    import re
+
+    from solace.keys import TENANT_PATTERN
+
+    if not re.match(TENANT_PATTERN, tenant):
+        raise click.BadParameter("lowercase letters, digits, '-' and '_' (max 64)", param_hint="--tenant")
+    return tenant
+
+
+@keys.command(name="create")
+@TENANT_OPTION
+@click.option("--role", type=click.Choice(["platform", "editor", "admin"]), default="platform", show_default=True)
+@click.pass_context
+def keys_create(ctx: click.Context, tenant: str, role: str) -> None:
+    """Create a key; it is printed once and stored only as a hash."""
+    from solace.keys import Role
+
+    key, secret = _services(ctx).api_keys.create(_check_tenant(tenant), Role(role))
+    click.echo(secret)
+    click.echo(f"key id {key.key_id} ({key.role.value}, tenant {key.tenant}); store it now: it is not shown again", err=True)
+
+
+@keys.command(name="list")
+@click.option("--tenant", default=None)
+@click.pass_context
+def keys_list(ctx: click.Context, tenant: str | None) -> None:
+    for key in _services(ctx).api_keys.list(tenant):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.key_id}  {key.tenant:<20} {key.role.value:<9} {key.created_at:%Y-%m-%d %H:%M}  {state}")
+
+
+@keys.command(name="revoke")
+@TENANT_OPTION
+@click.argument("key_id")
+@click.pass_context
+def keys_revoke(ctx: click.Context, tenant: str, key_id: str) -> None:
+    if not _services(ctx).api_keys.revoke(tenant, key_id):
+        raise click.ClickException(f"no active key {key_id} for tenant {tenant}")
+    click.echo(f"revoked {key_id}")
+
+
+# --------------------------------------------------------------------------- users
+@cli.group()
+def users() -> None:
+    """Manage users' data (erasure)."""
+
+
+@users.command(name="erase")
+@click.argument("user_id")
+@TENANT_OPTION
+@click.pass_context
+def users_erase(ctx: click.Context, user_id: str, tenant: str) -> None:
+    """Remove every trace of USER_ID of one tenant (SQL and Redis)."""
+    from solace.erasure import erase_user
+
+    s = _services(ctx)
+    report = erase_user(s.settings, s.engine, s.redis, s.keys, _check_tenant(tenant), user_id)
+    click.echo(f"erased: {report.events} events, {report.profiles} profile, {report.redis_entries} Redis entries")
+
+
+from content_catalog.cli import catalog  # noqa: E402
+
+cli.add_command(catalog)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into a line
+        click.echo(f"error: {exc}", err=True)
+        if _debug_requested():
+            traceback.print_exc()
+        sys.exit(1)
+
+
+def _debug_requested() -> bool:
+    try:
+        return load_settings().log_level.upper() == "DEBUG"
+    except Exception:  # noqa: BLE001
+        return False
+
+
+if __name__ == "__main__":
+    main()

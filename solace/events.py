@@ -1,0 +1,152 @@
+"""The durable event log: what users did with what was suggested, per tenant.
+
+Events are deduplicated by ``(tenant, event_id)`` so a platform may retry a batch safely.
+Only opaque ids, types and times are stored: never free text about a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from solace.db import metadata
+
+EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report")
+
+events_table = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("resource_id", String(80), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("recommendation_id", String(64), nullable=True),
+    Column("source", String(16), nullable=False, default="api"),
+    UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event"),
+)
+Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    user_id: str
+    resource_id: str
+    type: str
+    timestamp: datetime
+    recommendation_id: str | None = None
+
+
+class EventStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _insert(self):  # type: ignore[no-untyped-def]
+        if self.engine.dialect.name == "postgresql":
+            return pg_insert(events_table)
+        return sqlite_insert(events_table)
+
+    def add_batch(self, tenant: str, events: Sequence[Event], source: str = "api") -> set[str]:
+        """Store new events; returns the ids that were new (duplicates are skipped)."""
+        if not events:
+            return set()
+        ids = [e.event_id for e in events]
+        with self.engine.begin() as conn:
+            existing = set(
+                conn.execute(
+                    select(events_table.c.event_id).where(
+                        events_table.c.tenant == tenant, events_table.c.event_id.in_(ids)
+                    )
+                ).scalars()
+            )
+            rows = []
+            seen: set[str] = set()
+            for e in events:
+                if e.event_id in existing or e.event_id in seen:
+                    continue
+                seen.add(e.event_id)
+                rows.append(
+                    {
+                        "tenant": tenant, "event_id": e.event_id, "user_id": e.user_id,
+                        "resource_id": e.resource_id, "type": e.type, "ts": e.timestamp,
+                        "recommendation_id": e.recommendation_id, "source": source,
+                    }
+                )
+            if rows:
+                stmt = self._insert().on_conflict_do_nothing(index_elements=["tenant", "event_id"])
+                conn.execute(stmt, rows)
+        return seen
+
+    def iter_events(self, tenant: str | None = None) -> Iterator[tuple[str, Event]]:
+        """All events (of one tenant, or all), oldest first, as ``(tenant, event)``."""
+        query = select(events_table).order_by(events_table.c.ts, events_table.c.id)
+        if tenant is not None:
+            query = query.where(events_table.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                yield row.tenant, Event(
+                    row.event_id, row.user_id, row.resource_id, row.type, row.ts,
+                    row.recommendation_id,
+                )
+
+    def user_events(self, tenant: str, user_id: str) -> list[Event]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events_table)
+                .where(events_table.c.tenant == tenant, events_table.c.user_id == user_id)
+                .order_by(events_table.c.ts)
+            ).all()
+        return [
+            Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id)
+            for r in rows
+        ]
+
+    def count(self, tenant: str | None = None) -> int:
+        query = select(func.count()).select_from(events_table)
+        if tenant is not None:
+            query = query.where(events_table.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def erase_user(self, tenant: str, user_id: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(events_table).where(
+                    events_table.c.tenant == tenant, events_table.c.user_id == user_id
+                )
+            )
+        return int(result.rowcount or 0)
+
+    def delete_source(self, tenant: str, source: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(events_table).where(
+                    events_table.c.tenant == tenant, events_table.c.source == source
+                )
+            )
+        return int(result.rowcount or 0)
+
+    def purge_before(self, cutoff: datetime) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(events_table).where(events_table.c.ts < cutoff))
+        return int(result.rowcount or 0)

@@ -1,0 +1,56 @@
+"""The offline jobs as functions, shared by the CLI, the quick start and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from content_catalog.publish import publish_catalog
+from solace.services import Services
+from training.embed import EmbedReport, embed_texts
+from training.encoder import Encoder, get_encoder
+from training.pipeline import TrainOutcome, build_store_dataset, train_and_register
+from training.publish import publish_version
+
+Say = Callable[[str], None]
+
+DEFAULT_LIGHTFM_PARAMS: dict[str, Any] = {
+    "no_components": 32, "loss": "warp", "learning_rate": 0.05, "epochs": 40, "max_sampled": 20,
+}
+
+
+def encoder_for(services: Services) -> Encoder:
+    return get_encoder(services.settings.embedding_model, services.settings.threads)
+
+
+def embed_catalog(services: Services, progress: bool = False) -> EmbedReport:
+    """Embed every servable resource whose text changed (approved and not retired)."""
+    texts = {r.id: r.text_for_embedding() for r in services.catalog.servable()}
+    return embed_texts(
+        texts, services.embeddings, encoder_for(services),
+        batch_size=services.settings.embedding_batch_size, progress=progress,
+    )
+
+
+def train_from_store(
+    services: Services, algorithm: str, params: dict[str, Any] | None = None, say: Say | None = None
+) -> TrainOutcome:
+    settings = services.settings
+    encoder_name = encoder_for(services).name
+    data = build_store_dataset(services.engine, encoder_name, random_state=settings.random_state)
+    if params is None:
+        params = DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}
+    return train_and_register(
+        data, algorithm, params, services.registry, random_state=settings.random_state,
+        threads=settings.threads, extra={"embedding_model": encoder_name, "data_source": "solace"},
+        progress=say,
+    )
+
+
+def publish(services: Services, version: str, action: str = "publish") -> dict[str, int]:
+    """Write a version's vectors and the servable catalog to Redis; switch serving to it."""
+    mv = services.registry.get(version)
+    counts = publish_version(mv, services.redis, services.keys)
+    services.registry.record_activation(version, action)
+    publish_catalog(services.catalog, services.redis, services.keys)
+    return counts

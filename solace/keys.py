@@ -1,0 +1,101 @@
+"""API keys: one per platform integration or editor, stored only as a hash.
+
+A key is shown once, when created. Its tenant and role decide what it may read and change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Engine, String, Table, select, update
+
+from solace.db import metadata
+
+
+class Role(StrEnum):
+    PLATFORM = "platform"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+api_keys_table = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def hash_key(secret: str) -> str:
+    # Keys are 256-bit random tokens, so a fast hash is enough: no dictionary to attack.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    tenant: str
+    role: Role
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class KeyStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(self, tenant: str, role: Role) -> tuple[ApiKey, str]:
+        """Returns the stored key and its secret; the secret is not kept."""
+        key_id = secrets.token_hex(4)
+        secret = f"sol_{key_id}_{secrets.token_urlsafe(32)}"
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(
+                api_keys_table.insert().values(
+                    key_id=key_id, key_hash=hash_key(secret), tenant=tenant, role=role.value,
+                    created_at=now,
+                )
+            )
+        return ApiKey(key_id, tenant, role, now), secret
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(api_keys_table).where(api_keys_table.c.key_hash == hash_key(secret))
+            ).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        return ApiKey(row.key_id, row.tenant, Role(row.role), row.created_at)
+
+    def list(self, tenant: str | None = None) -> list[ApiKey]:
+        query = select(api_keys_table).order_by(api_keys_table.c.created_at)
+        if tenant is not None:
+            query = query.where(api_keys_table.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return [
+                ApiKey(r.key_id, r.tenant, Role(r.role), r.created_at, r.revoked_at)
+                for r in conn.execute(query)
+            ]
+
+    def revoke(self, tenant: str, key_id: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(api_keys_table)
+                .where(
+                    api_keys_table.c.key_id == key_id,
+                    api_keys_table.c.tenant == tenant,
+                    api_keys_table.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=datetime.now(UTC))
+            )
+        return bool(result.rowcount)

@@ -1,0 +1,83 @@
+"""Every Redis key Solace writes, in one place.
+
+Keys are prefixed (so several deployments or test runs can share one server) and, for
+anything about users, namespaced by tenant, so one platform's keys can never be addressed
+with another's ids. Erasure walks :meth:`Keyspace.user_keys` and the per-version hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keyspace:
+    prefix: str
+
+    # --- models (global: the catalog is shared by tenants) ---
+    @property
+    def active_model(self) -> str:
+        return f"{self.prefix}:model:active"
+
+    def model_meta(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}:meta"
+
+    def model_items(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}:item_matrix"
+
+    def model_features(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}:user_features"
+
+    def model_embeddings(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}:item_embeddings"
+
+    @property
+    def models_pattern(self) -> str:
+        return f"{self.prefix}:model:*"
+
+    # --- catalog snapshot for serving ---
+    @property
+    def catalog_version(self) -> str:
+        return f"{self.prefix}:catalog:version"
+
+    @property
+    def catalog_items(self) -> str:
+        return f"{self.prefix}:catalog:items"
+
+    # --- per tenant and user ---
+    def user_vectors(self, tenant: str, version: str) -> str:
+        return f"{self.prefix}:t:{tenant}:uv:{version}"
+
+    def user_vectors_pattern(self, tenant: str) -> str:
+        return f"{self.prefix}:t:{tenant}:uv:*"
+
+    def user_completed(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:completed"
+
+    def user_dismissed(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:dismissed"
+
+    def user_interactions(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:interactions"
+
+    def user_profile(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:profile"
+
+    def user_risk(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:risk"
+
+    def user_cached_lists(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:lists"
+
+    def user_pattern(self, tenant: str, user: str) -> str:
+        return f"{self.prefix}:t:{tenant}:u:{user}:*"
+
+    def user_keys(self, tenant: str, user: str) -> list[str]:
+        return [
+            self.user_completed(tenant, user),
+            self.user_dismissed(tenant, user),
+            self.user_interactions(tenant, user),
+            self.user_profile(tenant, user),
+            self.user_risk(tenant, user),
+            self.user_cached_lists(tenant, user),
+        ]

@@ -1,0 +1,112 @@
+"""A user's live state in Redis: what they completed, dismissed and engaged with, their
+profile, a recent-risk flag, and their cached lists.
+
+Written by the events endpoint as events arrive and rebuilt from the SQL event log by
+``sync_user_state`` (after a bulk import or simulation); read by serving per request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import redis
+
+from solace.events import Event
+from solace.keyspace import Keyspace
+from solace.users import UserProfile
+from training.dataset import DEFAULT_EVENT_WEIGHTS
+
+
+# Keep the strongest signal per item in one round trip (a later click must not lower a like).
+_HSET_MAX = """
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+"""
+
+
+def apply_events(
+    client: redis.Redis, keys: Keyspace, tenant: str, events: Sequence[Event],
+    risk_window_seconds: int, weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS,
+) -> None:
+    """Fold a batch of events into the users' Redis state and drop their cached lists."""
+    pipe = client.pipeline(transaction=False)
+    users: set[str] = set()
+    best: dict[tuple[str, str], float] = {}
+    for e in events:
+        users.add(e.user_id)
+        w = weights.get(e.type, 0.0)
+        if e.type == "complete":
+            pipe.sadd(keys.user_completed(tenant, e.user_id), e.resource_id)
+        if w < 0:
+            pipe.sadd(keys.user_dismissed(tenant, e.user_id), e.resource_id)
+            pipe.hdel(keys.user_interactions(tenant, e.user_id), e.resource_id)
+        elif w > 0:
+            k = (e.user_id, e.resource_id)
+            best[k] = max(best.get(k, 0.0), w)
+        if e.type == "report" and risk_window_seconds > 0:
+            pipe.set(keys.user_risk(tenant, e.user_id), 1, ex=risk_window_seconds)
+    keep_max = client.register_script(_HSET_MAX)
+    for (user, item), w in best.items():
+        keep_max(keys=[keys.user_interactions(tenant, user)], args=[item, w], client=pipe)
+    for user in users:
+        pipe.delete(keys.user_cached_lists(tenant, user))
+    pipe.execute()
+
+
+def put_profile(client: redis.Redis, keys: Keyspace, tenant: str, user: str, profile: UserProfile) -> None:
+    client.pipeline(transaction=False).set(
+        keys.user_profile(tenant, user), json.dumps(profile.to_json())
+    ).delete(keys.user_cached_lists(tenant, user)).execute()
+
+
+def sync_user_state(
+    client: redis.Redis, keys: Keyspace, tenant: str, events: Iterable[Event],
+    profiles: dict[str, UserProfile], weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS,
+) -> int:
+    """Rebuild every listed user's Redis state from their events and profiles."""
+    completed: dict[str, set[str]] = defaultdict(set)
+    dismissed: dict[str, set[str]] = defaultdict(set)
+    inter: dict[str, dict[str, float]] = defaultdict(dict)
+    for e in events:
+        w = weights.get(e.type, 0.0)
+        if e.type == "complete":
+            completed[e.user_id].add(e.resource_id)
+        if w < 0:
+            dismissed[e.user_id].add(e.resource_id)
+        elif w > 0:
+            inter[e.user_id][e.resource_id] = max(inter[e.user_id].get(e.resource_id, 0.0), w)
+    users = set(completed) | set(dismissed) | set(inter) | set(profiles)
+    pipe = client.pipeline(transaction=False)
+    for n, user in enumerate(sorted(users)):
+        pipe.delete(
+            keys.user_completed(tenant, user), keys.user_dismissed(tenant, user),
+            keys.user_interactions(tenant, user), keys.user_cached_lists(tenant, user),
+        )
+        if completed[user]:
+            pipe.sadd(keys.user_completed(tenant, user), *completed[user])
+        if dismissed[user]:
+            pipe.sadd(keys.user_dismissed(tenant, user), *dismissed[user])
+        clean = {i: w for i, w in inter[user].items() if i not in dismissed[user]}
+        if clean:
+            pipe.hset(keys.user_interactions(tenant, user), mapping=clean)
+        if user in profiles:
+            pipe.set(keys.user_profile(tenant, user), json.dumps(profiles[user].to_json()))
+        if n % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    return len(users)
+
+
+def erase_user_state(client: redis.Redis, keys: Keyspace, tenant: str, user: str) -> int:
+    """Remove every Redis trace of one user of one tenant; returns keys and fields removed."""
+    removed = 0
+    doomed = list(keys.user_keys(tenant, user))
+    for raw in client.scan_iter(match=keys.user_pattern(tenant, user).replace("[", "\\["), count=500):
+        doomed.append(raw.decode())
+    removed += int(client.delete(*set(doomed)))
+    for raw in client.scan_iter(match=keys.user_vectors_pattern(tenant), count=500):
+        removed += int(client.hdel(raw, user))
+    return removed

@@ -1,0 +1,151 @@
+"""Interactions and side features as sparse matrices, the common input of every algorithm.
+
+Ids are strings outside and row numbers inside; the mapping lives here and travels with
+each model version so serving can translate back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import scipy.sparse as sp
+
+# Confidence of each event type. Dismiss and report are negative: never positives.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "impression": 0.0,
+    "click": 1.0,
+    "start": 2.0,
+    "complete": 4.0,
+    "like": 5.0,
+    "dismiss": -1.0,
+    "report": -5.0,
+}
+
+FeatureList = Sequence[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Interaction:
+    user: str
+    item: str
+    weight: float
+    timestamp: datetime | None = None
+
+
+@dataclass
+class InteractionData:
+    """Users x items confidences plus optional side features, all aligned by row."""
+
+    user_ids: list[str]
+    item_ids: list[str]
+    interactions: sp.csr_matrix
+    user_features: sp.csr_matrix | None = None
+    user_feature_names: list[str] = field(default_factory=list)
+    item_features: sp.csr_matrix | None = None
+    item_feature_names: list[str] = field(default_factory=list)
+    item_embeddings: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.interactions.shape  # type: ignore[return-value]
+
+    def with_interactions(self, matrix: sp.csr_matrix) -> "InteractionData":
+        """The same users, items and features over another interaction matrix (a split)."""
+        return InteractionData(
+            self.user_ids, self.item_ids, matrix.tocsr(), self.user_features,
+            self.user_feature_names, self.item_features, self.item_feature_names,
+            self.item_embeddings,
+        )
+
+    def user_index(self) -> dict[str, int]:
+        return {u: i for i, u in enumerate(self.user_ids)}
+
+    def item_index(self) -> dict[str, int]:
+        return {u: i for i, u in enumerate(self.item_ids)}
+
+
+def aggregate_events(
+    events: Iterable[tuple[str, str, str]],
+    weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
+) -> list[Interaction]:
+    """``(user, item, event type)`` to one interaction per pair.
+
+    A pair's confidence is its strongest positive event; any negative event (dismiss,
+    report) removes the pair from the positives altogether.
+    """
+    best: dict[tuple[str, str], float] = {}
+    negative: set[tuple[str, str]] = set()
+    for user, item, kind in events:
+        w = weights.get(kind, 0.0)
+        key = (user, item)
+        if w < 0:
+            negative.add(key)
+        elif w > 0:
+            best[key] = max(best.get(key, 0.0), w)
+    return [Interaction(u, i, w) for (u, i), w in best.items() if (u, i) not in negative]
+
+
+def interaction_matrix(
+    interactions: Iterable[Interaction], user_ids: Sequence[str], item_ids: Sequence[str]
+) -> sp.csr_matrix:
+    uidx = {u: n for n, u in enumerate(user_ids)}
+    iidx = {i: n for n, i in enumerate(item_ids)}
+    rows, cols, vals = [], [], []
+    for it in interactions:
+        if it.user in uidx and it.item in iidx:
+            rows.append(uidx[it.user])
+            cols.append(iidx[it.item])
+            vals.append(it.weight)
+    matrix = sp.csr_matrix(
+        (np.asarray(vals, dtype=np.float32), (rows, cols)),
+        shape=(len(user_ids), len(item_ids)),
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
+def feature_matrix(
+    entity_ids: Sequence[str],
+    features: Mapping[str, FeatureList],
+    identity_prefix: str | None,
+    vocabulary: Sequence[str] | None = None,
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Rows of (optionally identity plus) named features, each row normalised to sum 1.
+
+    Normalising keeps an entity's representation on the same scale whatever its number
+    of features, which is what lets LightFM build a cold entity from features alone.
+    """
+    names: list[str] = list(vocabulary) if vocabulary is not None else []
+    index = {n: i for i, n in enumerate(names)}
+    if vocabulary is None:
+        if identity_prefix is not None:
+            for e in entity_ids:
+                index.setdefault(f"{identity_prefix}{e}", len(index))
+        for e in entity_ids:
+            for name, _w in features.get(e, ()):
+                index.setdefault(name, len(index))
+        names = [None] * len(index)  # type: ignore[list-item]
+        for n, i in index.items():
+            names[i] = n
+    rows, cols, vals = [], [], []
+    for r, e in enumerate(entity_ids):
+        if identity_prefix is not None and f"{identity_prefix}{e}" in index:
+            rows.append(r)
+            cols.append(index[f"{identity_prefix}{e}"])
+            vals.append(1.0)
+        for name, w in features.get(e, ()):
+            if name in index:
+                rows.append(r)
+                cols.append(index[name])
+                vals.append(float(w))
+    matrix = sp.csr_matrix(
+        (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(entity_ids), len(names))
+    )
+    matrix.sum_duplicates()
+    sums = np.asarray(matrix.sum(axis=1)).ravel()
+    sums[sums == 0] = 1.0
+    matrix = sp.diags(1.0 / sums).astype(np.float32) @ matrix
+    return matrix.tocsr(), names

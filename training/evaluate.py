@@ -1,0 +1,117 @@
+"""Ranking metrics at k, computed excluding each user's training positives.
+
+Definitions follow the usual ones (as in LightFM's and implicit's evaluation helpers):
+precision and recall over the top k; NDCG with binary gains; MAP@k normalised by
+``min(k, |test|)``; AUC over every item the user had not interacted with in training;
+catalog coverage of all top-k lists; intra-list diversity as mean pairwise cosine distance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from training.models.base import Recommender
+
+METRIC_NAMES = ("precision", "recall", "ndcg", "map", "auc", "coverage", "diversity")
+
+
+def _auc(scores: np.ndarray, positives: np.ndarray, candidates: np.ndarray) -> float:
+    """Probability that a held-out positive outranks a candidate negative (ties count half)."""
+    cand_scores = scores[candidates]
+    pos_mask = np.isin(candidates, positives)
+    n_pos = int(pos_mask.sum())
+    n_neg = len(candidates) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(cand_scores)  # average ranks: ties count half
+    return float((ranks[pos_mask].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def evaluate_model(
+    model: Recommender,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    k: int = 10,
+    item_embeddings: np.ndarray | None = None,
+    candidate_items: Sequence[int] | None = None,
+    batch_size: int = 512,
+) -> dict[str, float]:
+    """Metrics over every user with at least one test positive.
+
+    ``candidate_items`` restricts ranking to a subset (e.g. the held-out items of a
+    cold-item split); by default every item is a candidate.
+    """
+    train = train.tocsr()
+    test = test.tocsr()
+    n_items = train.shape[1]
+    users = np.flatnonzero(np.diff(test.indptr) > 0)
+    item_vectors = model.item_vectors()
+    user_vectors = model.user_vectors()
+    allowed = np.zeros(n_items, dtype=bool)
+    if candidate_items is None:
+        allowed[:] = True
+    else:
+        allowed[np.asarray(candidate_items)] = True
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    emb = None
+    if item_embeddings is not None:
+        norms = np.linalg.norm(item_embeddings, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        emb = item_embeddings / norms
+    sums = dict.fromkeys(METRIC_NAMES, 0.0)
+    n_auc = 0
+    n_div = 0
+    recommended = np.zeros(n_items, dtype=bool)
+    for start in range(0, len(users), batch_size):
+        batch = users[start : start + batch_size]
+        scores = user_vectors[batch] @ item_vectors.T
+        for row, u in enumerate(batch):
+            s = scores[row].astype(np.float64)
+            s[~allowed] = -np.inf
+            s[train.indices[train.indptr[u] : train.indptr[u + 1]]] = -np.inf
+            positives = test.indices[test.indptr[u] : test.indptr[u + 1]]
+            positives = positives[allowed[positives]]
+            if len(positives) == 0:
+                continue
+            kk = min(k, int(np.isfinite(s).sum()))
+            top = np.argpartition(-s, kk - 1)[:kk]
+            top = top[np.argsort(-s[top], kind="stable")]
+            recommended[top] = True
+            hits = np.isin(top, positives)
+            n_hits = int(hits.sum())
+            sums["precision"] += n_hits / k
+            sums["recall"] += n_hits / len(positives)
+            ideal = discounts[: min(len(positives), k)].sum()
+            sums["ndcg"] += float((discounts[: len(top)] * hits).sum() / ideal)
+            if n_hits:
+                precision_at = np.cumsum(hits) / np.arange(1, len(top) + 1)
+                sums["map"] += float((precision_at * hits).sum() / min(len(positives), k))
+            candidates = np.flatnonzero(np.isfinite(s))
+            auc = _auc(s, positives, candidates)
+            if not np.isnan(auc):
+                sums["auc"] += auc
+                n_auc += 1
+            if emb is not None and len(top) > 1:
+                vecs = emb[top]
+                sim = vecs @ vecs.T
+                m = len(top)
+                sums["diversity"] += float(1.0 - (sim.sum() - np.trace(sim)) / (m * (m - 1)))
+                n_div += 1
+    n_users = max(len(users), 1)
+    result = {
+        "precision": sums["precision"] / n_users,
+        "recall": sums["recall"] / n_users,
+        "ndcg": sums["ndcg"] / n_users,
+        "map": sums["map"] / n_users,
+        "auc": sums["auc"] / n_auc if n_auc else float("nan"),
+        "coverage": float(recommended.sum() / max(int(allowed.sum()), 1)),
+    }
+    if emb is not None:
+        result["diversity"] = sums["diversity"] / n_div if n_div else float("nan")
+    return {f"{name}@{k}" if name not in ("auc", "coverage", "diversity") else name: v
+            for name, v in result.items()}

@@ -1,0 +1,150 @@
+"""Training on Solace's own data: the event log, user profiles and the approved catalog.
+
+This is what ``solace train`` and the quick start run: build the dataset, evaluate on a
+seeded holdout, refit on everything, and save a model version with its manifest.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from content_catalog.store import CatalogStore
+from solace.events import EventStore
+from solace.users import ProfileStore
+from training.dataset import (
+    DEFAULT_EVENT_WEIGHTS,
+    InteractionData,
+    aggregate_events,
+    feature_matrix,
+    interaction_matrix,
+)
+from training.embed import EmbeddingStore
+from training.evaluate import evaluate_model
+from training.features import embedding_clusters, item_feature_lists, user_feature_lists
+from training.models import ALGORITHMS, Recommender, make_algorithm
+from training.registry import ModelRegistry, ModelVersion, fingerprint
+from training.splits import random_split
+
+USER_KEY_SEP = ":"
+
+
+def user_key(tenant: str, user_id: str) -> str:
+    """Training-wide user id; tenants cannot contain the separator, so it splits back."""
+    return f"{tenant}{USER_KEY_SEP}{user_id}"
+
+
+def split_user_key(key: str) -> tuple[str, str]:
+    tenant, user = key.split(USER_KEY_SEP, 1)
+    return tenant, user
+
+
+def build_store_dataset(
+    engine: Engine,
+    embedding_model: str,
+    n_clusters: int = 24,
+    random_state: int = 42,
+    event_weights: dict[str, float] | None = None,
+) -> InteractionData:
+    """Dataset of every tenant's events over the servable catalog."""
+    catalog = CatalogStore(engine).servable()
+    if not catalog:
+        raise ValueError("the catalog has no approved resources: import and approve some first")
+    item_ids = [r.id for r in catalog]
+    try:
+        embeddings = EmbeddingStore(engine).matrix(embedding_model, item_ids)
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]}: run `solace embed` first") from None
+    weights = event_weights or DEFAULT_EVENT_WEIGHTS
+    interactions = aggregate_events(
+        ((user_key(t, e.user_id), e.resource_id, e.type) for t, e in EventStore(engine).iter_events()),
+        weights,
+    )
+    profiles = {user_key(t, u): p for (t, u), p in ProfileStore(engine).all().items()}
+    user_ids = sorted({i.user for i in interactions} | set(profiles))
+    clusters = embedding_clusters(embeddings, n_clusters, random_state)
+    item_features, item_names = feature_matrix(
+        item_ids, item_feature_lists(catalog, clusters), identity_prefix="item:"
+    )
+    user_features, user_names = feature_matrix(
+        user_ids, user_feature_lists(profiles), identity_prefix="user:"
+    )
+    return InteractionData(
+        user_ids=user_ids,
+        item_ids=item_ids,
+        interactions=interaction_matrix(interactions, user_ids, item_ids),
+        user_features=user_features,
+        user_feature_names=user_names,
+        item_features=item_features,
+        item_feature_names=item_names,
+        item_embeddings=embeddings,
+    )
+
+
+def algorithm_params(name: str, params: dict[str, Any], random_state: int, threads: int) -> dict[str, Any]:
+    """Add the seed and thread count where the algorithm takes them."""
+    accepted = inspect.signature(ALGORITHMS[name].__init__).parameters
+    out = dict(params)
+    if "random_state" in accepted:
+        out.setdefault("random_state", random_state)
+    if "threads" in accepted:
+        out.setdefault("threads", threads)
+    unknown = [k for k in out if k not in accepted]
+    if unknown:
+        raise ValueError(f"{name} takes no parameter {', '.join(unknown)}")
+    return out
+
+
+@dataclass
+class TrainOutcome:
+    version: ModelVersion
+    model: Recommender
+    metrics: dict[str, float]
+
+
+def train_and_register(
+    data: InteractionData,
+    algorithm: str,
+    params: dict[str, Any],
+    registry: ModelRegistry,
+    random_state: int = 42,
+    threads: int = 1,
+    k: int = 10,
+    test_share: float = 0.2,
+    extra: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainOutcome:
+    """Evaluate on a seeded holdout, refit on all data, save the version."""
+    say = progress or (lambda _m: None)
+    full_params = algorithm_params(algorithm, params, random_state, threads)
+    metrics: dict[str, float] = {}
+    if data.interactions.nnz:
+        train, test = random_split(data.interactions, test_share, random_state)
+        say(f"evaluating {algorithm} on a {int(test_share * 100)}% per-user holdout")
+        probe = make_algorithm(algorithm, **full_params).fit(data.with_interactions(train))
+        metrics = evaluate_model(probe, train, test, k=k, item_embeddings=data.item_embeddings)
+    say(f"training {algorithm} on all {data.interactions.nnz} interactions")
+    model = make_algorithm(algorithm, **full_params).fit(data)
+    popularity = np.log1p(np.asarray((data.interactions > 0).sum(axis=0)).ravel()).astype(np.float32)
+    arrays = {
+        "item_vectors": model.item_vectors(),
+        "user_vectors": model.user_vectors(),
+        "user_feature_vectors": model.user_feature_vectors(),
+        "item_feature_vectors": model.item_feature_vectors(),
+        "item_embeddings": data.item_embeddings,
+        "popularity": popularity,
+    }
+    ids = {
+        "users": data.user_ids,
+        "items": data.item_ids,
+        "user_features": data.user_feature_names,
+        "item_features": data.item_feature_names,
+    }
+    data_fp = fingerprint(data.user_ids, data.item_ids, data.interactions.data, data.interactions.indices)
+    version = registry.save(algorithm, full_params, arrays, ids, metrics, data_fp, extra)
+    return TrainOutcome(version, model, metrics)

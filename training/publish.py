@@ -1,0 +1,85 @@
+"""Publishing a model version to Redis, where serving workers pick it up.
+
+Everything of the new version is written under its own keys first; only then does the
+active pointer switch, in one ``SET``. A worker therefore sees the old model or the new
+one, never half of each. Older versions beyond ``keep`` are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import numpy as np
+import redis
+
+from solace.keyspace import Keyspace
+from training.pipeline import split_user_key
+from training.registry import ModelVersion
+
+_CHUNK = 5_000
+
+
+def publish_version(
+    version: ModelVersion, client: redis.Redis, keys: Keyspace, keep: int = 2
+) -> dict[str, int]:
+    arrays = version.arrays()
+    ids = version.ids()
+    v = version.version
+    items = arrays["item_vectors"].astype(np.float32)
+    meta = {
+        "version": v,
+        "algorithm": version.manifest["algorithm"],
+        "created_at": version.manifest["created_at"],
+        "dim": int(items.shape[1]),
+        "item_ids": ids["items"],
+        "user_features": ids.get("user_features", []) if "user_feature_vectors" in arrays else [],
+        "item_features": ids.get("item_features", []) if "item_feature_vectors" in arrays else [],
+        "embedding_model": version.manifest.get("embedding_model"),
+        "embedding_dim": int(arrays["item_embeddings"].shape[1]) if "item_embeddings" in arrays else 0,
+        "popularity": [float(x) for x in arrays.get("popularity", np.zeros(len(ids["items"])))],
+    }
+    pipe = client.pipeline(transaction=False)
+    pipe.set(keys.model_meta(v), json.dumps(meta))
+    pipe.set(keys.model_items(v), np.ascontiguousarray(items).tobytes())
+    if "item_embeddings" in arrays:
+        pipe.set(keys.model_embeddings(v), np.ascontiguousarray(arrays["item_embeddings"], dtype=np.float32).tobytes())
+    if "user_feature_vectors" in arrays:
+        pipe.set(keys.model_features(v), np.ascontiguousarray(arrays["user_feature_vectors"], dtype=np.float32).tobytes())
+    if "item_feature_vectors" in arrays:
+        pipe.set(keys.model_features(v) + ":items", np.ascontiguousarray(arrays["item_feature_vectors"], dtype=np.float32).tobytes())
+    pipe.execute()
+
+    by_tenant: dict[str, dict[str, bytes]] = defaultdict(dict)
+    users = arrays["user_vectors"].astype(np.float32)
+    for row, key in enumerate(ids["users"]):
+        tenant, user = split_user_key(key)
+        by_tenant[tenant][user] = users[row].tobytes()
+    for tenant, vectors in by_tenant.items():
+        name = keys.user_vectors(tenant, v)
+        client.delete(name)
+        batch = list(vectors.items())
+        for start in range(0, len(batch), _CHUNK):
+            client.hset(name, mapping=dict(batch[start : start + _CHUNK]))
+
+    client.set(keys.active_model, v)
+    removed = _remove_old_versions(client, keys, keep, current=v)
+    return {"items": len(ids["items"]), "users": len(ids["users"]), "removed_versions": removed}
+
+
+def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current: str) -> int:
+    versions: dict[str, str] = {}
+    for raw in client.scan_iter(match=keys.model_meta("*"), count=500):
+        name = raw.decode()
+        v = name[len(keys.prefix) + len(":model:") : -len(":meta")]
+        meta = json.loads(client.get(name) or b"{}")
+        versions[v] = meta.get("created_at", "")
+    ordered = sorted(versions, key=lambda x: versions[x], reverse=True)
+    stale = [v for v in ordered if v != current][max(keep - 1, 0) :]
+    for v in stale:
+        doomed = [keys.model_meta(v), keys.model_items(v), keys.model_embeddings(v),
+                  keys.model_features(v), keys.model_features(v) + ":items"]
+        for raw in client.scan_iter(match=f"{keys.prefix}:t:*:uv:{v}", count=500):
+            doomed.append(raw.decode())
+        client.delete(*doomed)
+    return len(stale)

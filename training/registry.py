@@ -1,0 +1,146 @@
+"""Model versions on disk: one folder each, a manifest and the arrays serving needs.
+
+A version is immutable once written (written to a temporary folder, then renamed), so a
+half-written model can never be published. The registry also remembers which version is
+active and the history of activations, which is what ``rollback`` walks back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ARRAY_NAMES = (
+    "item_vectors", "user_vectors", "user_feature_vectors", "item_feature_vectors",
+    "item_embeddings", "popularity", "item_feature_matrix",
+)
+_LIBRARIES = ("lightfm-next", "implicit", "numpy", "scipy", "sentence-transformers", "solace")
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def fingerprint(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class ModelVersion:
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        with np.load(self.path / "arrays.npz", allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+    def ids(self) -> dict[str, list[str]]:
+        return json.loads((self.path / "ids.json").read_text())
+
+
+class ModelRegistry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def save(
+        self,
+        algorithm: str,
+        params: dict[str, Any],
+        arrays: dict[str, np.ndarray | None],
+        ids: dict[str, list[str]],
+        metrics: dict[str, Any],
+        data_fingerprint: str,
+        extra: dict[str, Any] | None = None,
+    ) -> ModelVersion:
+        created = datetime.now(UTC)
+        version = f"{algorithm}-{created:%Y%m%dT%H%M%S}-{fingerprint(params, data_fingerprint, created.isoformat())[:6]}"
+        manifest = {
+            "version": version,
+            "algorithm": algorithm,
+            "params": params,
+            "data_fingerprint": data_fingerprint,
+            "metrics": metrics,
+            "libraries": library_versions(),
+            "created_at": created.isoformat(),
+            "n_users": len(ids.get("users", [])),
+            "n_items": len(ids.get("items", [])),
+            **(extra or {}),
+        }
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            np.savez(staging / "arrays.npz", **{k: v for k, v in arrays.items() if v is not None})
+            (staging / "ids.json").write_text(json.dumps(ids))
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+            os.replace(staging, self.root / version)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return ModelVersion(version, self.root / version, manifest)
+
+    def get(self, version: str) -> ModelVersion:
+        path = self.root / version
+        if not (path / "manifest.json").is_file() or "/" in version or version.startswith("."):
+            raise KeyError(f"no model version {version!r} in {self.root}")
+        return ModelVersion(version, path, json.loads((path / "manifest.json").read_text()))
+
+    def list(self) -> list[ModelVersion]:
+        out = []
+        for path in sorted(self.root.iterdir()):
+            if path.is_dir() and not path.name.startswith(".") and (path / "manifest.json").is_file():
+                out.append(ModelVersion(path.name, path, json.loads((path / "manifest.json").read_text())))
+        return sorted(out, key=lambda v: v.manifest["created_at"])
+
+    # --- activation history ---
+    @property
+    def _history_path(self) -> Path:
+        return self.root / "activations.json"
+
+    def activations(self) -> list[dict[str, str]]:
+        if not self._history_path.is_file():
+            return []
+        return json.loads(self._history_path.read_text())
+
+    def active(self) -> str | None:
+        history = self.activations()
+        return history[-1]["version"] if history else None
+
+    def record_activation(self, version: str, action: str) -> None:
+        history = self.activations()
+        history.append({"version": version, "action": action, "at": datetime.now(UTC).isoformat()})
+        tmp = self._history_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(history, indent=2))
+        os.replace(tmp, self._history_path)
+
+    def previous(self) -> str | None:
+        """The version active before the current one (for rollback)."""
+        history = self.activations()
+        current = self.active()
+        for entry in reversed(history[:-1]):
+            if entry["version"] != current:
+                return entry["version"]
+        return None
