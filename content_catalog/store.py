@@ -39,7 +39,7 @@ resources_table = Table(
     Column("type", String(16), nullable=False, index=True),
     Column("status", String(16), nullable=False, index=True),
     Column("data", JSON, nullable=False),
-    Column("approved_data", JSON, nullable=True),
+    Column("approved_data", JSON(none_as_null=True), nullable=True),
     Column("content_hash", String(64), nullable=False),
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -12,7 +12,7 @@ import numpy as np
 
 from recommender.catalog_view import CatalogView
 
-SIMILARITY_FOR_BECAUSE = 0.45
+SIMILARITY_FOR_BECAUSE = 0.6
 
 
 def _topic_words(topic: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from spectree import SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData, SecureType
 from spectree import Response as SpecResponse
 
 from serving.errors import ApiError, validation_error
@@ -27,7 +28,7 @@ api_spec = SpecTree(
     path="apidoc",
     mode="strict",
     security_schemes=[
-        SecurityScheme(name="bearer", data={"type": "http", "scheme": "bearer"}),
+        SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
     ],
     security={"bearer": []},
 )

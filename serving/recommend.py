@@ -190,6 +190,7 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
     history = [index[i] for i, w in sorted(us.interactions.items(), key=lambda kv: -kv[1])
                if i in index and w >= 4.0][:20]
     interests = interest_topics_from(view, history, features)
+    ranked_set = set(ranked)
     items = []
     for row in crisis_rows + ranked:
         card = view.cards[row] or {}
@@ -198,7 +199,7 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
             "type": card.get("type"),
             "title": card.get("title"),
             "url": card.get("url"),
-            "score": round(float(scores[row]), 6) if row in ranked else None,
+            "score": round(float(scores[row]), 6) if row in ranked_set else None,
             "reason": reason_for(view, row, source, history, interests, model.embeddings) if req.explain else None,
             "topics": card.get("topics", []),
             "is_crisis_resource": bool(card.get("is_crisis_resource")),
@@ -211,7 +212,8 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
         "source": source,
         "items": items,
     }
-    if _cacheable(req) and not degraded and req.user_id and not body["crisis"]:
+    if (_cacheable(req) and not degraded and req.user_id and not body["crisis"]
+            and st.settings.cache_ttl_seconds > 0):
         sig = _signature(req, model.version, st.cache.catalog_version)
         name = st.keys.user_cached_lists(req.tenant, req.user_id)
         try:

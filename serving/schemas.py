@@ -90,7 +90,7 @@ class RecommendedItem(BaseModel):
     type: ResourceTypeName
     title: str
     url: str | None
-    score: float
+    score: float | None = Field(description="Model score; null for crisis resources placed first.")
     reason: str | None = None
     topics: list[str] = Field(default_factory=list)
     is_crisis_resource: bool = False

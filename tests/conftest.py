@@ -1,0 +1,137 @@
+"""Shared fixtures: the real Redis and PostgreSQL of the machine, a tmp SOLACE_HOME, and a
+trained quick-start deployment built once per session.
+
+Redis tests use their own database index and a key prefix unique to the run, and delete
+their keys afterwards. Where a server is unreachable the tests skip with the reason,
+except under CI=true, where an unreachable server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+REDIS_URL = os.environ.get("SOLACE_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+POSTGRES_URL = os.environ.get("SOLACE_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SHARED = Path(os.environ.get("SOLACE_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared"))
+
+
+def _unavailable(what: str, why: Exception) -> None:
+    message = f"{what} unreachable ({why}); start it (see /work/.library/env) to run these tests"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis at {REDIS_URL}", exc)
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, dropped at the end of the session."""
+    import sqlalchemy as sa
+
+    try:
+        admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                 isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            name = f"solace_test_{uuid.uuid4().hex[:10]}"
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        _unavailable(f"PostgreSQL at {POSTGRES_URL}", exc)
+    base = POSTGRES_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    from solace.db import dispose_engines
+
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"solace-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+
+
+def make_settings(home: Path, redis_url: str, prefix: str, database_url: str | None = None, **extra):  # type: ignore[no-untyped-def]
+    from solace.config import Settings
+
+    return Settings(home=home, redis_url=redis_url, redis_prefix=prefix,
+                    database_url=database_url, **extra)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]
+    return make_settings(tmp_path / "home", redis_url, redis_prefix)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An engine on SQLite and, in a second run of the test, on PostgreSQL."""
+    from solace.db import get_engine
+
+    if request.param == "sqlite":
+        return get_engine(f"sqlite:///{tmp_path / 'solace.db'}")
+    url = request.getfixturevalue("postgres_url")
+    engine = get_engine(url)
+    from solace.db import metadata
+
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    return engine
+
+
+@pytest.fixture(scope="session")
+def encoder():  # type: ignore[no-untyped-def]
+    """The real packaged sentence encoder, loaded once per test session."""
+    from training.encoder import get_encoder
+
+    return get_encoder()
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory, redis_url: str, encoder):  # type: ignore[no-untyped-def]
+    """A quick start run once: seed catalog, simulated history, trained and published model."""
+    from solace.quickstart import run_quickstart
+    from solace.services import Services
+
+    prefix = f"solace-test-{uuid.uuid4().hex[:12]}"
+    settings = make_settings(tmp_path_factory.mktemp("deploy"), redis_url, prefix, cache_ttl_seconds=30)
+    services = Services(settings)
+    result = run_quickstart(services, n_users=300, say=lambda _m: None)
+    yield services, result
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+
+
+@pytest.fixture(scope="session")
+def app_client(deployment):  # type: ignore[no-untyped-def]
+    from serving.app import create_app
+
+    services, result = deployment
+    app = create_app(services.settings)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {result.api_key}"
+    return client

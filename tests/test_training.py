@@ -1,0 +1,127 @@
+"""Datasets, algorithms, evaluation and the registry, on small synthetic data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from training.dataset import InteractionData, aggregate_events, feature_matrix
+from training.evaluate import evaluate_model
+from training.models import make_algorithm
+from training.registry import ModelRegistry
+from training.splits import cold_item_split, random_split
+
+
+def test_negative_events_are_never_positives() -> None:
+    events = [("u", "a", "click"), ("u", "a", "complete"), ("u", "b", "like"), ("u", "b", "dismiss"),
+              ("u", "c", "impression"), ("u", "d", "report"), ("v", "a", "start")]
+    got = {(i.user, i.item): i.weight for i in aggregate_events(events)}
+    assert got == {("u", "a"): 4.0, ("v", "a"): 2.0}
+
+
+def test_feature_rows_are_normalised_with_identity() -> None:
+    m, names = feature_matrix(["x", "y"], {"x": [("topic:sleep", 1.0), ("tag:a", 1.0)]}, "item:")
+    assert names[:2] == ["item:x", "item:y"]
+    assert np.allclose(np.asarray(m.sum(axis=1)).ravel(), 1.0)
+    assert m[1, names.index("item:y")] == pytest.approx(1.0)
+
+
+def _clustered_data(seed: int = 0, n_users: int = 200, n_items: int = 60, groups: int = 4) -> InteractionData:
+    """Users and items in latent groups; users engage mostly inside their group."""
+    rng = np.random.default_rng(seed)
+    user_group = rng.integers(0, groups, n_users)
+    item_group = np.arange(n_items) % groups
+    rows, cols = [], []
+    for u in range(n_users):
+        inside = np.flatnonzero(item_group == user_group[u])
+        for i in rng.choice(inside, size=8, replace=False):
+            rows.append(u)
+            cols.append(i)
+    m = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_users, n_items))
+    users = [f"u{u}" for u in range(n_users)]
+    items = [f"i{i}" for i in range(n_items)]
+    item_feats, item_names = feature_matrix(items, {f"i{i}": [(f"g:{item_group[i]}", 1.0)] for i in range(n_items)}, "item:")
+    user_feats, user_names = feature_matrix(users, {}, "user:")
+    emb = np.eye(groups, dtype=np.float32)[item_group] + 0.01 * rng.normal(size=(n_items, groups)).astype(np.float32)
+    return InteractionData(users, items, m, user_feats, user_names, item_feats, item_names, emb)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "params"),
+    [
+        ("lightfm", {"no_components": 8, "epochs": 20, "random_state": 1}),
+        ("als", {"factors": 8, "iterations": 10, "random_state": 1}),
+        ("bpr", {"factors": 8, "iterations": 100, "random_state": 1}),
+        ("content", {}),
+    ],
+)
+def test_each_algorithm_learns_the_groups_far_better_than_popularity(algorithm: str, params: dict) -> None:
+    data = _clustered_data()
+    train, test = random_split(data.interactions, 0.25, random_state=3)
+    model = make_algorithm(algorithm, **params).fit(data.with_interactions(train))
+    metrics = evaluate_model(model, train, test, k=5)
+    pop = make_algorithm("popularity").fit(data.with_interactions(train))
+    baseline = evaluate_model(pop, train, test, k=5)
+    assert metrics["auc"] > 0.8
+    assert metrics["precision@5"] > 1.5 * baseline["precision@5"]
+    assert model.item_vectors().shape[0] == 60
+    assert model.user_vectors().shape == (200, model.item_vectors().shape[1])
+
+
+def test_lightfm_serving_vectors_rank_like_predict() -> None:
+    data = _clustered_data(seed=2)
+    model = make_algorithm("lightfm", no_components=8, epochs=5, random_state=0).fit(data)
+    ours = model.user_vectors()[7] @ model.item_vectors().T
+    theirs = model.model_.predict(7, np.arange(60), user_features=data.user_features, item_features=data.item_features)
+    assert np.argsort(-ours)[:10].tolist() == np.argsort(-theirs)[:10].tolist()
+    assert np.allclose(ours - ours.mean(), theirs - theirs.mean(), atol=1e-3)
+
+
+def test_metrics_of_a_perfect_and_a_reversed_model() -> None:
+    class Fixed:
+        def __init__(self, scores: np.ndarray) -> None:
+            self.s = scores
+
+        def user_vectors(self) -> np.ndarray:
+            return np.eye(self.s.shape[0], dtype=np.float32)
+
+        def item_vectors(self) -> np.ndarray:
+            return self.s.T.astype(np.float32)
+
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0]], dtype=np.float32))
+    test = sp.csr_matrix(np.array([[0, 1, 1, 0, 0, 0]], dtype=np.float32))
+    perfect = Fixed(np.array([[9, 5, 4, 3, 2, 1]], dtype=np.float32))
+    m = evaluate_model(perfect, train, test, k=2)  # type: ignore[arg-type]
+    assert m["precision@2"] == 1.0 and m["recall@2"] == 1.0 and m["ndcg@2"] == pytest.approx(1.0)
+    assert m["map@2"] == 1.0 and m["auc"] == 1.0
+    reversed_ = Fixed(np.array([[9, 1, 2, 3, 4, 5]], dtype=np.float32))
+    r = evaluate_model(reversed_, train, test, k=2)  # type: ignore[arg-type]
+    assert r["precision@2"] == 0.0 and r["auc"] == 0.0
+
+
+def test_splits_keep_every_interaction_exactly_once() -> None:
+    data = _clustered_data()
+    train, test = random_split(data.interactions, 0.2, random_state=0)
+    assert train.nnz + test.nnz == data.interactions.nnz
+    assert (train.multiply(test)).nnz == 0
+    tr, te, cold = cold_item_split(data.interactions, 0.2, random_state=0)
+    assert tr[:, cold].nnz == 0 and te.nnz > 0
+    assert tr.nnz + te.nnz == data.interactions.nnz
+
+
+def test_registry_saves_immutable_versions_and_tracks_activation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    reg = ModelRegistry(tmp_path)
+    arrays = {"item_vectors": np.ones((3, 2), np.float32), "user_vectors": np.ones((1, 2), np.float32),
+              "user_feature_vectors": None}
+    ids = {"users": ["t:u"], "items": ["a", "b", "c"]}
+    v1 = reg.save("als", {"factors": 2}, arrays, ids, {"auc": 0.5}, "fp1")
+    v2 = reg.save("als", {"factors": 3}, arrays, ids, {"auc": 0.6}, "fp2")
+    assert [v.version for v in reg.list()] == [v1.version, v2.version]
+    assert reg.get(v1.version).manifest["libraries"]["numpy"]
+    assert set(reg.get(v1.version).arrays()) == {"item_vectors", "user_vectors"}
+    reg.record_activation(v1.version, "publish")
+    reg.record_activation(v2.version, "promote")
+    assert reg.active() == v2.version and reg.previous() == v1.version
+    with pytest.raises(KeyError):
+        reg.get("../etc")
