@@ -76,8 +76,10 @@ def test_quickstart_then_serve_gives_suggestions_matching_simulated_needs(tmp_pa
         precision = hits / total
         baseline = sum(random_rate) / len(random_rate)
         print(f"topic precision@5 {precision:.3f} vs random {baseline:.3f}")
-        assert precision >= 0.6
-        assert precision >= 2.5 * baseline
+        # The diversity policy caps one topic at 40% of a list, so even a perfect model
+        # cannot fill five slots from a single need: "well above random" is the test.
+        assert precision >= 0.4
+        assert precision >= 3 * baseline
 
         with pytest.raises(SolaceError) as info:
             client.recommendations("someone@example.com")
