@@ -10,6 +10,7 @@ import click
 
 from content_catalog.io import FORMATS, CatalogFileError, read_catalog_file, write_catalog
 from content_catalog.publish import publish_catalog
+from solace.jobs import encoder_for
 
 
 def _services(ctx: click.Context):  # type: ignore[no-untyped-def]
@@ -40,7 +41,7 @@ def import_cmd(ctx: click.Context, file: Path, fmt: str | None, dry_run: bool, a
         return
     services = _services(ctx)
     counts = services.catalog.upsert_many(resources, actor=actor)
-    publish_catalog(services.catalog, services.redis, services.keys)
+    publish_catalog(services.catalog, services.redis, services.keys, encoder_for(services))
     click.echo(f"{file}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged")
 
 
@@ -109,3 +110,108 @@ def history_cmd(ctx: click.Context, resource_id: str) -> None:
     for entry in services.catalog.history(resource_id):
         fields = ", ".join(entry["changes"])
         click.echo(f"{entry['at'][:19]}  {entry['actor']:<16} {entry['action']:<8} {fields}")
+
+
+def _fail_on_workflow(exc: Exception) -> click.ClickException:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "-"
+        return click.ClickException(f"{field}: {err['msg'].removeprefix('Value error, ')}")
+    return click.ClickException(str(exc))
+
+
+def _after_change(ctx: click.Context) -> None:
+    services = _services(ctx)
+    publish_catalog(services.catalog, services.redis, services.keys, encoder_for(services))
+
+
+@catalog.command(name="add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default="cli", show_default=True)
+@click.pass_context
+def add_cmd(ctx: click.Context, file: Path, actor: str) -> None:
+    """Add the resources of FILE as new drafts (each must have a new id)."""
+    from content_catalog.store import CatalogError
+
+    try:
+        resources = read_catalog_file(file)
+    except CatalogFileError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(str(exc)) from None
+    store = _services(ctx).catalog
+    for r in resources:
+        try:
+            store.create(r, actor)
+        except CatalogError as exc:
+            raise _fail_on_workflow(exc) from None
+        click.echo(f"added {r.id} as a draft")
+
+
+@catalog.command(name="edit")
+@click.argument("resource_id")
+@click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
+              help="A field to change; VALUE is JSON when it parses as JSON (lists, numbers).")
+@click.option("--expect-version", type=int, default=None, help="Refuse if someone changed it since.")
+@click.option("--actor", default="cli", show_default=True)
+@click.pass_context
+def edit_cmd(ctx: click.Context, resource_id: str, assignments: tuple[str, ...],
+             expect_version: int | None, actor: str) -> None:
+    """Change fields of a resource. Clinical edits of approved content go back to review."""
+    from pydantic import ValidationError
+
+    from content_catalog.store import CatalogError
+
+    changes: dict[str, object] = {}
+    for item in assignments:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: use FIELD=VALUE", param_hint="--set")
+        try:
+            changes[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            changes[name] = raw
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one --set FIELD=VALUE")
+    try:
+        stored = _services(ctx).catalog.edit(resource_id, changes, actor, expect_version)
+    except (CatalogError, ValidationError) as exc:
+        raise _fail_on_workflow(exc) from None
+    _after_change(ctx)
+    click.echo(f"{resource_id}: version {stored.version}, status {stored.resource.status}")
+
+
+@catalog.command(name="review")
+@click.argument("resource_id")
+@click.option("--action", type=click.Choice(["submit", "approve", "reject"]), required=True)
+@click.option("--actor", required=True, help="The editor or reviewer (recorded in the audit log).")
+@click.option("--reviewer", is_flag=True, help="Assert the actor holds the reviewer right (needed to approve).")
+@click.pass_context
+def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, reviewer: bool) -> None:
+    """Move a resource through review: submit, approve (reviewers only) or reject."""
+    from content_catalog.store import CatalogError
+
+    try:
+        stored = _services(ctx).catalog.review(resource_id, action, actor, can_approve=reviewer)
+    except (CatalogError, PermissionError) as exc:
+        raise _fail_on_workflow(exc) from None
+    _after_change(ctx)
+    click.echo(f"{resource_id}: {stored.resource.status}")
+
+
+@catalog.command(name="retire")
+@click.argument("resource_id")
+@click.option("--actor", default="cli", show_default=True)
+@click.pass_context
+def retire_cmd(ctx: click.Context, resource_id: str, actor: str) -> None:
+    """Stop serving a resource at once (it stays in the catalog and its history)."""
+    from content_catalog.store import CatalogError
+
+    try:
+        _services(ctx).catalog.review(resource_id, "retire", actor)
+    except CatalogError as exc:
+        raise _fail_on_workflow(exc) from None
+    _after_change(ctx)
+    click.echo(f"{resource_id}: retired")

@@ -1,38 +1,66 @@
 """Pushes the servable catalog to Redis, where every serving worker reads it.
 
 A change reaches serving without retraining: the snapshot holds only approved, non-retired
-resources, and bumping the version makes workers reload at their next request.
+resources with their text embeddings, and bumping the version makes workers reload at
+their next request. A resource the active model has never seen gets its vector from its
+features there (see ``serving.model_cache``).
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
+import numpy as np
 import redis
 
 from content_catalog.schema import Resource
 from content_catalog.store import CatalogStore
 from solace.keyspace import Keyspace
 
+if TYPE_CHECKING:
+    from training.embed import EncoderLike
+
 # Long texts stay in SQL: serving needs the card, not the body.
 _CARD_EXCLUDE = {"body", "steps"}
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
 def resource_card(resource: Resource) -> dict[str, object]:
     return resource.model_dump(mode="json", exclude_none=True, exclude=_CARD_EXCLUDE)
 
 
-def publish_catalog(store: CatalogStore, client: redis.Redis, keys: Keyspace) -> int:
-    """Replace the serving snapshot atomically; returns the number of servable resources."""
-    cards = {r.id: json.dumps(resource_card(r)) for r in store.servable()}
-    staging = keys.catalog_items + ":staging"
+def publish_catalog(
+    store: CatalogStore, client: redis.Redis, keys: Keyspace,
+    encoder: "EncoderLike | None" = None,
+) -> int:
+    """Replace the serving snapshot atomically; returns the number of servable resources.
+
+    With an encoder, resources whose text has no embedding yet are embedded first.
+    """
+    from training.embed import EmbeddingStore, embed_texts
+
+    servable = store.servable()
+    embeddings = EmbeddingStore(store.engine)
+    model_name = encoder.name if encoder is not None else DEFAULT_EMBEDDING_MODEL
+    if encoder is not None:
+        embed_texts({r.id: r.text_for_embedding() for r in servable}, embeddings, encoder)
+    vectors = embeddings.vectors(model_name, [r.id for r in servable])
+    cards = {r.id: json.dumps(resource_card(r)) for r in servable}
+    staging_items = keys.catalog_items + ":staging"
+    staging_emb = keys.catalog_embeddings + ":staging"
     pipe = client.pipeline(transaction=True)
-    pipe.delete(staging)
+    pipe.delete(staging_items, staging_emb)
     if cards:
-        pipe.hset(staging, mapping=cards)
-        pipe.rename(staging, keys.catalog_items)
+        pipe.hset(staging_items, mapping=cards)
+        pipe.rename(staging_items, keys.catalog_items)
     else:
         pipe.delete(keys.catalog_items)
+    if vectors:
+        pipe.hset(staging_emb, mapping={i: np.asarray(v, np.float32).tobytes() for i, v in vectors.items()})
+        pipe.rename(staging_emb, keys.catalog_embeddings)
+    else:
+        pipe.delete(keys.catalog_embeddings)
     pipe.incr(keys.catalog_version)
     pipe.execute()
     return len(cards)

@@ -79,6 +79,25 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]
     }
 
 
+class CatalogError(Exception):
+    """A workflow rule was broken; the message says which, for the editor to read."""
+
+
+class NotFound(CatalogError):
+    pass
+
+
+class StaleVersion(CatalogError):
+    """Someone changed the resource since the editor read it (optimistic concurrency)."""
+
+
+class WorkflowError(CatalogError):
+    pass
+
+
+REVIEW_ACTIONS = ("submit", "approve", "reject", "retire")
+
+
 @dataclass(frozen=True)
 class StoredResource:
     resource: Resource
@@ -178,6 +197,146 @@ class CatalogStore:
                 resource_id=resource_id, actor=actor, action=action, at=now, changes=changes
             )
         )
+
+    # ------------------------------------------------------------------ editor workflow
+    def _locked_row(self, conn: Any, resource_id: str) -> Any:
+        query = select(resources_table).where(resources_table.c.id == resource_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"no resource {resource_id!r}")
+        return row
+
+    def _write(
+        self, conn: Any, row: Any, data: dict[str, Any], actor: str, action: str,
+        now: datetime, approved: dict[str, Any] | None | bool = False,
+    ) -> StoredResource:
+        values: dict[str, Any] = {
+            "status": data["status"], "type": data["type"], "data": data,
+            "content_hash": content_hash(data), "version": row.version + 1, "updated_at": now,
+        }
+        if approved is not False:
+            values["approved_data"] = approved
+        conn.execute(update(resources_table).where(resources_table.c.id == row.id).values(**values))
+        self._audit(conn, row.id, actor, action, _diff(row.data, data), now)
+        new_approved = values.get("approved_data", row.approved_data)
+        return StoredResource(
+            Resource.model_validate(data), row.version + 1,
+            Resource.model_validate(new_approved) if new_approved else None, now,
+        )
+
+    def create(self, resource: Resource, actor: str) -> StoredResource:
+        """A new resource always starts as a draft, whatever the record says."""
+        data = _dump(resource)
+        data.update(status=ReviewStatus.DRAFT.value)
+        data.pop("reviewed_by", None)
+        data.pop("reviewed_at", None)
+        draft = Resource.model_validate(data)
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(resources_table.c.id).where(resources_table.c.id == draft.id)
+            ).first()
+            if exists:
+                raise WorkflowError(f"a resource with id {draft.id!r} already exists")
+            self._upsert(conn, draft, actor, now)
+        stored = self.get(draft.id)
+        assert stored is not None
+        return stored
+
+    def edit(
+        self, resource_id: str, changes: dict[str, Any], actor: str,
+        expected_version: int | None = None,
+    ) -> StoredResource:
+        """Apply a partial change. A clinical change to an approved resource sends it back
+        to review; its last approved version keeps being served meanwhile."""
+        forbidden = {"id", "status", "reviewed_by", "reviewed_at"} & set(changes)
+        if forbidden:
+            raise WorkflowError(
+                f"{sorted(forbidden)[0]} cannot be edited; use the review workflow"
+            )
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            row = self._locked_row(conn, resource_id)
+            if expected_version is not None and row.version != expected_version:
+                raise StaleVersion(
+                    f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
+                )
+            if row.status == ReviewStatus.RETIRED:
+                raise WorkflowError(f"{resource_id} is retired; it cannot be edited")
+            merged = {**row.data, **changes}
+            merged = {k: v for k, v in merged.items() if v is not None}
+            resource = Resource.model_validate(merged)  # raises ValidationError naming the field
+            data = _dump(resource)
+            if data == row.data:
+                return self._row_to_stored(row)
+            clinical = any(row.data.get(f) != data.get(f) for f in CLINICAL_FIELDS)
+            approved: dict[str, Any] | None | bool = False
+            if row.status == ReviewStatus.APPROVED:
+                if clinical:
+                    data["status"] = ReviewStatus.IN_REVIEW.value
+                else:
+                    approved = data  # presentational edits of approved content go live
+            return self._write(conn, row, data, actor, "edit", now, approved)
+
+    def review(
+        self, resource_id: str, action: str, actor: str, can_approve: bool = False,
+        expected_version: int | None = None,
+    ) -> StoredResource:
+        """``submit`` (draft -> in_review), ``approve`` (in_review -> approved, reviewers
+        only), ``reject`` (in_review -> draft), ``retire`` (any -> retired)."""
+        if action not in REVIEW_ACTIONS:
+            raise WorkflowError(f"unknown review action {action!r}; use {', '.join(REVIEW_ACTIONS)}")
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            row = self._locked_row(conn, resource_id)
+            if expected_version is not None and row.version != expected_version:
+                raise StaleVersion(
+                    f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
+                )
+            status = row.status
+            data = dict(row.data)
+            approved: dict[str, Any] | None | bool = False
+            if action == "submit":
+                if status != ReviewStatus.DRAFT:
+                    raise WorkflowError(f"only a draft can be submitted; {resource_id} is {status}")
+                data["status"] = ReviewStatus.IN_REVIEW.value
+            elif action == "approve":
+                if not can_approve:
+                    raise PermissionError("approving needs the reviewer right")
+                if status != ReviewStatus.IN_REVIEW:
+                    raise WorkflowError(f"only a resource in review can be approved; {resource_id} is {status}")
+                data.update(status=ReviewStatus.APPROVED.value, reviewed_by=actor,
+                            reviewed_at=now.isoformat().replace("+00:00", "Z"))
+                data = _dump(Resource.model_validate(data))
+                approved = data
+            elif action == "reject":
+                if status != ReviewStatus.IN_REVIEW:
+                    raise WorkflowError(f"only a resource in review can be rejected; {resource_id} is {status}")
+                data["status"] = ReviewStatus.DRAFT.value
+            else:
+                if status == ReviewStatus.RETIRED:
+                    raise WorkflowError(f"{resource_id} is already retired")
+                data["status"] = ReviewStatus.RETIRED.value
+            return self._write(conn, row, data, actor, action, now, approved)
+
+    def page(
+        self, offset: int = 0, limit: int = 50, rtype: str | None = None,
+        status: str | None = None, topic: str | None = None,
+    ) -> tuple[list[StoredResource], int]:
+        """A page of resources in id order, with the total that match."""
+        query = select(resources_table).order_by(resources_table.c.id)
+        if rtype:
+            query = query.where(resources_table.c.type == rtype)
+        if status:
+            query = query.where(resources_table.c.status == status)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        found = [self._row_to_stored(r) for r in rows]
+        if topic:
+            found = [s for s in found if topic in s.resource.topics]
+        return found[offset : offset + limit], len(found)
 
     def history(self, resource_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -64,9 +64,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         default_limits=[settings.rate_limit], swallow_errors=True,
     )
 
-    from serving.api import events, health, recommendations, resources, users
+    from serving.api import catalog, events, health, recommendations, resources, users
 
-    for module in (recommendations, events, users, resources):
+    for module in (recommendations, events, users, resources, catalog):
         app.register_blueprint(module.bp)
     app.register_blueprint(health.bp)
     limiter.exempt(health.bp)

@@ -1,8 +1,11 @@
 """What a worker holds in memory: the active model's item matrix and metadata, and the
 servable catalog aligned to it.
 
-Reloaded when Redis says the active model or the catalog changed, without a restart. If
-Redis goes away, the worker keeps answering from what it holds (flagged as degraded).
+Reloaded when Redis says the active model or the catalog changed, without a restart. A
+resource approved after the model was trained is appended to the item matrix with a
+vector built from its features (the hybrid model's feature embeddings), so it can be
+recommended before the next retrain. If Redis goes away, the worker keeps answering from
+what it holds (flagged as degraded).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +21,7 @@ import redis
 
 from recommender.catalog_view import CatalogView
 from solace.keyspace import Keyspace
+from training.features import card_features, nearest_cluster, vector_from_features
 
 
 @dataclass
@@ -32,44 +36,91 @@ class LoadedModel:
     user_feature_index: dict[str, int]
     user_feature_vectors: np.ndarray | None
     embedding_model: str | None
-    user_norm: float = 1.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    item_feature_index: dict[str, int] = field(default_factory=dict)
+    item_feature_vectors: np.ndarray | None = None
+    centroids: np.ndarray | None = None
+    n_trained_items: int = 0
 
     @property
     def dim(self) -> int:
         return int(self.item_matrix.shape[1])
 
 
-def _load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel | None:
+def _blob(raw: bytes | None, rows: int, cols: int) -> np.ndarray | None:
+    if raw is None or rows == 0 or cols == 0:
+        return None
+    return np.frombuffer(raw, dtype=np.float32).reshape(rows, cols).copy()
+
+
+def _unit_rows(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return m / norms
+
+
+def load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel | None:
     pipe = client.pipeline(transaction=False)
-    pipe.get(keys.model_meta(version))
-    pipe.get(keys.model_items(version))
-    pipe.get(keys.model_embeddings(version))
-    pipe.get(keys.model_features(version))
-    raw_meta, raw_items, raw_emb, raw_feats = pipe.execute()
+    for key in (keys.model_meta(version), keys.model_items(version), keys.model_embeddings(version),
+                keys.model_features(version), keys.model_item_features(version),
+                keys.model_centroids(version)):
+        pipe.get(key)
+    raw_meta, raw_items, raw_emb, raw_ufeats, raw_ifeats, raw_centroids = pipe.execute()
     if raw_meta is None or raw_items is None:
         return None
     meta = json.loads(raw_meta)
-    n = len(meta["item_ids"])
-    items = np.frombuffer(raw_items, dtype=np.float32).reshape(n, meta["dim"]).copy()
-    emb = None
-    if raw_emb is not None and meta.get("embedding_dim"):
-        emb = np.frombuffer(raw_emb, dtype=np.float32).reshape(n, meta["embedding_dim"]).copy()
-        norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        emb /= norms
-    feats = None
-    names = meta.get("user_features", [])
-    if raw_feats is not None and names:
-        feats = np.frombuffer(raw_feats, dtype=np.float32).reshape(len(names), meta["dim"]).copy()
+    n, dim, edim = len(meta["item_ids"]), meta["dim"], meta.get("embedding_dim", 0)
+    items = _blob(raw_items, n, dim)
+    emb = _blob(raw_emb, n, edim)
+    ufeat_names = meta.get("user_features", [])
+    ifeat_names = meta.get("item_features", [])
     return LoadedModel(
-        version=version, algorithm=meta["algorithm"], item_ids=meta["item_ids"],
-        item_index={i: n for n, i in enumerate(meta["item_ids"])},
-        item_matrix=np.ascontiguousarray(items), embeddings=emb,
+        version=version, algorithm=meta["algorithm"], item_ids=list(meta["item_ids"]),
+        item_index={i: k for k, i in enumerate(meta["item_ids"])},
+        item_matrix=np.ascontiguousarray(items), embeddings=None if emb is None else _unit_rows(emb),
         popularity=np.asarray(meta.get("popularity", [0.0] * n), dtype=np.float32),
-        user_feature_index={name: n for n, name in enumerate(names)},
-        user_feature_vectors=feats, embedding_model=meta.get("embedding_model"),
-        user_norm=float(meta.get("user_norm", 1.0)),
+        user_feature_index={name: k for k, name in enumerate(ufeat_names)},
+        user_feature_vectors=_blob(raw_ufeats, len(ufeat_names), dim),
+        embedding_model=meta.get("embedding_model"),
+        item_feature_index={name: k for k, name in enumerate(ifeat_names)},
+        item_feature_vectors=_blob(raw_ifeats, len(ifeat_names), dim),
+        centroids=_blob(raw_centroids, meta.get("n_clusters", 0), edim),
+        n_trained_items=n,
+    )
+
+
+def extend_with_new_items(
+    model: LoadedModel, cards: dict[str, dict[str, Any]], embeddings: dict[str, np.ndarray]
+) -> LoadedModel:
+    """Append servable resources the model has not seen, with feature-built vectors."""
+    if model.item_feature_vectors is None:
+        return model
+    new_ids, vectors, new_emb = [], [], []
+    for rid, card in cards.items():
+        if rid in model.item_index:
+            continue
+        emb = embeddings.get(rid)
+        cluster = None
+        if emb is not None and model.centroids is not None and emb.shape[0] == model.centroids.shape[1]:
+            cluster = nearest_cluster(emb, model.centroids)
+        vec = vector_from_features(card_features(card, cluster), model.item_feature_index,
+                                   model.item_feature_vectors)
+        if vec is None:
+            continue
+        new_ids.append(rid)
+        vectors.append(vec)
+        if model.embeddings is not None:
+            e = emb if emb is not None and emb.shape[0] == model.embeddings.shape[1] else np.zeros(model.embeddings.shape[1], np.float32)
+            new_emb.append(e / (np.linalg.norm(e) or 1.0))
+    if not new_ids:
+        return model
+    item_ids = model.item_ids + new_ids
+    return replace(
+        model,
+        item_ids=item_ids,
+        item_index={i: k for k, i in enumerate(item_ids)},
+        item_matrix=np.ascontiguousarray(np.vstack([model.item_matrix, np.asarray(vectors, np.float32)])),
+        embeddings=None if model.embeddings is None else np.vstack([model.embeddings, np.asarray(new_emb, np.float32)]),
+        popularity=np.concatenate([model.popularity, np.full(len(new_ids), float(model.popularity.min(initial=0.0)), np.float32)]),
     )
 
 
@@ -80,9 +131,11 @@ class ServingCache:
         self.client = client
         self.keys = keys
         self._lock = threading.Lock()
+        self.base: LoadedModel | None = None
         self.model: LoadedModel | None = None
         self.catalog_version: int | None = None
         self.cards: dict[str, dict[str, Any]] = {}
+        self.catalog_embeddings: dict[str, np.ndarray] = {}
         self.view: CatalogView | None = None
         self.degraded = False
         self.last_ok = 0.0
@@ -91,20 +144,27 @@ class ServingCache:
         """Reload whatever changed; the caller has read both versions in its own pipeline."""
         version = active.decode() if active else None
         cat_v = int(catalog_version) if catalog_version else 0
-        model_changed = version is not None and (self.model is None or self.model.version != version)
+        model_changed = version is not None and (self.base is None or self.base.version != version)
         catalog_changed = cat_v != self.catalog_version
         if not (model_changed or catalog_changed):
             return
         with self._lock:
             if model_changed:
-                loaded = _load_model(self.client, self.keys, version)  # type: ignore[arg-type]
+                loaded = load_model(self.client, self.keys, version)  # type: ignore[arg-type]
                 if loaded is not None:
-                    self.model = loaded
+                    self.base = loaded
             if catalog_changed:
-                raw = self.client.hgetall(self.keys.catalog_items)
-                self.cards = {k.decode(): json.loads(v) for k, v in raw.items()}
+                pipe = self.client.pipeline(transaction=False)
+                pipe.hgetall(self.keys.catalog_items)
+                pipe.hgetall(self.keys.catalog_embeddings)
+                raw_cards, raw_emb = pipe.execute()
+                self.cards = {k.decode(): json.loads(v) for k, v in raw_cards.items()}
+                self.catalog_embeddings = {
+                    k.decode(): np.frombuffer(v, dtype=np.float32) for k, v in raw_emb.items()
+                }
                 self.catalog_version = cat_v
-            if self.model is not None:
+            if self.base is not None:
+                self.model = extend_with_new_items(self.base, self.cards, self.catalog_embeddings)
                 self.view = CatalogView.build(self.model.item_ids, self.cards)
 
     def check(self) -> None:

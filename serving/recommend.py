@@ -90,6 +90,7 @@ def _read_state(st: ServingState, req: RecRequest) -> UserState:
         return us
     raw_vec, completed, dismissed, inter, profile, risk = results[2:8]
     if (cache.model.version if cache.model else None, cache.catalog_version) != before:
+        # the model or catalog changed under us: read the vector for the version we now hold
         raw_vec = st.redis.hget(keys.user_vectors(req.tenant, cache.model.version), user) if cache.model else None
         sig = None
     elif sig is not None:

@@ -232,12 +232,15 @@ def _check_tenant(tenant: str) -> str:
 @keys.command(name="create")
 @TENANT_OPTION
 @click.option("--role", type=click.Choice(["platform", "editor", "admin"]), default="platform", show_default=True)
+@click.option("--reviewer", is_flag=True, help="An editor key that may approve resources.")
 @click.pass_context
-def keys_create(ctx: click.Context, tenant: str, role: str) -> None:
+def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     from solace.keys import Role
 
-    key, secret = _services(ctx).api_keys.create(_check_tenant(tenant), Role(role))
+    if reviewer and role == "platform":
+        raise click.BadParameter("only editor or admin keys can hold the reviewer right", param_hint="--reviewer")
+    key, secret = _services(ctx).api_keys.create(_check_tenant(tenant), Role(role), reviewer)
     click.echo(secret)
     click.echo(f"key id {key.key_id} ({key.role.value}, tenant {key.tenant}); store it now: it is not shown again", err=True)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, select, update
+from sqlalchemy import Boolean, Column, DateTime, Engine, String, Table, select, update
 
 from solace.db import metadata
 
@@ -29,6 +29,7 @@ api_keys_table = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("tenant", String(64), nullable=False, index=True),
     Column("role", String(16), nullable=False),
+    Column("reviewer", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
@@ -48,13 +49,14 @@ class ApiKey:
     role: Role
     created_at: datetime
     revoked_at: datetime | None = None
+    reviewer: bool = False
 
 
 class KeyStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, tenant: str, role: Role) -> tuple[ApiKey, str]:
+    def create(self, tenant: str, role: Role, reviewer: bool = False) -> tuple[ApiKey, str]:
         """Returns the stored key and its secret; the secret is not kept."""
         key_id = secrets.token_hex(4)
         secret = f"sol_{key_id}_{secrets.token_urlsafe(32)}"
@@ -63,10 +65,10 @@ class KeyStore:
             conn.execute(
                 api_keys_table.insert().values(
                     key_id=key_id, key_hash=hash_key(secret), tenant=tenant, role=role.value,
-                    created_at=now,
+                    reviewer=reviewer, created_at=now,
                 )
             )
-        return ApiKey(key_id, tenant, role, now), secret
+        return ApiKey(key_id, tenant, role, now, reviewer=reviewer), secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
         with self.engine.connect() as conn:
@@ -75,7 +77,7 @@ class KeyStore:
             ).first()
         if row is None or row.revoked_at is not None:
             return None
-        return ApiKey(row.key_id, row.tenant, Role(row.role), row.created_at)
+        return ApiKey(row.key_id, row.tenant, Role(row.role), row.created_at, reviewer=bool(row.reviewer))
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         query = select(api_keys_table).order_by(api_keys_table.c.created_at)
@@ -83,7 +85,7 @@ class KeyStore:
             query = query.where(api_keys_table.c.tenant == tenant)
         with self.engine.connect() as conn:
             return [
-                ApiKey(r.key_id, r.tenant, Role(r.role), r.created_at, r.revoked_at)
+                ApiKey(r.key_id, r.tenant, Role(r.role), r.created_at, r.revoked_at, bool(r.reviewer))
                 for r in conn.execute(query)
             ]
 

@@ -28,6 +28,21 @@ class Keyspace:
     def model_features(self, version: str) -> str:
         return f"{self.prefix}:model:{version}:user_features"
 
+    def model_item_features(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}:item_features"
+
+    def model_centroids(self, version: str) -> str:
+        return f"{self.prefix}:model:{version}:centroids"
+
+    def model_keys(self, version: str) -> list[str]:
+        return [self.model_meta(version), self.model_items(version), self.model_embeddings(version),
+                self.model_features(version), self.model_item_features(version),
+                self.model_centroids(version)]
+
+    @property
+    def catalog_embeddings(self) -> str:
+        return f"{self.prefix}:catalog:embeddings"
+
     def model_embeddings(self, version: str) -> str:
         return f"{self.prefix}:model:{version}:item_embeddings"
 

@@ -47,6 +47,7 @@ class InteractionData:
     item_features: sp.csr_matrix | None = None
     item_feature_names: list[str] = field(default_factory=list)
     item_embeddings: np.ndarray | None = None
+    cluster_centroids: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -57,7 +58,7 @@ class InteractionData:
         return InteractionData(
             self.user_ids, self.item_ids, matrix.tocsr(), self.user_features,
             self.user_feature_names, self.item_features, self.item_feature_names,
-            self.item_embeddings,
+            self.item_embeddings, self.cluster_centroids,
         )
 
     def user_index(self) -> dict[str, int]:

@@ -90,6 +90,16 @@ class EmbeddingStore:
                 ],
             )
 
+    def vectors(self, model_name: str, item_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The embeddings that exist for ``item_ids`` (missing ones are simply absent)."""
+        wanted = set(item_ids)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(embeddings_table.c.item_id, embeddings_table.c.vector)
+                .where(embeddings_table.c.model_name == model_name)
+            ).all()
+        return {r.item_id: np.frombuffer(r.vector, dtype=np.float32) for r in rows if r.item_id in wanted}
+
     def matrix(self, model_name: str, item_ids: Sequence[str]) -> np.ndarray:
         """Embeddings in ``item_ids`` order; a missing item raises KeyError."""
         with self.engine.connect() as conn:

@@ -67,7 +67,7 @@ def build_store_dataset(
     )
     profiles = {user_key(t, u): p for (t, u), p in ProfileStore(engine).all().items()}
     user_ids = sorted({i.user for i in interactions} | set(profiles))
-    clusters = embedding_clusters(embeddings, n_clusters, random_state)
+    clusters, centroids = embedding_clusters(embeddings, n_clusters, random_state)
     item_features, item_names = feature_matrix(
         item_ids, item_feature_lists(catalog, clusters), identity_prefix="item:"
     )
@@ -83,6 +83,7 @@ def build_store_dataset(
         item_features=item_features,
         item_feature_names=item_names,
         item_embeddings=embeddings,
+        cluster_centroids=centroids,
     )
 
 
@@ -138,6 +139,7 @@ def train_and_register(
         "item_feature_vectors": model.item_feature_vectors(),
         "item_embeddings": data.item_embeddings,
         "popularity": popularity,
+        "cluster_centroids": data.cluster_centroids,
     }
     ids = {
         "users": data.user_ids,

@@ -38,6 +38,7 @@ def publish_version(
         "embedding_model": version.manifest.get("embedding_model"),
         "embedding_dim": int(arrays["item_embeddings"].shape[1]) if "item_embeddings" in arrays else 0,
         "popularity": [float(x) for x in arrays.get("popularity", np.zeros(len(ids["items"])))],
+        "n_clusters": int(arrays["cluster_centroids"].shape[0]) if "cluster_centroids" in arrays else 0,
     }
     pipe = client.pipeline(transaction=False)
     pipe.set(keys.model_meta(v), json.dumps(meta))
@@ -47,7 +48,9 @@ def publish_version(
     if "user_feature_vectors" in arrays:
         pipe.set(keys.model_features(v), np.ascontiguousarray(arrays["user_feature_vectors"], dtype=np.float32).tobytes())
     if "item_feature_vectors" in arrays:
-        pipe.set(keys.model_features(v) + ":items", np.ascontiguousarray(arrays["item_feature_vectors"], dtype=np.float32).tobytes())
+        pipe.set(keys.model_item_features(v), np.ascontiguousarray(arrays["item_feature_vectors"], dtype=np.float32).tobytes())
+    if "cluster_centroids" in arrays:
+        pipe.set(keys.model_centroids(v), np.ascontiguousarray(arrays["cluster_centroids"], dtype=np.float32).tobytes())
     pipe.execute()
 
     by_tenant: dict[str, dict[str, bytes]] = defaultdict(dict)
@@ -77,8 +80,7 @@ def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current
     ordered = sorted(versions, key=lambda x: versions[x], reverse=True)
     stale = [v for v in ordered if v != current][max(keep - 1, 0) :]
     for v in stale:
-        doomed = [keys.model_meta(v), keys.model_items(v), keys.model_embeddings(v),
-                  keys.model_features(v), keys.model_features(v) + ":items"]
+        doomed = keys.model_keys(v)
         for raw in client.scan_iter(match=f"{keys.prefix}:t:*:uv:{v}", count=500):
             doomed.append(raw.decode())
         client.delete(*doomed)

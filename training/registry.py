@@ -23,7 +23,7 @@ import numpy as np
 
 ARRAY_NAMES = (
     "item_vectors", "user_vectors", "user_feature_vectors", "item_feature_vectors",
-    "item_embeddings", "popularity", "item_feature_matrix",
+    "item_embeddings", "popularity", "cluster_centroids",
 )
 _LIBRARIES = ("lightfm-next", "implicit", "numpy", "scipy", "sentence-transformers", "solace")
 

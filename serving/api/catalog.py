@@ -1,0 +1,173 @@
+"""The editors' API: list, create, read, edit and review catalog resources.
+
+Optimistic concurrency: every resource carries a version, returned as an ``ETag``; a
+``PATCH`` or review with ``If-Match`` (or ``version`` in the body) fails with 409 when the
+resource changed since. Every change is audited and reaches serving at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from content_catalog.publish import publish_catalog
+from content_catalog.schema import Resource
+from content_catalog.store import NotFound, StaleVersion, StoredResource, WorkflowError
+from serving.auth import require
+from serving.errors import ApiError, validation_error
+from serving.openapi import doc, parse_json, parse_query
+from serving.state import state
+from solace.keys import Role
+
+bp = Blueprint("catalog", __name__, url_prefix="/v1")
+
+
+class ResourcePage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+    type: Literal["article", "exercise", "group"] | None = None
+    status: Literal["draft", "in_review", "approved", "retired"] | None = None
+    topic: str | None = None
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["submit", "approve", "reject", "retire"]
+    version: int | None = None
+
+
+class StoredResourceOut(BaseModel):
+    resource: dict[str, Any]
+    version: int
+    approved_version_served: bool
+
+
+class ResourceListOut(BaseModel):
+    items: list[StoredResourceOut]
+    total: int
+    offset: int
+    limit: int
+
+
+def _out(stored: StoredResource) -> dict[str, Any]:
+    return {
+        "resource": stored.resource.model_dump(mode="json", exclude_none=True),
+        "version": stored.version,
+        "approved_version_served": stored.approved is not None and stored.resource.status != "retired",
+    }
+
+
+def _respond(stored: StoredResource, status: int = 200):  # type: ignore[no-untyped-def]
+    response = jsonify(_out(stored))
+    response.status_code = status
+    response.headers["ETag"] = f'"{stored.version}"'
+    return response
+
+
+def _expected_version(body_version: int | None) -> int | None:
+    header = request.headers.get("If-Match")
+    if header:
+        try:
+            return int(header.strip().strip('W/').strip('"'))
+        except ValueError:
+            raise ApiError(400, "bad_request", "If-Match must be a version ETag such as \"3\"", "If-Match") from None
+    return body_version
+
+
+def _publish() -> None:
+    from training.encoder import get_encoder
+
+    st = state()
+    # A newly approved text is embedded here so serving can place it without a retrain.
+    publish_catalog(st.catalog, st.redis, st.keys, get_encoder(st.settings.embedding_model))
+
+
+def _actor() -> str:
+    return f"key:{g.api_key.key_id}"
+
+
+@bp.get("/resources")
+@require(Role.EDITOR)
+@doc(query=ResourcePage, ok=ResourceListOut, tags=["catalog (editors)"])
+def list_resources():  # type: ignore[no-untyped-def]
+    """A page of the catalog, any status, filtered by type, status or topic."""
+    q = parse_query(ResourcePage)
+    items, total = state().catalog.page(q.offset, q.limit, q.type, q.status, q.topic)
+    return jsonify({"items": [_out(s) for s in items], "total": total, "offset": q.offset, "limit": q.limit})
+
+
+@bp.post("/resources")
+@require(Role.EDITOR)
+@doc(json=Resource, ok=StoredResourceOut, status=201, tags=["catalog (editors)"], errors=(400, 401, 403, 409, 422))
+def create_resource():  # type: ignore[no-untyped-def]
+    """Create a resource; it starts as a draft whatever status the body says."""
+    resource = parse_json(Resource)
+    try:
+        stored = state().catalog.create(resource, _actor())
+    except WorkflowError as exc:
+        raise ApiError(409, "conflict", str(exc), "id") from None
+    return _respond(stored, 201)
+
+
+@bp.get("/resources/<resource_id>")
+@require(Role.EDITOR)
+@doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(401, 403, 404))
+def get_resource(resource_id: str):  # type: ignore[no-untyped-def]
+    stored = state().catalog.get(resource_id)
+    if stored is None:
+        raise ApiError(404, "not_found", f"no resource {resource_id!r}", "resource_id")
+    return _respond(stored)
+
+
+@bp.patch("/resources/<resource_id>")
+@require(Role.EDITOR)
+@doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
+def patch_resource(resource_id: str):  # type: ignore[no-untyped-def]
+    """Change some fields. Send ``If-Match: "<version>"`` to avoid overwriting someone
+    else's change. A clinical change (body, steps, topics, warnings, audience) to approved
+    content sends it back to review while the approved version keeps serving."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "the request body must be a JSON object of fields to change", "body")
+    body_version = body.pop("version", None)
+    try:
+        stored = state().catalog.edit(resource_id, body, _actor(), _expected_version(body_version))
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc), "resource_id") from None
+    except StaleVersion as exc:
+        raise ApiError(409, "stale_version", str(exc), "version") from None
+    except WorkflowError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    _publish()
+    return _respond(stored)
+
+
+@bp.post("/resources/<resource_id>/review")
+@require(Role.EDITOR)
+@doc(json=ReviewIn, ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
+def review_resource(resource_id: str):  # type: ignore[no-untyped-def]
+    """``submit`` a draft, ``approve`` or ``reject`` one in review (approving needs a key
+    with the reviewer right), or ``retire`` (stops serving at once)."""
+    body = parse_json(ReviewIn)
+    try:
+        stored = state().catalog.review(
+            resource_id, body.action, _actor(), can_approve=g.api_key.reviewer,
+            expected_version=_expected_version(body.version),
+        )
+    except NotFound as exc:
+        raise ApiError(404, "not_found", str(exc), "resource_id") from None
+    except StaleVersion as exc:
+        raise ApiError(409, "stale_version", str(exc), "version") from None
+    except WorkflowError as exc:
+        raise ApiError(409, "conflict", str(exc), "action") from None
+    except PermissionError as exc:
+        raise ApiError(403, "forbidden", str(exc), "action") from None
+    _publish()
+    return _respond(stored)
