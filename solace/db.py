@@ -47,13 +47,34 @@ def get_engine(url: str) -> Engine:
                 cur.close()
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        _import_tables()
-        metadata.create_all(engine)
+        upgrade_schema(engine)
         _ENGINES[url] = engine
     return engine
 
 
-def _import_tables() -> None:
+def alembic_config(engine: Engine | None = None):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the database to the newest schema with Alembic's migrations."""
+    from alembic import command
+
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def import_tables() -> None:
     # Importing the owners registers their tables on ``metadata``.
     import content_catalog.store  # noqa: F401
     import solace.erasure  # noqa: F401

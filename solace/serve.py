@@ -7,6 +7,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from solace.config import Settings
+from solace.db import get_engine
 from solace.redis_conn import connect_redis
 
 
@@ -32,6 +33,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     # The master opens Redis first: with the embedded server, it owns the redis-server
     # process that every worker then shares.
     connect_redis(settings).ping()
+    # Migrate once in the master, before workers fork and open their own connections.
+    get_engine(settings.sql_url)
     SolaceServer(
         settings,
         {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
