@@ -20,6 +20,7 @@ import numpy as np
 import redis
 
 from recommender.catalog_view import CatalogView
+from recommender.foldin import FoldIn
 from solace.keyspace import Keyspace
 from training.features import card_features, nearest_cluster, vector_from_features
 
@@ -40,6 +41,15 @@ class LoadedModel:
     item_feature_vectors: np.ndarray | None = None
     centroids: np.ndarray | None = None
     n_trained_items: int = 0
+    user_norm: float | None = None
+    _foldin: FoldIn | None = None
+
+    @property
+    def foldin(self) -> FoldIn:
+        """The shared part of the ALS user solve, computed on first use per model."""
+        if self._foldin is None:
+            self._foldin = FoldIn.for_items(self.item_matrix, self.algorithm, target_norm=self.user_norm)
+        return self._foldin
 
     @property
     def dim(self) -> int:
@@ -85,6 +95,7 @@ def load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel
         item_feature_vectors=_blob(raw_ifeats, len(ifeat_names), dim),
         centroids=_blob(raw_centroids, meta.get("n_clusters", 0), edim),
         n_trained_items=n,
+        user_norm=meta.get("user_norm"),
     )
 
 
@@ -121,6 +132,7 @@ def extend_with_new_items(
         item_matrix=np.ascontiguousarray(np.vstack([model.item_matrix, np.asarray(vectors, np.float32)])),
         embeddings=None if model.embeddings is None else np.vstack([model.embeddings, np.asarray(new_emb, np.float32)]),
         popularity=np.concatenate([model.popularity, np.full(len(new_ids), float(model.popularity.min(initial=0.0)), np.float32)]),
+        _foldin=None,
     )
 
 

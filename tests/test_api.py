@@ -167,3 +167,24 @@ def test_cached_list_is_served_until_an_event_invalidates_it(app_client, deploym
     c = app_client.get(f"/v1/users/{user}/recommendations?k=4").json
     assert a["items"][0]["resource_id"] not in {i["resource_id"] for i in c["items"]}
     assert json.dumps(c)  # serialisable
+
+
+def test_events_fold_into_a_new_users_vector_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    """A brand-new user who completes sleep content gets a personalised, sleep-leaning list
+    in the very next request (no retrain)."""
+    services, _ = deployment
+    user = f"newcomer-{uuid.uuid4().hex[:8]}"
+    before = app_client.get(f"/v1/users/{user}/recommendations?k=10").json
+    assert before["source"] == "popular"
+    sleep_items = [r.id for r in services.catalog.servable() if r.topics[0] == "sleep" and not r.is_crisis_resource][:4]
+    batch = {"events": []}
+    for rid in sleep_items:
+        batch["events"] += _events(user, rid, "complete", "like")["events"]
+    assert app_client.post("/v1/events", json=batch).status_code == 202
+    after = app_client.get(f"/v1/users/{user}/recommendations?k=10").json
+    assert after["source"] == "personalised"
+    sleepy = lambda body: sum("sleep" in i["topics"] for i in body["items"])  # noqa: E731
+    assert sleepy(after) >= 3 and sleepy(after) > sleepy(before)
+    assert not set(sleep_items) & {i["resource_id"] for i in after["items"]}
+    assert any("sleep" in (i["reason"] or "").lower() or "because you finished" in (i["reason"] or "").lower()
+               for i in after["items"])

@@ -125,3 +125,34 @@ def test_registry_saves_immutable_versions_and_tracks_activation(tmp_path) -> No
     assert reg.active() == v2.version and reg.previous() == v1.version
     with pytest.raises(KeyError):
         reg.get("../etc")
+
+
+def test_als_fold_in_reproduces_the_trained_user_vectors() -> None:
+    from recommender.foldin import FoldIn
+
+    data = _clustered_data(seed=5)
+    model = make_algorithm("als", factors=8, iterations=15, regularization=0.05, random_state=0).fit(data)
+    items, users = model.item_vectors(), model.user_vectors()
+    fold = FoldIn.for_items(items, "als", regularization=0.05)
+    for u in (0, 17, 99):
+        row = data.interactions[u]
+        vec = fold.user_vector(items, row.indices, row.data)
+        trained_scores, folded_scores = items @ users[u], items @ vec
+        assert np.corrcoef(trained_scores, folded_scores)[0, 1] > 0.95
+
+
+def test_lightfm_fold_in_keeps_the_bias_column_and_ranks_history_high() -> None:
+    from recommender.foldin import FoldIn
+
+    data = _clustered_data(seed=6)
+    model = make_algorithm("lightfm", no_components=8, epochs=20, random_state=0).fit(data)
+    items = model.item_vectors()
+    norm = float(np.median(np.linalg.norm(model.user_vectors()[:, :-1], axis=1)))
+    fold = FoldIn.for_items(items, "lightfm", target_norm=norm)
+    row = data.interactions[3]
+    vec = fold.user_vector(items, row.indices[:4], np.full(4, 4.0))
+    assert vec[-1] == 1.0 and np.linalg.norm(vec[:-1]) == pytest.approx(norm, rel=1e-4)
+    # items of the user's own latent group (where the history came from) now rank highest
+    group = row.indices[0] % 4
+    top = np.argsort(-(items @ vec))[:10]
+    assert np.mean(top % 4 == group) >= 0.8

@@ -39,6 +39,8 @@ def publish_version(
         "embedding_dim": int(arrays["item_embeddings"].shape[1]) if "item_embeddings" in arrays else 0,
         "popularity": [float(x) for x in arrays.get("popularity", np.zeros(len(ids["items"])))],
         "n_clusters": int(arrays["cluster_centroids"].shape[0]) if "cluster_centroids" in arrays else 0,
+        # typical trained user-vector norm (factor columns), the scale fold-in returns to
+        "user_norm": _median_user_norm(arrays["user_vectors"], version.manifest["algorithm"]),
     }
     pipe = client.pipeline(transaction=False)
     pipe.set(keys.model_meta(v), json.dumps(meta))
@@ -68,6 +70,13 @@ def publish_version(
     client.set(keys.active_model, v)
     removed = _remove_old_versions(client, keys, keep, current=v)
     return {"items": len(ids["items"]), "users": len(ids["users"]), "removed_versions": removed}
+
+
+def _median_user_norm(users: np.ndarray, algorithm: str) -> float:
+    if users.size == 0:
+        return 1.0
+    factors = users[:, :-1] if algorithm in ("lightfm", "bpr") else users
+    return float(np.median(np.linalg.norm(factors, axis=1)))
 
 
 def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current: str) -> int:

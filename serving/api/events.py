@@ -11,7 +11,9 @@ from serving.schemas import EventBatch, EventBatchResponse
 from serving.state import state
 from solace.events import Event
 from solace.keys import Role
+from serving.user_vectors import fold_in_users
 from solace.user_state import apply_events
+from training.dataset import DEFAULT_EVENT_WEIGHTS as EVENT_WEIGHTS
 
 bp = Blueprint("events", __name__, url_prefix="/v1")
 
@@ -42,4 +44,6 @@ def post_events():  # type: ignore[no-untyped-def]
     fresh = [e for e in events if e.event_id in new_ids]
     if fresh:
         apply_events(st.redis, st.keys, g.tenant, fresh, int(st.settings.risk_window_hours * 3600))
+        st.cache.check()
+        fold_in_users(st, g.tenant, {e.user_id for e in fresh if EVENT_WEIGHTS.get(e.type, 0) > 0})
     return jsonify({"accepted": len(new_ids), "duplicates": len(events) - len(new_ids)}), 202

@@ -1,0 +1,65 @@
+"""Folding a user's interactions into a user vector without retraining.
+
+The closed-form ALS user step (Hu, Koren and Volinsky 2008): with item matrix Y and the
+user's confidences c_i on the items they engaged with,
+
+    (YᵀY + λI + Σ_i (c_i - 1) y_i y_iᵀ) u = Σ_i c_i y_i
+
+(confidences as implicit uses them: the interaction weights themselves).
+
+YᵀY is shared by every user and computed once per model. For models whose last column is
+an item bias multiplied by a constant 1 in the user vector (LightFM, implicit's BPR), the
+bias column is held fixed and moved to the right-hand side, and the solution is rescaled
+to the typical norm of the trained users, since those models are not trained with a
+squared loss and their scores live on that scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FIXED_BIAS_ALGORITHMS = frozenset({"lightfm", "bpr"})
+
+
+@dataclass(frozen=True)
+class FoldIn:
+    gram: np.ndarray  # YᵀY over the factor columns
+    bias_term: np.ndarray | None  # Σ_i b_i y_i, for fixed-bias models
+    fixed_bias: bool
+    regularization: float
+    target_norm: float | None
+
+    @classmethod
+    def for_items(
+        cls, item_matrix: np.ndarray, algorithm: str, regularization: float = 0.1,
+        target_norm: float | None = None,
+    ) -> "FoldIn":
+        fixed = algorithm in FIXED_BIAS_ALGORITHMS
+        factors = item_matrix[:, :-1] if fixed else item_matrix
+        factors = factors.astype(np.float64)
+        bias_term = factors.T @ item_matrix[:, -1].astype(np.float64) if fixed else None
+        return cls(factors.T @ factors, bias_term, fixed, regularization, target_norm)
+
+    def user_vector(
+        self, item_matrix: np.ndarray, rows: np.ndarray, confidences: np.ndarray
+    ) -> np.ndarray | None:
+        """The user's vector from the rows they engaged with and their confidences (> 0)."""
+        if len(rows) == 0:
+            return None
+        y_all = item_matrix[rows].astype(np.float64)
+        y = y_all[:, :-1] if self.fixed_bias else y_all
+        c = np.maximum(confidences.astype(np.float64), 1.0)  # implicit's convention: c = weight
+        a = self.gram + self.regularization * np.eye(self.gram.shape[0]) + (y.T * (c - 1.0)) @ y
+        b = (y.T * c).sum(axis=1)
+        if self.fixed_bias:
+            bias = y_all[:, -1]
+            b = b - self.bias_term - (y.T * ((c - 1.0) * bias)).sum(axis=1)  # type: ignore[operator]
+        u = np.linalg.solve(a, b)
+        if self.fixed_bias:
+            norm = float(np.linalg.norm(u))
+            if self.target_norm and norm > 0:
+                u *= self.target_norm / norm
+            u = np.append(u, 1.0)
+        return u.astype(np.float32)
