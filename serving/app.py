@@ -48,12 +48,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = get_engine(settings.sql_url)
     client = connect_redis(settings)
     keys = Keyspace(settings.redis_prefix)
+    metrics = ServingMetrics()
     app.extensions["solace"] = ServingState(
         settings=settings, engine=engine, redis=client, keys=keys,
         cache=ServingCache(client, keys), key_cache=KeyCache(KeyStore(engine)),
         catalog=CatalogStore(engine), events=EventStore(engine), profiles=ProfileStore(engine),
+        metrics=metrics,
     )
-    metrics = ServingMetrics()
     metrics.install(app)
     app.extensions["solace_metrics"] = metrics
 

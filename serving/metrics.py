@@ -25,10 +25,15 @@ class ServingMetrics:
             "solace_model_active", "The active model version held by this worker", ["version"],
             registry=self.registry,
         )
+        self.degraded = Gauge(
+            "solace_degraded", "1 while this worker answers without Redis", registry=self.registry
+        )
         self.cache_lookups = Counter(
             "solace_cached_list_lookups_total", "Cached-list lookups", ["result"],
             registry=self.registry,
         )
+
+    _shown_version: str | None = None
 
     def install(self, app: Flask) -> None:
         @app.before_request
@@ -41,4 +46,12 @@ class ServingMetrics:
             elapsed = time.perf_counter() - g.get("_t0", time.perf_counter())
             self.requests.labels(route, request.method, str(response.status_code)).inc()
             self.latency.labels(route, request.method).observe(elapsed)
+            st = app.extensions.get("solace")
+            if st is not None:
+                model = st.cache.model
+                if model is not None and model.version != self._shown_version:
+                    self.model_info.clear()
+                    self.model_info.labels(model.version).set(1)
+                    self._shown_version = model.version
+                self.degraded.set(1 if st.cache.degraded else 0)
             return response

@@ -151,6 +151,8 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
     model, view = st.cache.model, st.cache.view
     if model is None or view is None:
         raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
+    if st.metrics is not None and _cacheable(req) and not degraded:
+        st.metrics.cache_lookups.labels("hit" if us.cached is not None else "miss").inc()
     if us.cached is not None:
         body = json.loads(us.cached)
         body["recommendation_id"] = uuid.uuid4().hex

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
 from serving.model_cache import ServingCache
+from serving.metrics import ServingMetrics
 from solace.config import Settings
 from solace.events import EventStore
 from solace.keys import ApiKey, KeyStore
@@ -55,6 +56,7 @@ class ServingState:
     catalog: CatalogStore
     events: EventStore
     profiles: ProfileStore
+    metrics: "ServingMetrics | None" = None
 
 
 def state() -> ServingState:

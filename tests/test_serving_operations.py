@@ -1,0 +1,102 @@
+"""Operations: rate limits, metrics, and surviving a Redis outage (a real redis-server
+process that the test stops and starts again)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import redis
+
+from serving.app import create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_rate_limit_answers_429_json_with_retry_after(deployment) -> None:  # type: ignore[no-untyped-def]
+    services, result = deployment
+    settings = services.settings.model_copy(update={"rate_limit": "3/minute", "redis_prefix": services.settings.redis_prefix + "-rl"})
+    app = create_app(settings)
+    # the limited app reads the deployment's keys under its own prefix: share the model
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {result.api_key}"}
+    codes = [client.get("/healthz", headers=headers).status_code for _ in range(5)]
+    assert codes == [200] * 5  # operations endpoints are never limited
+    answers = [client.get("/v1/users/x1/recommendations", headers=headers) for _ in range(4)]
+    assert [a.status_code for a in answers[:3]] != [429] * 3
+    last = answers[3]
+    assert last.status_code == 429
+    assert last.json["error"]["code"] == "rate_limited"
+    assert int(last.headers["Retry-After"]) > 0
+    rl = redis.Redis.from_url(settings.redis_url)
+    for key in rl.scan_iter(match=f"{settings.redis_prefix}*"):
+        rl.delete(key)
+
+
+def test_metrics_expose_routes_model_version_and_cache_hits(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    _services, result = deployment
+    for _ in range(2):
+        app_client.get("/v1/users/sim-00007/recommendations?k=3")
+    text = app_client.get("/metrics").data.decode()
+    assert 'route="/v1/users/<user_id>/recommendations"' in text
+    assert f'solace_model_active{{version="{result.version}"}} 1.0' in text
+    assert 'solace_cached_list_lookups_total{result="hit"}' in text
+    assert "solace_request_seconds_bucket" in text
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server binary not on PATH")
+def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> None:  # type: ignore[no-untyped-def]
+    from solace.jobs import publish
+    from solace.services import Services
+
+    services, result = deployment
+    port = _free_port()
+    cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        for _ in range(50):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        settings = services.settings.model_copy(update={"redis_url": url, "redis_prefix": f"outage-{uuid.uuid4().hex[:6]}"})
+        own = Services(settings)
+        publish(own, result.version)
+        client = create_app(settings).test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {result.api_key}"
+        user = result.example_user
+        ok = client.get(f"/v1/users/{user}/recommendations?k=5").json
+        assert ok["degraded"] is False and ok["source"] == "personalised"
+
+        server.terminate()
+        server.wait(timeout=10)
+        down = client.get(f"/v1/users/{user}/recommendations?k=5")
+        assert down.status_code == 200
+        assert down.json["degraded"] is True and down.json["source"] == "popular"
+        assert len(down.json["items"]) == 5
+        assert client.get("/readyz").status_code == 503
+
+        server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        for _ in range(50):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        publish(own, result.version)  # this test server keeps nothing on disk
+        back = client.get(f"/v1/users/{user}/recommendations?k=5").json
+        assert back["degraded"] is False
+        assert client.get("/readyz").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
