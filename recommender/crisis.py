@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from importlib import resources as importlib_resources
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from training.embed import EncoderLike
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i"})
 
@@ -79,8 +86,62 @@ def lexicon_match(text: str) -> bool:
     return False
 
 
-def detect_crisis(text: str | None) -> bool:
-    """True when the text signals a risk of suicide or self-harm."""
-    if not text:
+class EmbeddingCrisisDetector:
+    """Nearest-exemplar check in sentence-embedding space, for phrasings no lexicon lists.
+
+    A text is flagged when its closest risk exemplar is at least ``threshold`` similar and
+    closer than its closest safe exemplar by ``margin``; or, tuned for recall, when it is
+    only ``loose_threshold`` similar but far clearer of the safe exemplars
+    (``loose_margin``).
+    """
+
+    def __init__(
+        self, encoder: "EncoderLike", threshold: float = 0.55, margin: float = 0.03,
+        loose_threshold: float = 0.45, loose_margin: float = 0.15,
+    ) -> None:
+        data = yaml.safe_load(
+            (importlib_resources.files("recommender") / "data" / "crisis_exemplars.yaml").read_text("utf-8")
+        )
+        self.encoder = encoder
+        self.threshold = threshold
+        self.margin = margin
+        self.loose_threshold = loose_threshold
+        self.loose_margin = loose_margin
+        self.risk = encoder.encode(list(data["risk"]))
+        self.safe = encoder.encode(list(data["safe"]))
+
+    def similarity(self, text: str) -> tuple[float, float]:
+        vec = self.encoder.encode([text])[0]
+        return float((self.risk @ vec).max()), float((self.safe @ vec).max())
+
+    def __call__(self, text: str) -> bool:
+        risk, safe = self.similarity(text)
+        strict = risk >= self.threshold and risk >= safe + self.margin
+        loose = risk >= self.loose_threshold and risk >= safe + self.loose_margin
+        return strict or loose
+
+
+_DETECTORS: dict[int, EmbeddingCrisisDetector] = {}
+
+
+def embedding_detector(encoder: "EncoderLike") -> EmbeddingCrisisDetector:
+    """One detector per encoder and process (the exemplars are encoded once)."""
+    detector = _DETECTORS.get(id(encoder))
+    if detector is None:
+        detector = _DETECTORS[id(encoder)] = EmbeddingCrisisDetector(encoder)
+    return detector
+
+
+def detect_crisis(text: str | None, encoder: "EncoderLike | None" = None) -> bool:
+    """True when the text signals a risk of suicide or self-harm.
+
+    The lexicon runs first (fast, catches obfuscations); with an encoder the embedding
+    check adds recall for phrasings the lexicon does not list.
+    """
+    if not text or not text.strip():
         return False
-    return lexicon_match(text)
+    if lexicon_match(text):
+        return True
+    if encoder is not None:
+        return embedding_detector(encoder)(text)
+    return False

@@ -134,6 +134,15 @@ def _context_scores(st: ServingState, model: LoadedModel, text: str) -> np.ndarr
     return model.embeddings @ query
 
 
+def _text_signals_risk(st: ServingState, text: str | None) -> bool:
+    """Lexicon first, then embedding similarity to crisis exemplars (the text is never kept)."""
+    if not text:
+        return False
+    from training.encoder import get_encoder
+
+    return detect_crisis(text, get_encoder(st.settings.embedding_model))
+
+
 def _standardise(scores: np.ndarray) -> np.ndarray:
     sd = float(scores.std())
     return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
@@ -163,7 +172,7 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
     locale = req.locale or profile.get("locale")  # type: ignore[assignment]
     age_band = req.age_band or profile.get("age_band")  # type: ignore[assignment]
     opt_outs = frozenset(profile.get("opt_outs", []))  # type: ignore[arg-type]
-    risk = req.risk or us.risk or detect_crisis(req.context_text)
+    risk = req.risk or us.risk or _text_signals_risk(st, req.context_text)
 
     source = "popular"
     scores = _standardise(model.popularity.astype(np.float32))

@@ -283,6 +283,52 @@ def users_erase(ctx: click.Context, user_id: str, tenant: str) -> None:
     click.echo(f"erased: {report.events} events, {report.profiles} profile, {report.redis_entries} Redis entries")
 
 
+# --------------------------------------------------------------------------- safety
+@cli.group()
+def safety() -> None:
+    """Check the safety machinery (crisis-language detection)."""
+
+
+@safety.command(name="crisis-eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_context
+def crisis_eval(ctx: click.Context, file: Path, json_out: Path | None) -> None:
+    """Recall and false-positive rate of the crisis detector on a labelled JSONL file
+    (lines of {"text", "label": 0|1, "kind"}), lexicon alone and with embeddings."""
+    from recommender.crisis import detect_crisis
+    from solace.jobs import encoder_for
+
+    rows = []
+    for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows.append((str(row["text"]), int(row["label"]), str(row.get("kind", "-"))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise click.ClickException(f"{file}: line {n}: {exc}") from None
+    encoder = encoder_for(_services(ctx))
+    report: dict[str, Any] = {}
+    for name, enc in (("lexicon", None), ("lexicon+embedding", encoder)):
+        flagged = [(label, kind, detect_crisis(text, enc)) for text, label, kind in rows]
+        pos = [f for label, _k, f in flagged if label == 1]
+        neg = [f for label, _k, f in flagged if label == 0]
+        kinds: dict[str, list[bool]] = {}
+        for label, kind, f in flagged:
+            kinds.setdefault(f"{label}:{kind}", []).append(f)
+        report[name] = {
+            "recall": sum(pos) / max(len(pos), 1),
+            "false_positive_rate": sum(neg) / max(len(neg), 1),
+            "positives": len(pos), "negatives": len(neg),
+            "flagged_share_by_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(kinds.items())},
+        }
+        click.echo(f"{name:<18} recall {report[name]['recall']:.3f}  false-positive rate "
+                   f"{report[name]['false_positive_rate']:.3f}  ({len(pos)} crisis, {len(neg)} not)")
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2))
+
+
 from content_catalog.cli import catalog  # noqa: E402
 
 cli.add_command(catalog)

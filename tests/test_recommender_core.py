@@ -112,3 +112,13 @@ def test_hyperbole_and_ordinary_low_mood_are_not_crisis(text: str | None) -> Non
 def test_normalise_undoes_leetspeak_and_spacing() -> None:
     assert normalise("S.U.I.C.I.D.E") == "suicide"
     assert normalise("an0rex1a") == "anorexia"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("i have given away my things and i won't be around much longer", True),
+    ("honestly i just want to stop existing", True),
+    ("so bored in this lecture", False),
+    ("what a great match last night", False),
+])
+def test_embedding_check_catches_phrasings_the_lexicon_misses(encoder, text: str, expected: bool) -> None:  # type: ignore[no-untyped-def]
+    assert detect_crisis(text, encoder) is expected
