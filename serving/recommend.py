@@ -50,6 +50,7 @@ class UserState:
     profile: dict[str, object] = field(default_factory=dict)
     risk: bool = False
     cached: bytes | None = None
+    tenant_policy: dict[str, object] = field(default_factory=dict)
 
 
 def _signature(req: RecRequest, model_version: str, catalog_version: int | None) -> str:
@@ -69,6 +70,7 @@ def _read_state(st: ServingState, req: RecRequest) -> UserState:
     pipe = st.redis.pipeline(transaction=False)
     pipe.get(keys.active_model)
     pipe.get(keys.catalog_version)
+    pipe.get(keys.tenant_policy(req.tenant))
     user = req.user_id
     sig = None
     if user is not None:
@@ -86,15 +88,16 @@ def _read_state(st: ServingState, req: RecRequest) -> UserState:
     cache.refresh(results[0], results[1])
     cache.mark_ok()
     us = UserState()
+    us.tenant_policy = json.loads(results[2]) if results[2] else {}
     if user is None:
         return us
-    raw_vec, completed, dismissed, inter, profile, risk = results[2:8]
+    raw_vec, completed, dismissed, inter, profile, risk = results[3:9]
     if (cache.model.version if cache.model else None, cache.catalog_version) != before:
         # the model or catalog changed under us: read the vector for the version we now hold
         raw_vec = st.redis.hget(keys.user_vectors(req.tenant, cache.model.version), user) if cache.model else None
         sig = None
     elif sig is not None:
-        us.cached = results[8]
+        us.cached = results[9]
     if raw_vec is not None and cache.model is not None:
         vec = np.frombuffer(raw_vec, dtype=np.float32)
         if vec.shape[0] == cache.model.dim:
@@ -148,6 +151,18 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
 
 
+def policy_request(st: ServingState, tenant_policy: dict[str, object], **kw: object) -> PolicyRequest:
+    """The deployment's policy, made stricter (never looser) by the tenant's settings."""
+    topic_share = min(st.settings.max_topic_share, float(tenant_policy.get("max_topic_share") or 1.0))  # type: ignore[arg-type]
+    heavy_share = min(st.settings.max_heavy_share, float(tenant_policy.get("max_heavy_share") if tenant_policy.get("max_heavy_share") is not None else 1.0))  # type: ignore[arg-type]
+    kw["is_minor"] = bool(kw.get("is_minor")) or bool(tenant_policy.get("treat_all_as_minors"))
+    return PolicyRequest(
+        max_topic_share=topic_share, max_heavy_share=heavy_share,
+        extra_excluded_topics=frozenset(tenant_policy.get("excluded_topics", [])),  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+
+
 def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
     degraded = False
     try:
@@ -192,10 +207,9 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
 
     index = model.item_index
     excluded = frozenset(index[i] for i in (us.completed | us.dismissed) if i in index)
-    policy = PolicyRequest(
-        types=req.types, locale=locale, opt_outs=opt_outs,  # type: ignore[arg-type]
+    policy = policy_request(
+        st, us.tenant_policy, types=req.types, locale=locale, opt_outs=opt_outs,
         is_minor=age_band in MINOR_AGE_BANDS, risk=risk, exclude_rows=excluded,
-        max_topic_share=st.settings.max_topic_share, max_heavy_share=st.settings.max_heavy_share,
     )
     crisis_rows, ranked = apply_policy(view, scores, req.k, policy, model.embeddings)
 

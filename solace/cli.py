@@ -112,17 +112,48 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
 @cli.command()
 @click.option("--algorithm", type=click.Choice(["lightfm", "als", "bpr", "popularity", "content"]),
               default="lightfm", show_default=True)
+@click.option("--config", "config_name", default=None,
+              help="A named configuration of `solace evaluate --list-configs` (overrides --algorithm).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
               help="Publish the new version to Redis right away.")
+@__import__("training.cli", fromlist=["data_options"]).data_options  # DATA OPTIONS of evaluate
 @click.pass_context
-def train(ctx: click.Context, algorithm: str, params: tuple[str, ...], do_publish: bool) -> None:
-    """Train a model on Solace's event log and catalog; saves a new model version."""
+def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
+          do_publish: bool, **data_opts: Any) -> None:
+    """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version."""
     from solace.jobs import publish, train_from_store
 
     services = _services(ctx)
-    outcome = train_from_store(services, algorithm, _parse_params(params) or None, say=click.echo)
+    given = {k: v for k, v in data_opts.items() if v not in (None, ())}
+    if not given and config_name is None:
+        outcome = train_from_store(services, algorithm, _parse_params(params) or None, say=click.echo)
+    else:
+        from training.cli import load_data
+        from training.pipeline import train_and_register
+        from training.workbench import CONFIGS, config_data
+
+        name = config_name or algorithm
+        if name not in CONFIGS:
+            raise click.BadParameter(f"unknown configuration {name!r}", param_hint="--config")
+        cfg = CONFIGS[name]
+        wb = load_data(ctx, data_opts)
+        settings = services.settings
+        try:
+            data = config_data(wb, cfg, wb.data.interactions, settings.random_state)
+            full = dict(cfg.params)
+            if cfg.algorithm == "lightfm":
+                full.setdefault("use_item_features", bool(cfg.item_parts))
+                full.setdefault("use_user_features", bool(cfg.user_parts))
+            full.update(_parse_params(params))
+            outcome = train_and_register(
+                data, cfg.algorithm, full, services.registry, random_state=settings.random_state,
+                threads=settings.threads, progress=click.echo,
+                extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint()},
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"model version {outcome.version.version}")
     for name, value in outcome.metrics.items():
         click.echo(f"  {name:>14}: {value:.4f}")
@@ -264,6 +295,61 @@ def keys_revoke(ctx: click.Context, tenant: str, key_id: str) -> None:
     click.echo(f"revoked {key_id}")
 
 
+# --------------------------------------------------------------------------- tenants
+@cli.group()
+def tenants() -> None:
+    """Per-tenant settings (a stricter safety policy)."""
+
+
+@tenants.command(name="policy")
+@TENANT_OPTION
+@click.option("--max-topic-share", type=float, default=None)
+@click.option("--max-heavy-share", type=float, default=None)
+@click.option("--exclude-topic", "excluded", multiple=True, help="A topic never served to this tenant's users (repeatable).")
+@click.option("--treat-all-as-minors/--no-treat-all-as-minors", default=None)
+@click.pass_context
+def tenants_policy(ctx: click.Context, tenant: str, max_topic_share: float | None, max_heavy_share: float | None,
+                   excluded: tuple[str, ...], treat_all_as_minors: bool | None) -> None:
+    """Show the tenant's policy, or change the given settings (stricter only)."""
+    from solace.tenants import TenantPolicy, TenantPolicyStore
+
+    s = _services(ctx)
+    store = TenantPolicyStore(s.engine, s.redis, s.keys)
+    policy = store.get(_check_tenant(tenant)).model_dump(mode="json")
+    changes = {"max_topic_share": max_topic_share, "max_heavy_share": max_heavy_share,
+               "treat_all_as_minors": treat_all_as_minors, "excluded_topics": list(excluded) or None}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if changes:
+        try:
+            new = TenantPolicy.model_validate({**policy, **changes})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise click.BadParameter(err["msg"], param_hint="--" + str(err["loc"][0]).replace("_", "-")) from None
+        store.put(tenant, new)
+        policy = new.model_dump(mode="json")
+    click.echo(json.dumps(policy, indent=2))
+
+
+# --------------------------------------------------------------------------- events
+@cli.group()
+def events() -> None:
+    """The event log (retention)."""
+
+
+@events.command(name="purge")
+@click.option("--older-than-days", type=click.IntRange(min=1), default=None,
+              help="Default: SOLACE_EVENT_RETENTION_DAYS (365).")
+@click.pass_context
+def events_purge(ctx: click.Context, older_than_days: int | None) -> None:
+    """Delete events older than the retention period from the event log."""
+    from datetime import UTC, datetime, timedelta
+
+    s = _services(ctx)
+    days = older_than_days or s.settings.event_retention_days
+    removed = s.events.purge_before(datetime.now(UTC) - timedelta(days=days))
+    click.echo(f"purged {removed} events older than {days} days")
+
+
 # --------------------------------------------------------------------------- users
 @cli.group()
 def users() -> None:
@@ -332,6 +418,11 @@ def crisis_eval(ctx: click.Context, file: Path, json_out: Path | None) -> None:
 from content_catalog.cli import catalog  # noqa: E402
 
 cli.add_command(catalog)
+
+from training.cli import evaluate as evaluate_cmd, tune as tune_cmd  # noqa: E402
+
+cli.add_command(evaluate_cmd)
+cli.add_command(tune_cmd)
 
 
 def main() -> None:

@@ -80,6 +80,7 @@ def import_tables() -> None:
     import solace.erasure  # noqa: F401
     import solace.events  # noqa: F401
     import solace.keys  # noqa: F401
+    import solace.tenants  # noqa: F401
     import solace.users  # noqa: F401
     import training.embed  # noqa: F401
 

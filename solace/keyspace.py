@@ -60,6 +60,9 @@ class Keyspace:
         return f"{self.prefix}:catalog:items"
 
     # --- per tenant and user ---
+    def tenant_policy(self, tenant: str) -> str:
+        return f"{self.prefix}:t:{tenant}:policy"
+
     def user_vectors(self, tenant: str, version: str) -> str:
         return f"{self.prefix}:t:{tenant}:uv:{version}"
 

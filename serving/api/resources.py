@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
-from flask import Blueprint, jsonify
+from flask import Blueprint, g, jsonify
 
 from recommender.policy import PolicyRequest, apply_policy
 from serving.auth import require
@@ -33,6 +35,18 @@ def _items(rows: list[int], scores: np.ndarray) -> list[dict[str, object]]:
     return out
 
 
+def _lookup_policy(**kw: object) -> PolicyRequest:
+    """Lookups are not lists for one user: no diversity caps, but the tenant's exclusions hold."""
+    st = state()
+    raw = st.redis.get(st.keys.tenant_policy(g.tenant))
+    tenant = json.loads(raw) if raw else {}
+    return PolicyRequest(
+        max_topic_share=1.0, max_heavy_share=1.0,
+        extra_excluded_topics=frozenset(tenant.get("excluded_topics", [])),
+        is_minor=bool(tenant.get("treat_all_as_minors")), **kw,  # type: ignore[arg-type]
+    )
+
+
 def _ready_model():  # type: ignore[no-untyped-def]
     st = state()
     st.cache.check()
@@ -52,8 +66,7 @@ def search():  # type: ignore[no-untyped-def]
 
     vec = get_encoder(state().settings.embedding_model).encode([q.q])[0]
     scores = model.embeddings @ vec
-    req = PolicyRequest(types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale,
-                        max_topic_share=1.0, max_heavy_share=1.0)
+    req = _lookup_policy(types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale)
     _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
     return jsonify({"items": _items(rows, scores)})
 
@@ -69,6 +82,6 @@ def similar(resource_id: str):  # type: ignore[no-untyped-def]
     if row is None or not view.servable[row]:
         raise ApiError(404, "not_found", f"no servable resource {resource_id!r}", "resource_id")
     scores = model.embeddings @ model.embeddings[row]
-    req = PolicyRequest(exclude_rows=frozenset({row}), max_topic_share=1.0, max_heavy_share=1.0)
+    req = _lookup_policy(exclude_rows=frozenset({row}))
     _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
     return jsonify({"items": _items(rows, scores)})

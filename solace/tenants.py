@@ -1,0 +1,53 @@
+"""Per-tenant safety settings. A platform may make the policy stricter, never looser:
+the effective value is always the stricter of the tenant's and the deployment's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import redis
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON, Column, DateTime, Engine, String, Table, delete, select
+
+from content_catalog.taxonomy import Topic
+from solace.db import metadata
+from solace.keyspace import Keyspace
+
+tenant_policies_table = Table(
+    "tenant_policies",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("policy", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class TenantPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    max_topic_share: float | None = Field(default=None, gt=0, le=1)
+    max_heavy_share: float | None = Field(default=None, ge=0, le=1)
+    excluded_topics: list[Topic] = Field(default_factory=list, description="Never served to this tenant's users.")
+    treat_all_as_minors: bool = Field(default=False, description="Apply the under-18 rules to every user.")
+
+
+class TenantPolicyStore:
+    def __init__(self, engine: Engine, client: redis.Redis, keys: Keyspace) -> None:
+        self.engine = engine
+        self.client = client
+        self.keys = keys
+
+    def put(self, tenant: str, policy: TenantPolicy) -> None:
+        data = policy.model_dump(mode="json")
+        with self.engine.begin() as conn:
+            conn.execute(delete(tenant_policies_table).where(tenant_policies_table.c.tenant == tenant))
+            conn.execute(tenant_policies_table.insert().values(tenant=tenant, policy=data, updated_at=datetime.now(UTC)))
+        self.client.set(self.keys.tenant_policy(tenant), json.dumps(data))
+
+    def get(self, tenant: str) -> TenantPolicy:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(tenant_policies_table.c.policy).where(tenant_policies_table.c.tenant == tenant)
+            ).first()
+        return TenantPolicy.model_validate(row.policy) if row else TenantPolicy()
