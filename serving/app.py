@@ -12,7 +12,7 @@ from content_catalog.store import CatalogStore
 from serving.errors import register_error_handlers
 from serving.metrics import ServingMetrics
 from serving.model_cache import ServingCache
-from serving.openapi import api_spec, docs_blueprint
+from serving.openapi import api_spec, docs_blueprint, swagger_blueprint
 from serving.state import KeyCache, ServingState
 from solace.config import Settings, load_settings
 from solace.db import get_engine
@@ -71,8 +71,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(health.bp)
     limiter.exempt(health.bp)
-    app.register_blueprint(docs_blueprint)
-    limiter.exempt(docs_blueprint)
+    for blueprint in (docs_blueprint, swagger_blueprint):
+        app.register_blueprint(blueprint)
+        limiter.exempt(blueprint)
     register_error_handlers(app)
     api_spec.register(app)
     logging.getLogger("solace.serving").info("app created", extra={"tenantless": True})

@@ -3,10 +3,13 @@ cached-list hits."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+access_log = logging.getLogger("solace.access")
 
 
 class ServingMetrics:
@@ -45,6 +48,12 @@ class ServingMetrics:
             route = request.url_rule.rule if request.url_rule else "unmatched"
             elapsed = time.perf_counter() - g.get("_t0", time.perf_counter())
             self.requests.labels(route, request.method, str(response.status_code)).inc()
+            # Access log: the route pattern, never the path (which holds user ids).
+            access_log.info(
+                "request",
+                extra={"route": route, "method": request.method, "status": response.status_code,
+                       "ms": round(elapsed * 1000, 3), "tenant": g.get("tenant")},
+            )
             self.latency.labels(route, request.method).observe(elapsed)
             st = app.extensions.get("solace")
             if st is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_swagger_ui import get_swaggerui_blueprint
 from pydantic import BaseModel, ValidationError
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData, SecureType
@@ -71,20 +72,12 @@ def parse_json(model: type[BaseModel]) -> Any:
 
 docs_blueprint = Blueprint("docs", __name__)
 
-_SWAGGER = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Solace API</title>
-<link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
-</body></html>"""
+# Swagger UI served from the package's own copy: the docs work on an offline machine.
+swagger_blueprint = get_swaggerui_blueprint(
+    "/docs", "/openapi.json", config={"app_name": "Solace API"}, blueprint_name="swagger_ui"
+)
 
 
 @docs_blueprint.get("/openapi.json")
 def openapi_json() -> Response:
     return jsonify(api_spec.spec)
-
-
-@docs_blueprint.get("/docs")
-def swagger_ui() -> Response:
-    return Response(_SWAGGER, mimetype="text/html")

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 _CONFIGURED = False
+_EXTRA_FIELDS = ("route", "method", "status", "ms", "tenant", "model_version")
 
 
 class JsonFormatter(logging.Formatter):
@@ -18,6 +19,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in _EXTRA_FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -25,6 +25,9 @@ def test_health_ready_and_openapi(app_client) -> None:  # type: ignore[no-untype
     assert spec["openapi"].startswith("3.")
     assert "/v1/users/{user_id}/recommendations" in spec["paths"]
     assert "/v1/events" in spec["paths"]
+    docs = app_client.get("/docs/")
+    assert docs.status_code == 200 and b"swagger" in docs.data.lower()
+    assert app_client.get("/docs/swagger-ui-bundle.js").status_code == 200  # served locally
     metrics = app_client.get("/metrics").data.decode()
     assert "solace_requests_total" in metrics
 
