@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Flask, request
+from typing import Any
+
+from flask import Blueprint, Flask, request
 from flask_limiter import Limiter
 
 from content_catalog.store import CatalogStore
@@ -39,6 +41,27 @@ def _limiter_storage(settings: Settings, client) -> str:  # type: ignore[no-unty
     return f"redis+unix://{client.socket_file}"
 
 
+def register_blueprints(app: Flask) -> list[Blueprint]:
+    """Every blueprint of the API; returns those exempt from rate limits."""
+    from serving.api import catalog, events, health, recommendations, resources, users
+
+    for module in (recommendations, events, users, resources, catalog):
+        app.register_blueprint(module.bp)
+    exempt = [health.bp, docs_blueprint, swagger_blueprint]
+    for blueprint in exempt:
+        app.register_blueprint(blueprint)
+    return exempt
+
+
+def build_openapi() -> dict[str, Any]:
+    """The OpenAPI document, without a database or Redis (for `solace openapi` and tests)."""
+    app = Flask("solace-openapi")
+    register_blueprints(app)
+    api_spec.register(app)
+    with app.app_context():
+        return api_spec.spec  # type: ignore[no-any-return]
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -65,14 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         default_limits=[settings.rate_limit], swallow_errors=True,
     )
 
-    from serving.api import catalog, events, health, recommendations, resources, users
-
-    for module in (recommendations, events, users, resources, catalog):
-        app.register_blueprint(module.bp)
-    app.register_blueprint(health.bp)
-    limiter.exempt(health.bp)
-    for blueprint in (docs_blueprint, swagger_blueprint):
-        app.register_blueprint(blueprint)
+    for blueprint in register_blueprints(app):
         limiter.exempt(blueprint)
     register_error_handlers(app)
     api_spec.register(app)

@@ -85,6 +85,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) 
     run_server(_services(ctx).settings, host=host, port=port, workers=workers, threads=threads)
 
 
+@cli.command(name="openapi")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def openapi_cmd(file: Path | None) -> None:
+    """Write the API's OpenAPI 3 document to FILE (stdout without FILE)."""
+    from serving.app import build_openapi
+
+    text = json.dumps(build_openapi(), indent=2)
+    if file is None:
+        click.echo(text)
+    else:
+        file.write_text(text + "\n", encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- offline jobs
 @cli.command()
 @click.pass_context
