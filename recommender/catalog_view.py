@@ -7,7 +7,7 @@ view precomputes those masks once per (model version, catalog version) pair.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +50,7 @@ class CatalogView:
     skill: np.ndarray  # bool
     group_full: np.ndarray  # bool: a group with no free places or no upcoming session
     languages: list[frozenset[str]]
+    _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -97,10 +98,17 @@ class CatalogView:
         )
 
     def language_mask(self, locale: str | None) -> np.ndarray:
-        if not locale:
-            return np.ones(len(self.item_ids), dtype=bool)
-        lang = language_of(locale)
-        return np.array([lang in langs for langs in self.languages], dtype=bool)
+        """Items available in the locale's language (memoised: this runs per request)."""
+        lang = language_of(locale) if locale else ""
+        mask = self._language_masks.get(lang)
+        if mask is None:
+            if not lang:
+                mask = np.ones(len(self.item_ids), dtype=bool)
+            else:
+                mask = np.array([lang in langs for langs in self.languages], dtype=bool)
+            mask.setflags(write=False)
+            self._language_masks[lang] = mask
+        return mask
 
     def topics_of(self, row: int) -> list[str]:
         card = self.cards[row]

@@ -40,7 +40,7 @@ class PolicyRequest:
 
 def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
     """Items that may appear in the personalised part of the list."""
-    mask = view.servable & ~view.crisis & ~view.group_full
+    mask = view.servable & ~view.crisis & ~view.group_full  # a fresh array: safe to modify
     mask &= np.isin(view.type_code, [TYPE_CODES[t] for t in req.types if t in TYPE_CODES])
     mask &= view.language_mask(req.locale) | _no_language_match(view, req.locale)
     blocked = [TOPIC_INDEX[t] for t in (req.opt_outs | req.extra_excluded_topics) if t in TOPIC_INDEX]
