@@ -150,8 +150,15 @@ def apply_policy(
 
     mask = candidate_mask(view, req)
     masked = np.where(mask, scores + TIE_BONUS * view.skill, -np.inf)
-    pool, _ = top_k(masked, max(k * pool_factor, k))
-    ranked = balanced_selection(view, pool.tolist(), k, req, embeddings, masked, mmr_lambda)
+    available = int(mask.sum())
+    size = max(k * pool_factor, k)
+    while True:
+        pool, _ = top_k(masked, size)
+        ranked = balanced_selection(view, pool.tolist(), k, req, embeddings, masked, mmr_lambda)
+        # The caps can starve a small pool (one dominant topic): widen it before giving up.
+        if len(ranked) == k or size >= available:
+            break
+        size *= 4
     crisis = crisis_rows(view, req.locale) if req.risk else []
     return crisis, ranked
 
