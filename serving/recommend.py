@@ -146,6 +146,23 @@ def _text_signals_risk(st: ServingState, text: str | None) -> bool:
     return detect_crisis(text, get_encoder(st.settings.embedding_model))
 
 
+def item_extras(card: dict[str, object]) -> dict[str, object]:
+    """What a platform needs to show a group (next session) or a crisis line (contact)."""
+    extras: dict[str, object] = {}
+    group = card.get("group")
+    if isinstance(group, dict) and "schedule" in group:
+        from datetime import UTC, datetime
+
+        from content_catalog.schema import GroupSchedule
+
+        upcoming = GroupSchedule.model_validate(group["schedule"]).next_sessions(datetime.now(UTC), 1)
+        extras["next_session"] = upcoming[0].isoformat() if upcoming else None
+    contact = card.get("contact")
+    if card.get("is_crisis_resource") and isinstance(contact, dict):
+        extras["contact"] = {k: str(v) for k, v in contact.items() if k in ("name", "phone", "text", "web", "hours")}
+    return extras
+
+
 def _standardise(scores: np.ndarray) -> np.ndarray:
     sd = float(scores.std())
     return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
@@ -229,6 +246,7 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
             "reason": reason_for(view, row, source, history, interests, model.embeddings) if req.explain else None,
             "topics": card.get("topics", []),
             "is_crisis_resource": bool(card.get("is_crisis_resource")),
+            **item_extras(card),
         })
     body = {
         "recommendation_id": uuid.uuid4().hex,

@@ -94,6 +94,8 @@ class RecommendedItem(BaseModel):
     reason: str | None = None
     topics: list[str] = Field(default_factory=list)
     is_crisis_resource: bool = False
+    next_session: datetime | None = Field(default=None, description="Groups: the next session start (ISO 8601, group's time zone).")
+    contact: dict[str, str] | None = Field(default=None, description="Crisis resources: phone, text, web and hours.")
 
 
 class RecommendationResponse(BaseModel):

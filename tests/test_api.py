@@ -113,6 +113,7 @@ def test_crisis_language_in_context_puts_crisis_resources_first(app_client) -> N
     assert body["crisis"] is True
     first = body["items"][0]
     assert first["is_crisis_resource"] and first["resource_id"]
+    assert first["contact"]["phone"] or first["contact"]["web"]
     calm = app_client.post("/v1/recommendations", json={"k": 5, "context": {"text": "this exam is killing me"}}).json
     assert calm["crisis"] is False
 
@@ -144,6 +145,16 @@ def test_tenants_cannot_see_each_others_users(app_client, deployment) -> None:  
     theirs = app_client.get(f"/v1/users/{result.example_user}/recommendations?k=5", headers=auth).json
     assert mine["source"] == "personalised"
     assert theirs["source"] == "popular"  # the same id means nothing in another tenant
+
+
+def test_group_listings_carry_their_next_session(app_client) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    groups = app_client.get("/v1/users/someone-new/recommendations?k=5&types=group").json["items"]
+    assert groups and all(g["type"] == "group" for g in groups)
+    for g in groups:
+        start = datetime.fromisoformat(g["next_session"])
+        assert start > datetime.now(start.tzinfo) and start.tzinfo is not None
 
 
 def test_search_and_similar(app_client) -> None:  # type: ignore[no-untyped-def]

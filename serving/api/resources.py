@@ -11,7 +11,7 @@ from recommender.policy import PolicyRequest, apply_policy
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_query
-from serving.recommend import ALL_TYPES
+from serving.recommend import ALL_TYPES, item_extras
 from serving.schemas import ItemsResponse, SearchQuery, SimilarQuery
 from serving.state import state
 from solace.keys import Role
@@ -31,6 +31,7 @@ def _items(rows: list[int], scores: np.ndarray) -> list[dict[str, object]]:
             "score": round(float(scores[row]), 6), "reason": None,
             "topics": card.get("topics", []),
             "is_crisis_resource": bool(card.get("is_crisis_resource")),
+            **item_extras(card),
         })
     return out
 
