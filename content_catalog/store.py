@@ -199,13 +199,18 @@ class CatalogStore:
         )
 
     # ------------------------------------------------------------------ editor workflow
-    def _locked_row(self, conn: Any, resource_id: str) -> Any:
+    def _locked_row(self, conn: Any, resource_id: str, expected_version: int | None) -> Any:
+        """The row, locked for this transaction, after the optimistic-concurrency check."""
         query = select(resources_table).where(resources_table.c.id == resource_id)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"no resource {resource_id!r}")
+        if expected_version is not None and row.version != expected_version:
+            raise StaleVersion(
+                f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
+            )
         return row
 
     def _write(
@@ -258,11 +263,7 @@ class CatalogStore:
             )
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            row = self._locked_row(conn, resource_id)
-            if expected_version is not None and row.version != expected_version:
-                raise StaleVersion(
-                    f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
-                )
+            row = self._locked_row(conn, resource_id, expected_version)
             if row.status == ReviewStatus.RETIRED:
                 raise WorkflowError(f"{resource_id} is retired; it cannot be edited")
             merged = {**row.data, **changes}
@@ -290,11 +291,7 @@ class CatalogStore:
             raise WorkflowError(f"unknown review action {action!r}; use {', '.join(REVIEW_ACTIONS)}")
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            row = self._locked_row(conn, resource_id)
-            if expected_version is not None and row.version != expected_version:
-                raise StaleVersion(
-                    f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
-                )
+            row = self._locked_row(conn, resource_id, expected_version)
             status = row.status
             data = dict(row.data)
             approved: dict[str, Any] | None | bool = False

@@ -21,6 +21,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_for(url: str) -> None:
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            return
+        except redis.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"redis-server at {url} did not start")
+
+
 def test_rate_limit_answers_429_json_with_retry_after(deployment) -> None:  # type: ignore[no-untyped-def]
     services, result = deployment
     settings = services.settings.model_copy(update={"rate_limit": "3/minute", "redis_prefix": services.settings.redis_prefix + "-rl"})
@@ -63,12 +73,7 @@ def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> 
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     try:
         url = f"redis://127.0.0.1:{port}/0"
-        for _ in range(50):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
+        _wait_for(url)
         settings = services.settings.model_copy(update={"redis_url": url, "redis_prefix": f"outage-{uuid.uuid4().hex[:6]}"})
         own = Services(settings)
         publish(own, result.version)
@@ -87,12 +92,7 @@ def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> 
         assert client.get("/readyz").status_code == 503
 
         server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        for _ in range(50):
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.1)
+        _wait_for(url)
         publish(own, result.version)  # this test server keeps nothing on disk
         back = client.get(f"/v1/users/{user}/recommendations?k=5").json
         assert back["degraded"] is False
