@@ -1,0 +1,499 @@
+"""Data scientists' files in, one validated dataset out.
+
+Readers for the formats of PRODUCT.md (CSV or Parquet, UTF-8, header row):
+
+- interactions: ``user_id,item_id[,weight][,timestamp]`` (ISO 8601 or Unix seconds), or
+  ``user_id,item_id,event[,timestamp]`` where ``event`` is an event type mapped to a
+  confidence (``dismiss`` and ``report`` are negative: such a pair is never a positive);
+- item text: ``item_id,text``;
+- item features: ``item_id,feature[,weight]`` and user features: ``user_id,feature[,weight]``
+  (long format, one row per feature).
+
+Every file is read in full and every bad row is collected as (file, line, reason) before
+anything is built: a run either gets the whole dataset or a :class:`LoadError` listing all
+problems, so a model is never trained on half-loaded data.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from training.dataset import (
+    DEFAULT_EVENT_WEIGHTS,
+    FeatureList,
+    InteractionData,
+    feature_matrix,
+)
+
+INTERACTION_COLUMNS = ("user_id", "item_id", "weight", "timestamp", "event")
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad row: where it is and why it was refused."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class LoadError(ValueError):
+    """Raised with every problem found; the message is one line (first problems + count)."""
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        self.problems = list(problems)
+        shown = "; ".join(str(p) for p in self.problems[:5])
+        more = len(self.problems) - 5
+        suffix = f" (and {more} more)" if more > 0 else ""
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"{len(self.problems)} {noun}, nothing loaded: {shown}{suffix}")
+
+
+@dataclass
+class WorkbenchData:
+    """A dataset plus what the workbench needs beyond :class:`InteractionData`.
+
+    ``data`` carries the default feature matrices (identity plus every given feature);
+    the raw feature lists are kept so a named configuration can choose its own recipe
+    (e.g. no features for a library reference, genres plus text components for a hybrid).
+    """
+
+    data: InteractionData
+    item_features: dict[str, FeatureList] = field(default_factory=dict)
+    user_features: dict[str, FeatureList] = field(default_factory=dict)
+    item_texts: dict[str, str] = field(default_factory=dict)
+    timestamps: sp.csr_matrix | None = None
+    predefined: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+    source: str = "files"
+
+    def fingerprint(self) -> str:
+        """Identifies the data a result was measured on (ids and matrix contents)."""
+        digest = hashlib.sha256()
+        m = self.data.interactions
+        for part in (self.data.user_ids, self.data.item_ids):
+            digest.update("\x1f".join(part).encode())
+        for arr in (m.indptr, m.indices, m.data):
+            digest.update(np.ascontiguousarray(arr).tobytes())
+        return digest.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- raw rows
+def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str | None]]]]:
+    """Header and ``(line, row)`` pairs; CSV lines are physical lines, Parquet rows count from 2
+    (as if row 1 were a header) so both formats report the same numbers for the same data."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # noqa: BLE001 - any pyarrow failure is an unreadable file
+            raise LoadError([RowProblem(path.name, 0, f"not a readable Parquet file ({exc})")]) from None
+        columns = [c.strip() for c in table.column_names]
+        data = {c: table.column(i).to_pylist() for i, c in enumerate(columns)}
+
+        def parquet_rows() -> Iterator[tuple[int, dict[str, str | None]]]:
+            for r in range(table.num_rows):
+                yield r + 2, {c: (None if data[c][r] is None else _as_text(data[c][r])) for c in columns}
+
+        return columns, parquet_rows()
+    try:
+        handle = path.open("r", encoding="utf-8-sig", newline="")
+        reader = csv.reader(handle)
+        header = next(reader, None)
+    except UnicodeDecodeError as exc:
+        raise LoadError([RowProblem(path.name, 1, f"not UTF-8 ({exc.reason})")]) from None
+    if header is None:
+        handle.close()
+        raise LoadError([RowProblem(path.name, 1, "empty file: a header row is required")])
+    columns = [c.strip() for c in header]
+
+    def csv_rows() -> Iterator[tuple[int, dict[str, str | None]]]:
+        with handle:
+            line = reader.line_num
+            try:
+                for values in reader:
+                    line_no = line + 1
+                    line = reader.line_num
+                    if not values or all(not v.strip() for v in values):
+                        continue
+                    if len(values) != len(columns):
+                        yield line_no, {"__error__": f"{len(values)} fields, the header has {len(columns)}"}
+                        continue
+                    yield line_no, dict(zip(columns, values, strict=True))
+            except UnicodeDecodeError as exc:
+                yield line + 1, {"__error__": f"not UTF-8 ({exc.reason})"}
+            except csv.Error as exc:
+                yield reader.line_num, {"__error__": f"malformed CSV ({exc})"}
+
+    return columns, csv_rows()
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_header(
+    name: str, columns: Sequence[str], required: Sequence[str], optional: Sequence[str]
+) -> list[RowProblem]:
+    problems = []
+    missing = [c for c in required if c not in columns]
+    if missing:
+        problems.append(RowProblem(name, 1, f"missing column(s) {', '.join(missing)}; expected {','.join(required)}"
+                                   + (f"[,{',' .join(optional)}]" if optional else "")))
+    unknown = [c for c in columns if c not in required and c not in optional]
+    if unknown:
+        problems.append(RowProblem(name, 1, f"unknown column(s) {', '.join(unknown)}"))
+    if len(set(columns)) != len(columns):
+        problems.append(RowProblem(name, 1, "duplicate column names"))
+    return problems
+
+
+def _text(row: Mapping[str, str | None], column: str) -> str:
+    value = row.get(column)
+    return "" if value is None else value.strip()
+
+
+def parse_weight(raw: str) -> float:
+    """A finite float; raises ValueError with a readable reason."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"weight {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"weight {raw!r} is not finite")
+    return value
+
+
+def parse_timestamp(raw: str) -> float:
+    """Unix seconds from Unix seconds or ISO 8601 (a naive time is taken as UTC)."""
+    try:
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"timestamp {raw!r} is neither ISO 8601 nor Unix seconds") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+# ----------------------------------------------------------------------------- readers
+@dataclass
+class RawInteractions:
+    """Per (user, item): summed positive confidence, latest timestamp, and negative pairs."""
+
+    weights: dict[tuple[str, str], float]
+    timestamps: dict[tuple[str, str], float] | None
+    negatives: set[tuple[str, str]]
+
+
+def read_interactions(
+    path: Path,
+    event_weights: Mapping[str, float] | None = None,
+    half_life_days: float | None = None,
+    problems: list[RowProblem] | None = None,
+) -> RawInteractions:
+    """Read an interaction file; problems are appended to ``problems`` (raised if None).
+
+    With an ``event`` column a pair's confidence is its strongest (decayed) positive event
+    and any negative event removes the pair, exactly like Solace's own event log. With a
+    ``weight`` column, repeated rows add up; a negative weight marks a negative pair.
+    ``half_life_days`` multiplies each confidence by ``0.5 ** (age / half_life)``, the age
+    counted from the file's latest timestamp, so old behaviour counts less.
+    """
+    own = problems is None
+    problems = [] if problems is None else problems
+    name = path.name
+    weights_map = dict(DEFAULT_EVENT_WEIGHTS if event_weights is None else event_weights)
+    columns, rows = _read_rows(path)
+    header_problems = _check_header(name, columns, ("user_id", "item_id"), ("weight", "timestamp", "event"))
+    if "weight" in columns and "event" in columns:
+        header_problems.append(RowProblem(name, 1, "give either a weight or an event column, not both"))
+    if half_life_days is not None and "timestamp" not in columns:
+        header_problems.append(RowProblem(name, 1, "time decay needs a timestamp column"))
+    if header_problems:
+        problems.extend(header_problems)
+        if own:
+            raise LoadError(problems)
+        return RawInteractions({}, None, set())
+    has_ts = "timestamp" in columns
+    records: list[tuple[str, str, float, float | None, bool]] = []  # user, item, w, ts, is_event
+    for line, row in rows:
+        if "__error__" in row:
+            problems.append(RowProblem(name, line, str(row["__error__"])))
+            continue
+        user, item = _text(row, "user_id"), _text(row, "item_id")
+        if not user:
+            problems.append(RowProblem(name, line, "empty user_id"))
+            continue
+        if not item:
+            problems.append(RowProblem(name, line, "empty item_id"))
+            continue
+        try:
+            if "event" in columns:
+                kind = _text(row, "event")
+                if kind not in weights_map:
+                    raise ValueError(f"unknown event type {kind!r} (known: {', '.join(sorted(weights_map))})")
+                weight = float(weights_map[kind])
+            elif "weight" in columns and _text(row, "weight"):
+                weight = parse_weight(_text(row, "weight"))
+            else:
+                weight = 1.0
+            ts = None
+            if has_ts:
+                raw_ts = _text(row, "timestamp")
+                if not raw_ts:
+                    raise ValueError("empty timestamp (give every row a timestamp or drop the column)")
+                ts = parse_timestamp(raw_ts)
+        except ValueError as exc:
+            problems.append(RowProblem(name, line, str(exc)))
+            continue
+        records.append((user, item, weight, ts, "event" in columns))
+    if own and problems:
+        raise LoadError(problems)
+    latest = max((r[3] for r in records if r[3] is not None), default=None)
+    weights: dict[tuple[str, str], float] = {}
+    stamps: dict[tuple[str, str], float] = {}
+    negatives: set[tuple[str, str]] = set()
+    for user, item, w, ts, is_event in records:
+        key = (user, item)
+        if ts is not None:
+            stamps[key] = max(stamps.get(key, ts), ts)
+        if w < 0:
+            negatives.add(key)
+            continue
+        if w == 0:
+            continue
+        if half_life_days is not None and ts is not None and latest is not None:
+            w *= 0.5 ** ((latest - ts) / SECONDS_PER_DAY / half_life_days)
+        weights[key] = max(weights.get(key, 0.0), w) if is_event else weights.get(key, 0.0) + w
+    for key in negatives:
+        weights.pop(key, None)
+    return RawInteractions(weights, stamps if has_ts else None, negatives)
+
+
+def read_features(
+    path: Path, id_column: str, problems: list[RowProblem] | None = None
+) -> dict[str, FeatureList]:
+    """Long-format features (``ID,feature[,weight]``); a weight must be a number >= 0."""
+    own = problems is None
+    problems = [] if problems is None else problems
+    columns, rows = _read_rows(path)
+    header = _check_header(path.name, columns, (id_column, "feature"), ("weight",))
+    if header:
+        problems.extend(header)
+        if own:
+            raise LoadError(problems)
+        return {}
+    out: dict[str, list[tuple[str, float]]] = {}
+    for line, row in rows:
+        if "__error__" in row:
+            problems.append(RowProblem(path.name, line, str(row["__error__"])))
+            continue
+        entity, feature = _text(row, id_column), _text(row, "feature")
+        if not entity:
+            problems.append(RowProblem(path.name, line, f"empty {id_column}"))
+            continue
+        if not feature:
+            problems.append(RowProblem(path.name, line, "empty feature"))
+            continue
+        weight = 1.0
+        if _text(row, "weight"):
+            try:
+                weight = parse_weight(_text(row, "weight"))
+            except ValueError as exc:
+                problems.append(RowProblem(path.name, line, str(exc)))
+                continue
+            if weight < 0:
+                problems.append(RowProblem(path.name, line, f"negative feature weight {weight}"))
+                continue
+        out.setdefault(entity, []).append((feature, weight))
+    if own and problems:
+        raise LoadError(problems)
+    return out
+
+
+def read_item_text(path: Path, problems: list[RowProblem] | None = None) -> dict[str, str]:
+    """``item_id,text``: one non-empty text per item (a repeated id is an error)."""
+    own = problems is None
+    problems = [] if problems is None else problems
+    columns, rows = _read_rows(path)
+    header = _check_header(path.name, columns, ("item_id", "text"), ())
+    if header:
+        problems.extend(header)
+        if own:
+            raise LoadError(problems)
+        return {}
+    out: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        if "__error__" in row:
+            problems.append(RowProblem(path.name, line, str(row["__error__"])))
+            continue
+        item, text = _text(row, "item_id"), _text(row, "text")
+        if not item:
+            problems.append(RowProblem(path.name, line, "empty item_id"))
+        elif not text:
+            problems.append(RowProblem(path.name, line, "empty text"))
+        elif item in out:
+            problems.append(RowProblem(path.name, line, f"item {item!r} already has a text (line {first_line[item]})"))
+        else:
+            out[item] = text
+            first_line[item] = line
+    if own and problems:
+        raise LoadError(problems)
+    return out
+
+
+# ----------------------------------------------------------------------------- embeddings
+def embed_with_cache(
+    texts: Sequence[str], cache_dir: Path | None, threads: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Embed texts with the packaged encoder, cached on disk by a hash of the texts.
+
+    Loading the encoder and encoding a few thousand texts costs a minute on two cores;
+    the cache makes every rerun on the same texts read one small ``.npy`` instead.
+    """
+    from training.encoder import DEFAULT_MODEL_NAME, get_encoder
+
+    digest = hashlib.sha256(DEFAULT_MODEL_NAME.encode())
+    for t in texts:
+        digest.update(t.encode("utf-8"))
+        digest.update(b"\x1e")
+    path = None if cache_dir is None else cache_dir / f"emb-{DEFAULT_MODEL_NAME}-{digest.hexdigest()[:20]}.npy"
+    if path is not None and path.is_file():
+        cached = np.load(path, allow_pickle=False)
+        if cached.shape[0] == len(texts):
+            return cached.astype(np.float32)
+    vectors = get_encoder(None, threads).encode(list(texts), batch_size=64, progress=progress)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(path)
+    return vectors
+
+
+# ----------------------------------------------------------------------------- assembly
+def timestamp_matrix(
+    stamps: Mapping[tuple[str, str], float], user_ids: Sequence[str], item_ids: Sequence[str],
+    like: sp.csr_matrix,
+) -> sp.csr_matrix:
+    """Timestamps aligned entry by entry with ``like`` (what :func:`time_split` needs)."""
+    coo = like.tocoo()
+    rev_u = np.asarray(user_ids, dtype=object)
+    rev_i = np.asarray(item_ids, dtype=object)
+    values = np.array([stamps.get((rev_u[r], rev_i[c]), 0.0) for r, c in zip(coo.row, coo.col)],
+                      dtype=np.float64)
+    out = sp.csr_matrix((values, (coo.row, coo.col)), shape=like.shape)
+    out.sort_indices()
+    return out
+
+
+def assemble(
+    weights: Mapping[tuple[str, str], float],
+    item_features: dict[str, FeatureList] | None = None,
+    user_features: dict[str, FeatureList] | None = None,
+    item_texts: dict[str, str] | None = None,
+    stamps: Mapping[tuple[str, str], float] | None = None,
+    item_embeddings: Mapping[str, np.ndarray] | None = None,
+    extra_items: Sequence[str] = (),
+    extra_users: Sequence[str] = (),
+    source: str = "files",
+) -> WorkbenchData:
+    """Index users and items, build the matrices; items known only from side files stay
+    in the catalog (with no interactions) so new items can be recommended."""
+    item_features = item_features or {}
+    user_features = user_features or {}
+    item_texts = item_texts or {}
+    user_set = {u for u, _ in weights} | set(user_features) | set(extra_users)
+    item_set = {i for _, i in weights} | set(item_features) | set(item_texts) | set(extra_items)
+    user_ids = sorted(user_set, key=_natural)
+    item_ids = sorted(item_set, key=_natural)
+    uidx = {u: n for n, u in enumerate(user_ids)}
+    iidx = {i: n for n, i in enumerate(item_ids)}
+    rows = np.fromiter((uidx[u] for u, _ in weights), dtype=np.int64, count=len(weights))
+    cols = np.fromiter((iidx[i] for _, i in weights), dtype=np.int64, count=len(weights))
+    vals = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(len(user_ids), len(item_ids)))
+    matrix.sort_indices()
+    ifm, inames = feature_matrix(item_ids, item_features, identity_prefix="item:")
+    ufm, unames = feature_matrix(user_ids, user_features, identity_prefix="user:")
+    emb = None
+    if item_embeddings is not None:
+        emb = np.vstack([item_embeddings[i] for i in item_ids]).astype(np.float32)
+    data = InteractionData(
+        user_ids=user_ids, item_ids=item_ids, interactions=matrix,
+        user_features=ufm, user_feature_names=unames,
+        item_features=ifm, item_feature_names=inames, item_embeddings=emb,
+    )
+    ts = None if stamps is None else timestamp_matrix(stamps, user_ids, item_ids, matrix)
+    return WorkbenchData(data, item_features, user_features, item_texts, ts, None, source)
+
+
+def _natural(key: str) -> tuple[int, int | str]:
+    """Numeric ids in numeric order, then the others alphabetically (stable, readable)."""
+    return (0, int(key)) if key.isdigit() else (1, key)
+
+
+def load_files(
+    interactions: Path,
+    item_text: Path | None = None,
+    item_features: Path | None = None,
+    user_features: Path | None = None,
+    event_weights: Mapping[str, float] | None = None,
+    half_life_days: float | None = None,
+    embed: bool = True,
+    cache_dir: Path | None = None,
+    threads: int | None = None,
+) -> WorkbenchData:
+    """Read every given file, and only if all are clean build the dataset.
+
+    Item texts, when given, are embedded (cached) so the content baseline and the text
+    features of the hybrids can use them; every item then needs a text.
+    """
+    problems: list[RowProblem] = []
+    raw = read_interactions(interactions, event_weights, half_life_days, problems)
+    texts = read_item_text(item_text, problems) if item_text else {}
+    ifeat = read_features(item_features, "item_id", problems) if item_features else {}
+    ufeat = read_features(user_features, "user_id", problems) if user_features else {}
+    if problems:
+        raise LoadError(problems)
+    if not raw.weights:
+        raise LoadError([RowProblem(interactions.name, 0, "no positive interactions")])
+    items = {i for _, i in raw.weights} | set(ifeat) | set(texts)
+    if texts:
+        missing = sorted(items - set(texts), key=_natural)
+        if missing:
+            raise LoadError([RowProblem(item_text.name if item_text else "item text", 0,
+                                        f"no text for {len(missing)} item(s), e.g. {', '.join(missing[:3])}")])
+    emb_map = None
+    if texts and embed:
+        order = sorted(texts, key=_natural)
+        vectors = embed_with_cache([texts[i] for i in order], cache_dir, threads)
+        emb_map = dict(zip(order, vectors))
+    return assemble(raw.weights, ifeat, ufeat, texts, raw.timestamps, emb_map, source="files")

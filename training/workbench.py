@@ -1,0 +1,372 @@
+"""Named model configurations, feature recipes, splits and comparisons for ``solace evaluate``.
+
+A configuration is an algorithm, its parameters and the features it sees. Keeping the
+raw-library references (``lightfm-ref``, ``als-ref``...) as configurations next to
+Solace's tuned hybrids lets one ``--compare`` run put them side by side on the same split,
+with the same metric code, so a claimed gain is measured, not asserted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from training.data_io import WorkbenchData
+from training.dataset import InteractionData, feature_matrix
+from training.evaluate import evaluate_model
+from training.models import ALGORITHMS, Recommender, make_algorithm
+from training.splits import cold_item_split, random_split, time_split
+
+SPLITS = ("random", "time", "cold-items", "predefined")
+# Item feature recipe parts: the item's own id, the given features (genres for MovieLens),
+# reduced components of the text embedding, or k-means clusters of it.
+ITEM_PARTS = ("identity", "features", "text-pca", "text-clusters")
+USER_PARTS = ("identity", "features")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What to train: an algorithm, its parameters, and which features it may use.
+
+    ``item_parts``/``user_parts`` empty means no side features at all (pure collaborative
+    filtering, as the libraries run out of the box). ``text_share`` is the share of an
+    item's feature row given to the dense text components, the rest to the sparse part.
+    """
+
+    name: str
+    algorithm: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    item_parts: tuple[str, ...] = ()
+    user_parts: tuple[str, ...] = ()
+    text_components: int = 16
+    text_clusters: int = 50
+    text_share: float = 0.5
+    description: str = ""
+
+    @property
+    def needs_text(self) -> bool:
+        return self.algorithm == "content" or any(p.startswith("text-") for p in self.item_parts)
+
+
+TUNED_WARP = {"no_components": 64, "loss": "warp", "learning_rate": 0.02, "epochs": 60, "max_sampled": 50}
+
+CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
+    # raw-library references: library defaults except where the reference says otherwise
+    ModelConfig("lightfm-ref", "lightfm",
+                {"no_components": 10, "loss": "warp", "learning_rate": 0.05, "epochs": 10,
+                 "max_sampled": 10, "use_item_features": False, "use_user_features": False},
+                description="LightFM WARP, lr 0.05, 10 epochs, library defaults, no features"),
+    ModelConfig("als-ref", "als", {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
+                description="implicit ALS, 32 factors, library defaults"),
+    ModelConfig("bpr-ref", "bpr", {"factors": 100, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100},
+                description="implicit BPR, library defaults"),
+    ModelConfig("popularity", "popularity", description="number of users per item"),
+    ModelConfig("content", "content", description="cosine to the mean text embedding of the user's items"),
+    # Solace's defaults (what `solace train` uses) and tuned configurations
+    ModelConfig("lightfm", "lightfm",
+                {"no_components": 32, "loss": "warp", "learning_rate": 0.05, "epochs": 40, "max_sampled": 20},
+                ("identity", "features"), ("identity", "features"),
+                description="Solace default LightFM hybrid: ids plus given features"),
+    ModelConfig("als", "als", {}, description="Solace default ALS"),
+    ModelConfig("bpr", "bpr", {}, description="Solace default BPR"),
+    ModelConfig("lightfm-tuned", "lightfm", {**TUNED_WARP, "use_item_features": False, "use_user_features": False},
+                description="WARP tuned: 64 components, 60 epochs, lr 0.02, max_sampled 50, no features"),
+    ModelConfig("hybrid", "lightfm", TUNED_WARP, ("identity", "features", "text-pca"), ("identity", "features"),
+                text_components=16, text_share=0.3,
+                description="tuned WARP with ids, genres/features, 16 text components; users: ids + demographics"),
+    ModelConfig("hybrid-clusters", "lightfm", TUNED_WARP, ("identity", "features", "text-clusters"),
+                ("identity", "features"),
+                description="tuned WARP with ids, features and k-means(50) clusters of the text embedding"),
+    ModelConfig("hybrid-cold", "lightfm", {**TUNED_WARP, "epochs": 20}, ("features", "text-pca"), (),
+                text_components=32, text_share=0.5,
+                description="cold-start path: items only through features and 32 text components (no item ids)"),
+)}
+
+DEFAULT_COMPARE = ("lightfm-ref", "als-ref", "popularity", "lightfm", "hybrid")
+
+
+def resolve_configs(names: Sequence[str], overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[ModelConfig]:
+    """Named configurations, with ``overrides[name]`` merged into their parameters.
+
+    An override key that is a field of :class:`ModelConfig` (e.g. ``text_share``) changes
+    the recipe; any other key is an algorithm parameter.
+    """
+    overrides = overrides or {}
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        raise ValueError(f"unknown configuration {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
+    if len(set(names)) != len(names):
+        raise ValueError("a configuration is named twice in --compare")
+    stray = [n for n in overrides if n not in names]
+    if stray:
+        raise ValueError(f"--set names {', '.join(stray)}, which is not in --compare")
+    out = []
+    recipe_fields = {"text_components", "text_clusters", "text_share"}
+    for name in names:
+        cfg = CONFIGS[name]
+        extra = dict(overrides.get(name, {}))
+        recipe = {k: extra.pop(k) for k in list(extra) if k in recipe_fields}
+        if "item_parts" in extra:
+            recipe["item_parts"] = _parts(extra.pop("item_parts"), ITEM_PARTS)
+        if "user_parts" in extra:
+            recipe["user_parts"] = _parts(extra.pop("user_parts"), USER_PARTS)
+        out.append(replace(cfg, params={**cfg.params, **extra}, **recipe))
+    return out
+
+
+def _parts(value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
+    parts = tuple(p for p in str(value).replace("+", ",").split(",") if p and p != "none")
+    bad = [p for p in parts if p not in allowed]
+    if bad:
+        raise ValueError(f"unknown feature part {', '.join(bad)}; choose from {', '.join(allowed)}")
+    return parts
+
+
+# ----------------------------------------------------------------------------- features
+def text_components(embeddings: np.ndarray, fit_rows: np.ndarray, n: int, random_state: int) -> np.ndarray:
+    """PCA of the text embeddings fitted on ``fit_rows`` only (the items seen in training),
+    then applied to every item: a new item is projected exactly as at serving time."""
+    from sklearn.decomposition import PCA
+
+    n = max(1, min(n, int(fit_rows.sum()) - 1, embeddings.shape[1]))
+    pca = PCA(n_components=n, random_state=random_state).fit(embeddings[fit_rows])
+    return pca.transform(embeddings).astype(np.float32)
+
+
+def text_clusters(embeddings: np.ndarray, fit_rows: np.ndarray, n: int, random_state: int) -> np.ndarray:
+    """k-means clusters fitted on the training items; every item gets its nearest centroid."""
+    from sklearn.cluster import KMeans
+
+    n = max(1, min(n, int(fit_rows.sum())))
+    km = KMeans(n_clusters=n, n_init=4, random_state=random_state).fit(embeddings[fit_rows])
+    return km.predict(embeddings)
+
+
+def item_feature_matrix(
+    wb: WorkbenchData, cfg: ModelConfig, train: sp.csr_matrix, random_state: int
+) -> tuple[sp.csr_matrix | None, list[str]]:
+    """The item features of one configuration, built from what training may know.
+
+    The sparse part (ids, given features, cluster tokens) is row-normalised by
+    :func:`feature_matrix`; the dense text components are scaled to L1 norm 1 and
+    weighted by ``text_share``, so every item row has the same total weight whatever its
+    number of features, which is what lets a cold item's features-only row land on the
+    same scale as a warm item's.
+    """
+    if not cfg.item_parts:
+        return None, []
+    data = wb.data
+    emb = data.item_embeddings
+    if any(p.startswith("text-") for p in cfg.item_parts) and emb is None:
+        raise ValueError(f"{cfg.name} uses text features: give --item-text (or the MovieLens plots)")
+    seen = np.asarray((train > 0).sum(axis=0)).ravel() > 0
+    lists: dict[str, list[tuple[str, float]]] = {i: [] for i in data.item_ids}
+    if "features" in cfg.item_parts:
+        for item, feats in wb.item_features.items():
+            if item in lists:
+                lists[item].extend(feats)
+    if "text-clusters" in cfg.item_parts:
+        assert emb is not None
+        labels = text_clusters(emb, seen, cfg.text_clusters, random_state)
+        for n, item in enumerate(data.item_ids):
+            lists[item].append((f"text-cluster:{labels[n]}", 1.0))
+    if "identity" in cfg.item_parts:
+        # Only items seen in training get an id feature: an unseen (cold) item's id vector
+        # would be untrained noise, so its vector comes from its features and text alone.
+        for n, item in enumerate(data.item_ids):
+            if seen[n]:
+                lists[item].insert(0, (f"item:{item}", 1.0))
+    sparse_part, names = feature_matrix(data.item_ids, lists, identity_prefix=None)
+    if "text-pca" not in cfg.item_parts:
+        return sparse_part, names
+    assert emb is not None
+    comps = text_components(emb, seen, cfg.text_components, random_state)
+    comps /= np.maximum(np.abs(comps).sum(axis=1, keepdims=True), 1e-12)
+    share = float(cfg.text_share)
+    has_sparse = np.asarray(sparse_part.sum(axis=1)).ravel() > 0
+    # an item with no sparse features gets its whole row from the text
+    dense_weight = np.where(has_sparse, share, 1.0).astype(np.float32)
+    matrix = sp.hstack([
+        sp.diags(1.0 - dense_weight) @ sparse_part,
+        sp.csr_matrix(comps * dense_weight[:, None]),
+    ]).tocsr().astype(np.float32)
+    return matrix, names + [f"text-pc:{n}" for n in range(comps.shape[1])]
+
+
+def user_feature_matrix(wb: WorkbenchData, cfg: ModelConfig) -> tuple[sp.csr_matrix | None, list[str]]:
+    if not cfg.user_parts:
+        return None, []
+    identity = "user:" if "identity" in cfg.user_parts else None
+    feats = wb.user_features if "features" in cfg.user_parts else {}
+    return feature_matrix(wb.data.user_ids, feats, identity_prefix=identity)
+
+
+def config_data(wb: WorkbenchData, cfg: ModelConfig, train: sp.csr_matrix, random_state: int) -> InteractionData:
+    """The dataset one configuration trains on: ``train`` plus its own feature recipe."""
+    ifm, inames = item_feature_matrix(wb, cfg, train, random_state)
+    ufm, unames = user_feature_matrix(wb, cfg)
+    d = wb.data
+    return InteractionData(
+        user_ids=d.user_ids, item_ids=d.item_ids, interactions=train.tocsr(),
+        user_features=ufm, user_feature_names=unames, item_features=ifm, item_feature_names=inames,
+        item_embeddings=d.item_embeddings, cluster_centroids=d.cluster_centroids,
+    )
+
+
+def build_model(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
+    """Instantiate ``cfg`` with the run's seed and thread count (where the algorithm takes them)."""
+    import inspect
+
+    params = dict(cfg.params)
+    accepted = inspect.signature(ALGORITHMS[cfg.algorithm].__init__).parameters
+    if "random_state" in accepted:
+        params.setdefault("random_state", random_state)
+    if "threads" in accepted:
+        params["threads"] = threads
+    if cfg.algorithm == "lightfm":
+        params.setdefault("use_item_features", bool(cfg.item_parts))
+        params.setdefault("use_user_features", bool(cfg.user_parts))
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise ValueError(f"{cfg.name} ({cfg.algorithm}) takes no parameter {', '.join(unknown)}")
+    return make_algorithm(cfg.algorithm, **params)
+
+
+class NewItemsFromFeatures(Recommender):
+    """A feature-based model trained only on the items seen in training.
+
+    An item without training interactions plays no part in fitting (in production a new
+    item does not exist yet when the model is trained, so it must not even serve as a
+    sampled negative); afterwards every item's vector is its feature row times the learnt
+    feature vectors, which for a cold item means its given features and text alone. This
+    is the same sum serving uses to place a new item (``vector_from_features``).
+    """
+
+    name = "lightfm"
+
+    def __init__(self, inner: Recommender) -> None:
+        self.inner = inner
+
+    def get_params(self) -> dict[str, Any]:
+        return self.inner.get_params()
+
+    def fit(self, data: InteractionData) -> "NewItemsFromFeatures":
+        if data.item_features is None:
+            raise ValueError("new items can only be placed by a model with item features")
+        seen = np.flatnonzero(np.asarray((data.interactions > 0).sum(axis=0)).ravel() > 0)
+        self.full_item_features_ = data.item_features.tocsr()
+        sub = InteractionData(
+            data.user_ids, [data.item_ids[i] for i in seen], data.interactions[:, seen].tocsr(),
+            data.user_features, data.user_feature_names, self.full_item_features_[seen],
+            data.item_feature_names, None if data.item_embeddings is None else data.item_embeddings[seen],
+            data.cluster_centroids,
+        )
+        self.inner.fit(sub)
+        return self
+
+    def item_vectors(self) -> np.ndarray:
+        rows = self.inner.item_feature_vectors()
+        assert rows is not None
+        return np.asarray(self.full_item_features_ @ rows, dtype=np.float32)
+
+    def user_vectors(self) -> np.ndarray:
+        return self.inner.user_vectors()
+
+    def user_feature_vectors(self) -> np.ndarray | None:
+        return self.inner.user_feature_vectors()
+
+    def item_feature_vectors(self) -> np.ndarray | None:
+        return self.inner.item_feature_vectors()
+
+
+# ----------------------------------------------------------------------------- splits
+@dataclass
+class Split:
+    name: str
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    cold_items: np.ndarray | None = None
+    note: str = ""
+
+
+def make_split(
+    wb: WorkbenchData, kind: str, test_share: float = 0.2, random_state: int = 42,
+    test_matrix: sp.csr_matrix | None = None,
+) -> Split:
+    """One of :data:`SPLITS` (or a given test matrix); raises ValueError when the data
+    cannot support it (no timestamps for ``time``, no predefined files...)."""
+    m = wb.data.interactions
+    positives = m.copy()
+    if test_matrix is not None:
+        train = m.tocsr()
+        return Split("test-file", train, test_matrix.tocsr(), note="train: all loaded interactions")
+    if kind == "random":
+        tr, te = random_split(positives, test_share, random_state)
+        return Split(kind, tr, te, note=f"{test_share:.0%} of each user's interactions held out (seed {random_state})")
+    if kind == "time":
+        if wb.timestamps is None:
+            raise ValueError("the time split needs timestamps: add a timestamp column to the interactions")
+        tr, te = time_split(positives, wb.timestamps, test_share)
+        return Split(kind, tr, te, note=f"each user's latest {test_share:.0%} held out")
+    if kind == "cold-items":
+        tr, te, cold = cold_item_split(positives, test_share, random_state)
+        return Split(kind, tr, te, cold, note=f"all interactions of {len(cold)} items ({test_share:.0%}) held out (seed {random_state})")
+    if kind == "predefined":
+        if wb.predefined is None:
+            raise ValueError("the predefined split needs --movielens DIR with ua.base/ua.test, or use --test FILE")
+        tr, te = wb.predefined
+        return Split(kind, tr, te, note="given train/test files (MovieLens ua.base/ua.test)")
+    raise ValueError(f"unknown split {kind!r}; choose from {', '.join(SPLITS)}")
+
+
+# ----------------------------------------------------------------------------- runs
+@dataclass
+class Result:
+    config: ModelConfig
+    metrics: dict[str, float | None]
+    fit_seconds: float
+
+
+def run_config(
+    wb: WorkbenchData, split: Split, cfg: ModelConfig, k: int = 10, random_state: int = 42, threads: int = 1,
+) -> Result:
+    if cfg.needs_text and wb.data.item_embeddings is None:
+        raise ValueError(f"{cfg.name} needs item texts: give --item-text FILE (or the MovieLens plots)")
+    data = config_data(wb, cfg, split.train, random_state)
+    started = time.perf_counter()
+    model = build_model(cfg, random_state, threads)
+    if cfg.algorithm == "lightfm" and cfg.item_parts:
+        model = NewItemsFromFeatures(model)
+    model.fit(data)
+    seconds = time.perf_counter() - started
+    metrics: dict[str, float | None] = dict(
+        evaluate_model(model, split.train, split.test, k=k, item_embeddings=wb.data.item_embeddings)
+    )
+    metrics.setdefault("diversity", None)
+    for key, value in metrics.items():
+        if isinstance(value, float) and not np.isfinite(value):
+            metrics[key] = None
+    return Result(cfg, metrics, seconds)
+
+
+def compare(
+    wb: WorkbenchData, split: Split, configs: Sequence[ModelConfig], k: int = 10, random_state: int = 42,
+    threads: int = 1, on_done: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Every configuration on the same split with the same metrics."""
+    results = []
+    for cfg in configs:
+        result = run_config(wb, split, cfg, k, random_state, threads)
+        results.append(result)
+        if on_done:
+            on_done(result)
+    return results
+
+
+def metric_names(k: int) -> list[str]:
+    return [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"map@{k}", "auc", "coverage", "diversity"]
