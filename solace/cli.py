@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from solace.config import load_settings
 from solace.services import Services
+from training.cli import data_options
 
 
 def _services(ctx: click.Context) -> Services:
@@ -131,7 +132,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
               help="Publish the new version to Redis right away.")
-@__import__("training.cli", fromlist=["data_options"]).data_options  # DATA OPTIONS of evaluate
+@data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
           do_publish: bool, **data_opts: Any) -> None:

@@ -46,6 +46,7 @@ class ModelConfig:
     text_components: int = 16
     text_clusters: int = 50
     text_share: float = 0.5
+    feature_weight: float | None = None
     description: str = ""
 
     @property
@@ -77,8 +78,11 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
     ModelConfig("lightfm-tuned", "lightfm", {**TUNED_WARP, "use_item_features": False, "use_user_features": False},
                 description="WARP tuned: 64 components, 60 epochs, lr 0.02, max_sampled 50, no features"),
     ModelConfig("hybrid", "lightfm", TUNED_WARP, ("identity", "features", "text-pca"), ("identity", "features"),
+                text_components=16, text_share=0.2, feature_weight=0.2,
+                description="tuned WARP: ids + features (0.2) + 16 text components (0.2); users: ids + demographics (0.2)"),
+    ModelConfig("hybrid-norm", "lightfm", TUNED_WARP, ("identity", "features", "text-pca"), ("identity", "features"),
                 text_components=16, text_share=0.3,
-                description="tuned WARP with ids, genres/features, 16 text components; users: ids + demographics"),
+                description="as hybrid but with rows normalised to sum 1 (LightFM's usual advice)"),
     ModelConfig("hybrid-clusters", "lightfm", TUNED_WARP, ("identity", "features", "text-clusters"),
                 ("identity", "features"),
                 description="tuned WARP with ids, features and k-means(50) clusters of the text embedding"),
@@ -106,7 +110,7 @@ def resolve_configs(names: Sequence[str], overrides: Mapping[str, Mapping[str, A
     if stray:
         raise ValueError(f"--set names {', '.join(stray)}, which is not in --compare")
     out = []
-    recipe_fields = {"text_components", "text_clusters", "text_share"}
+    recipe_fields = {"text_components", "text_clusters", "text_share", "feature_weight"}
     for name in names:
         cfg = CONFIGS[name]
         extra = dict(overrides.get(name, {}))
@@ -175,6 +179,8 @@ def item_feature_matrix(
         labels = text_clusters(emb, seen, cfg.text_clusters, random_state)
         for n, item in enumerate(data.item_ids):
             lists[item].append((f"text-cluster:{labels[n]}", 1.0))
+    if cfg.feature_weight is not None:
+        return _weighted_item_features(data, cfg, lists, seen, random_state)
     if "identity" in cfg.item_parts:
         # Only items seen in training get an id feature: an unseen (cold) item's id vector
         # would be untrained noise, so its vector comes from its features and text alone.
@@ -198,11 +204,61 @@ def item_feature_matrix(
     return matrix, names + [f"text-pc:{n}" for n in range(comps.shape[1])]
 
 
+def _raw_matrix(ids: Sequence[str], lists: Mapping[str, Sequence[tuple[str, float]]]) -> tuple[sp.csr_matrix, list[str]]:
+    index: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for r, e in enumerate(ids):
+        for name, w in lists.get(e, ()):
+            rows.append(r)
+            cols.append(index.setdefault(name, len(index)))
+            vals.append(float(w))
+    m = sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(ids), len(index)))
+    m.sum_duplicates()
+    return m, list(index)
+
+
+def _weighted_item_features(
+    data: InteractionData, cfg: ModelConfig, lists: Mapping[str, Sequence[tuple[str, float]]],
+    seen: np.ndarray, random_state: int,
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Rows ``[id (seen items only), feature_weight * features, text_share * components]``.
+
+    An unseen item has no id; its row is scaled to L1 norm 1, as a normalised hybrid
+    would place it, so its vector comes from its features and text alone at a scale
+    comparable to the warm items it competes with.
+    """
+    assert cfg.feature_weight is not None
+    feats, names = _raw_matrix(data.item_ids, lists)
+    blocks = [feats * float(cfg.feature_weight)]
+    if "text-pca" in cfg.item_parts:
+        assert data.item_embeddings is not None
+        comps = text_components(data.item_embeddings, seen, cfg.text_components, random_state)
+        comps /= np.maximum(np.abs(comps).sum(axis=1, keepdims=True), 1e-12)
+        blocks.append(sp.csr_matrix(comps * float(cfg.text_share)))
+        names = names + [f"text-pc:{n}" for n in range(comps.shape[1])]
+    if "identity" in cfg.item_parts:
+        seen_rows = np.flatnonzero(seen)
+        ident = sp.csr_matrix((np.ones(len(seen_rows), dtype=np.float32), (seen_rows, np.arange(len(seen_rows)))),
+                              shape=(len(data.item_ids), len(seen_rows)))
+        blocks.insert(0, ident)
+        names = [f"item:{data.item_ids[r]}" for r in seen_rows] + names
+    matrix = sp.hstack(blocks).tocsr().astype(np.float32)
+    l1 = np.asarray(abs(matrix).sum(axis=1)).ravel()
+    scale = np.where(~seen & (l1 > 0), 1.0 / np.maximum(l1, 1e-12), 1.0).astype(np.float32)
+    return (sp.diags(scale) @ matrix).tocsr().astype(np.float32), names
+
+
 def user_feature_matrix(wb: WorkbenchData, cfg: ModelConfig) -> tuple[sp.csr_matrix | None, list[str]]:
     if not cfg.user_parts:
         return None, []
     identity = "user:" if "identity" in cfg.user_parts else None
     feats = wb.user_features if "features" in cfg.user_parts else {}
+    if cfg.feature_weight is not None:
+        weighted = {u: [(f, w * float(cfg.feature_weight)) for f, w in fl] for u, fl in feats.items()}
+        if identity:
+            for u in wb.data.user_ids:
+                weighted[u] = [(f"user:{u}", 1.0)] + weighted.get(u, [])
+        return _raw_matrix(wb.data.user_ids, weighted)
     return feature_matrix(wb.data.user_ids, feats, identity_prefix=identity)
 
 

@@ -1,0 +1,332 @@
+"""The data scientist's workbench: file loaders, splits, `solace evaluate`/`tune`/`train` on
+files, the HTML report and the cold-item path. MovieLens tests read SOLACE_SHARED (default
+/work/shared) and skip, saying why, when the data is not there."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from training.data_io import LoadError, load_files, read_features, read_interactions, read_item_text
+from training.evaluate import evaluate_model
+from training.splits import cold_item_split, time_split
+from training.workbench import (
+    CONFIGS,
+    NewItemsFromFeatures,
+    build_model,
+    config_data,
+    make_split,
+    resolve_configs,
+)
+
+SHARED = Path(os.environ.get("SOLACE_SHARED", "/work/shared"))
+ML_DIR = SHARED / "data" / "ml-100k"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _group_data(tmp_path: Path, seed: int = 0, n_users: int = 80, n_items: int = 40, groups: int = 4) -> dict[str, Path]:
+    """Users of group g engage with items of group g (plus a little noise); item features
+    name the group, user features too, so features carry real signal for cold items."""
+    rng = np.random.default_rng(seed)
+    per = n_items // groups
+    rows = []
+    t0 = 1_700_000_000
+    for u in range(n_users):
+        g = u % groups
+        own = rng.choice(np.arange(g * per, (g + 1) * per), size=6, replace=False)
+        noise = rng.choice(n_items, size=1)
+        for n, i in enumerate(list(own) + list(noise)):
+            rows.append([f"u{u}", f"i{i}", 1, t0 + 3600 * n + u])
+    inter = _write_csv(tmp_path / "interactions.csv", ["user_id", "item_id", "weight", "timestamp"], rows)
+    ifeat = _write_csv(tmp_path / "item_features.csv", ["item_id", "feature", "weight"],
+                       [[f"i{i}", f"group:{i // per}", 1] for i in range(n_items)])
+    ufeat = _write_csv(tmp_path / "user_features.csv", ["user_id", "feature"],
+                       [[f"u{u}", f"likes:{u % groups}"] for u in range(n_users)])
+    return {"interactions": inter, "item_features": ifeat, "user_features": ufeat}
+
+
+# ----------------------------------------------------------------------------- loaders
+def test_csv_and_parquet_give_the_same_dataset_with_iso_and_unix_times(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [["a", "x", "2", "2024-01-01T00:00:00Z"], ["a", "y", "1", "1704153600"],
+            ["b", "x", "", "2024-01-03T00:00:00+00:00"], ["a", "x", "1", "2024-01-04"]]
+    csv_path = _write_csv(tmp_path / "i.csv", ["user_id", "item_id", "weight", "timestamp"], rows)
+    pq_path = tmp_path / "i.parquet"
+    pq.write_table(pa.table({c: [r[n] for r in rows] for n, c in enumerate(["user_id", "item_id", "weight", "timestamp"])}), pq_path)
+    a, b = load_files(csv_path), load_files(pq_path)
+    for wb in (a, b):
+        assert wb.data.user_ids == ["a", "b"] and wb.data.item_ids == ["x", "y"]
+        dense = wb.data.interactions.toarray()
+        assert dense.tolist() == [[3.0, 1.0], [1.0, 0.0]]  # repeated rows add up; empty weight is 1
+        ts = wb.timestamps.toarray()
+        assert ts[0, 1] == 1704153600.0  # Unix seconds as given
+        assert ts[0, 0] == 1704326400.0  # the pair's latest time (2024-01-04, naive = UTC)
+    assert (a.data.interactions != b.data.interactions).nnz == 0
+
+
+def test_bad_rows_are_all_reported_with_file_line_reason_and_nothing_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "user_id,item_id,weight,timestamp\n"
+        "u1,i1,1,2024-01-01\n"
+        ",i2,1,2024-01-01\n"          # line 3: empty user
+        "u2,i2,lots,2024-01-01\n"     # line 4: weight
+        "u3,i3,1,yesterday\n"         # line 5: timestamp
+        "u4,i4,1\n"                   # line 6: field count
+        "u5,i5,nan,2024-01-01\n",     # line 7: not finite
+        encoding="utf-8",
+    )
+    with pytest.raises(LoadError) as info:
+        load_files(path)
+    got = [(p.file, p.line) for p in info.value.problems]
+    assert got == [("bad.csv", 3), ("bad.csv", 4), ("bad.csv", 5), ("bad.csv", 6), ("bad.csv", 7)]
+    reasons = " | ".join(p.reason for p in info.value.problems)
+    assert "empty user_id" in reasons and "'lots' is not a number" in reasons and "yesterday" in reasons
+    assert "3 fields, the header has 4" in reasons and "not finite" in reasons
+    assert str(info.value).startswith("5 problems, nothing loaded: bad.csv:3: empty user_id")
+
+
+def test_a_bad_side_file_fails_the_whole_load(tmp_path: Path) -> None:
+    files = _group_data(tmp_path)
+    _write_csv(tmp_path / "bad_features.csv", ["item_id", "feature", "weight"], [["i1", "g", "1"], ["i2", "", "1"], ["i3", "g", "-2"]])
+    with pytest.raises(LoadError) as info:
+        load_files(files["interactions"], item_features=tmp_path / "bad_features.csv")
+    assert [(p.line, p.reason) for p in info.value.problems] == [(3, "empty feature"), (4, "negative feature weight -2.0")]
+    with pytest.raises(LoadError, match="missing column"):
+        read_features(_write_csv(tmp_path / "f.csv", ["id", "feature"], [["a", "b"]]), "item_id")
+    with pytest.raises(LoadError, match="unknown column"):
+        read_interactions(_write_csv(tmp_path / "u.csv", ["user_id", "item_id", "wieght"], [["a", "b", "1"]]))
+    texts = _write_csv(tmp_path / "t.csv", ["item_id", "text"], [["a", "one"], ["a", "two"], ["b", " "]])
+    with pytest.raises(LoadError) as info:
+        read_item_text(texts)
+    assert [(p.line, p.reason) for p in info.value.problems] == [
+        (3, "item 'a' already has a text (line 2)"), (4, "empty text")]
+
+
+def test_event_types_map_to_weights_negatives_are_never_positive_and_decay_with_time(tmp_path: Path) -> None:
+    day = 86400
+    rows = [["u", "a", "click", 10 * day], ["u", "a", "complete", 10 * day],   # strongest event wins
+            ["u", "b", "like", 10 * day], ["u", "b", "dismiss", 11 * day],      # negative removes the pair
+            ["u", "c", "like", 0], ["v", "c", "report", 5 * day], ["v", "a", "impression", 11 * day]]
+    path = _write_csv(tmp_path / "events.csv", ["user_id", "item_id", "event", "timestamp"], rows)
+    raw = read_interactions(path)
+    assert raw.weights == {("u", "a"): 4.0, ("u", "c"): 5.0}
+    assert ("u", "b") in raw.negatives and ("v", "c") in raw.negatives
+    decayed = read_interactions(path, half_life_days=1.0)
+    assert decayed.weights[("u", "a")] == pytest.approx(4.0 * 0.5)  # 1 day older than the latest
+    assert decayed.weights[("u", "c")] == pytest.approx(5.0 * 0.5 ** 11)
+    custom = read_interactions(path, event_weights={"click": 1, "complete": 2, "like": 3, "dismiss": -1, "report": -1, "impression": 0})
+    assert custom.weights == {("u", "a"): 2.0, ("u", "c"): 3.0}
+    bad = _write_csv(tmp_path / "e2.csv", ["user_id", "item_id", "event"], [["u", "a", "clik"]])
+    with pytest.raises(LoadError, match="unknown event type 'clik'"):
+        read_interactions(bad)
+
+
+# ----------------------------------------------------------------------------- splits
+def test_time_and_cold_item_splits_on_loaded_data(tmp_path: Path) -> None:
+    wb = load_files(**_group_data(tmp_path))
+    split = make_split(wb, "time", 0.3)
+    m, ts = wb.data.interactions, wb.timestamps.tocsr()
+    assert split.train.nnz + split.test.nnz == m.nnz
+    for u in range(m.shape[0]):
+        tr = split.train[u].indices
+        te = split.test[u].indices
+        if len(te):
+            assert ts[u, tr].toarray().max() <= ts[u, te].toarray().min()  # test is the latest
+    cold = make_split(wb, "cold-items", 0.25, random_state=3)
+    assert cold.cold_items is not None and len(cold.cold_items) == 10
+    assert cold.train[:, cold.cold_items].nnz == 0
+    assert set(np.unique(cold.test.indices)) <= set(cold.cold_items)
+    with pytest.raises(ValueError, match="predefined split needs"):
+        make_split(wb, "predefined")
+
+
+# ----------------------------------------------------------------------------- cold items
+@pytest.mark.parametrize("feature_weight", [None, 0.2])
+def test_cold_items_get_finite_scores_from_features_that_rank_them_well(tmp_path: Path, feature_weight: float | None) -> None:
+    wb = load_files(**_group_data(tmp_path, n_users=120))
+    train, test, cold = cold_item_split(wb.data.interactions, 0.25, random_state=1)
+    cfg = resolve_configs(["lightfm"], {"lightfm": {"epochs": 15, "no_components": 16, "feature_weight": feature_weight}})[0]
+    data = config_data(wb, cfg, train, 42)
+    # cold items carry no id feature: their row is their features alone, on a warm row's scale
+    names = np.asarray(data.item_feature_names)
+    for c in cold:
+        cols = data.item_features[c].indices
+        assert len(cols) and not any(n.startswith("item:") for n in names[cols])
+        assert abs(data.item_features[c]).sum() == pytest.approx(1.0)
+    model = NewItemsFromFeatures(build_model(cfg, 42, 1)).fit(data)
+    scores = model.user_vectors() @ model.item_vectors().T
+    assert np.isfinite(scores[:, cold]).all()
+    assert np.ptp(scores[:, cold], axis=1).max() > 0  # features distinguish cold items
+    metrics = evaluate_model(model, train, test, k=5)
+    assert metrics["auc"] > 0.8, metrics  # the group feature places new items next to their group
+    pure_cf = build_model(CONFIGS["lightfm-ref"], 42, 1).fit(data)
+    assert evaluate_model(pure_cf, train, test, k=5)["auc"] < metrics["auc"]
+
+
+# ----------------------------------------------------------------------------- CLI
+def _run(args: list[str], home: Path) -> object:
+    from solace.cli import cli
+
+    env = {"SOLACE_HOME": str(home), "SOLACE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def test_evaluate_cli_end_to_end_writes_table_json_and_a_self_contained_html(tmp_path: Path) -> None:
+    files = _group_data(tmp_path, n_users=120)
+    out_json, out_html = tmp_path / "m.json", tmp_path / "r.html"
+    result = _run(["evaluate", "--interactions", str(files["interactions"]),
+                   "--item-features", str(files["item_features"]), "--user-features", str(files["user_features"]),
+                   "--split", "random", "--compare", "lightfm-ref,als-ref,popularity,lightfm", "--k", "5",
+                   "--set", "lightfm.epochs=15", "--json", str(out_json), "--html", str(out_html)], tmp_path / "home")
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line.strip()]
+    assert table[0].split()[:3] == ["configuration", "precision@5", "recall@5"]
+    assert [line.split()[0] for line in table[2:]] == ["lightfm-ref", "als-ref", "popularity", "lightfm"]
+    body = json.loads(out_json.read_text())
+    assert set(body) == {"lightfm-ref", "als-ref", "popularity", "lightfm", "_run"}
+    for name in ("lightfm-ref", "als-ref", "popularity", "lightfm"):
+        assert set(body[name]) == {"precision@5", "recall@5", "ndcg@5", "map@5", "auc", "coverage", "diversity"}
+    assert body["lightfm"]["precision@5"] > body["popularity"]["precision@5"]  # groups are learnable
+    assert body["_run"]["configurations"]["lightfm"]["params"]["epochs"] == 15
+    page = out_html.read_text()
+    assert page.count("data:image/png;base64,") >= 2
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "<script" not in page and "<link" not in page
+    assert "lightfm-ref" in page and f"{body['lightfm']['auc']:.4f}" in page
+
+
+def test_evaluate_cli_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
+    files = _group_data(tmp_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,item_id,weight\nu1,i1,1\nu2,i2,x\n", encoding="utf-8")
+    cases = [
+        (["evaluate", "--interactions", str(bad), "--compare", "popularity"], "bad.csv:3: weight 'x' is not a number"),
+        (["evaluate", "--interactions", str(files["interactions"]), "--compare", "nope"], "unknown configuration nope"),
+        (["evaluate", "--interactions", str(files["interactions"]), "--split", "predefined", "--compare", "popularity"],
+         "predefined split needs"),
+        (["evaluate", "--interactions", str(files["interactions"]), "--compare", "content"], "need item texts"),
+        (["evaluate", "--item-features", str(files["item_features"])], "--item-features needs --interactions"),
+        (["evaluate", "--interactions", str(files["interactions"]), "--compare", "popularity", "--set", "x=1"], "CONFIG.KEY=VALUE"),
+    ]
+    for args, message in cases:
+        result = _run(args, tmp_path / "home")
+        assert result.exit_code != 0, args
+        lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith(("Usage:", "Try "))]
+        assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_evaluate_with_a_test_file_and_the_time_split(tmp_path: Path) -> None:
+    files = _group_data(tmp_path)
+    test_file = _write_csv(tmp_path / "test.csv", ["user_id", "item_id"], [["u0", "i1"], ["u1", "i12"], ["ghost", "i1"]])
+    out = tmp_path / "t.json"
+    result = _run(["evaluate", "--interactions", str(files["interactions"]), "--test", str(test_file),
+                   "--compare", "popularity", "--json", str(out)], tmp_path / "home")
+    assert result.exit_code == 0, result.output
+    assert "1 test pairs name users or items absent" in result.stderr
+    assert json.loads(out.read_text())["_run"]["test_interactions"] == 2
+    result = _run(["evaluate", "--interactions", str(files["interactions"]), "--split", "time",
+                   "--compare", "popularity,als-ref"], tmp_path / "home")
+    assert result.exit_code == 0 and "split time" in result.stderr
+
+
+def test_train_and_tune_accept_the_data_options(tmp_path: Path) -> None:
+    files = _group_data(tmp_path)
+    home = tmp_path / "home"
+    result = _run(["train", "--config", "lightfm", "--param", "epochs=5", "--interactions", str(files["interactions"]),
+                   "--item-features", str(files["item_features"])], home)
+    assert result.exit_code == 0, result.output
+    version = re.search(r"model version (\S+)", result.stdout).group(1)
+    manifest = json.loads((home / "models" / version / "manifest.json").read_text())
+    assert manifest["configuration"] == "lightfm" and manifest["params"]["epochs"] == 5
+    assert manifest["n_items"] == 40 and "group:0" in json.loads((home / "models" / version / "ids.json").read_text())["item_features"]
+    out = tmp_path / "tune.json"
+    result = _run(["tune", "--interactions", str(files["interactions"]), "--config", "lightfm-ref", "--trials", "2",
+                   "--json", str(out)], home)
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text())
+    assert len(body["trials"]) == 2 and "no_components" in body["best_params"]
+    assert "use them: --set lightfm-ref." in result.stdout
+
+
+# ----------------------------------------------------------------------------- MovieLens
+def _tiny_movielens(root: Path, bad_line: bool = False) -> Path:
+    d = root / "ml-tiny"
+    d.mkdir()
+    genres = ["unknown", "Action", "Comedy"]
+    (d / "u.genre").write_text("".join(f"{g}|{n}\n" for n, g in enumerate(genres)) + "\n", encoding="latin-1")
+    (d / "u.item").write_text("1|Alpha (1995)|01-Jan-1995||url|0|1|0\n2|Beta (1996)|01-Jan-1996||url|0|0|1\n"
+                              "3|Gamma (1997)|01-Jan-1997||url|0|1|1\n", encoding="latin-1")
+    (d / "u.user").write_text("1|17|F|student|0\n2|30|M|writer|0\n", encoding="latin-1")
+    data = "1\t1\t5\t100\n1\t2\t3\t200\n2\t3\t4\t300\n2\t1\t1\t400\n"
+    if bad_line:
+        data += "2\t2\tfive\t500\n"
+    (d / "u.data").write_text(data, encoding="latin-1")
+    (d / "ua.base").write_text("1\t1\t5\t100\n2\t3\t4\t300\n", encoding="latin-1")
+    (d / "ua.test").write_text("1\t2\t3\t200\n2\t1\t1\t400\n", encoding="latin-1")
+    return d
+
+
+def test_movielens_layout_loader_on_a_tiny_copy(tmp_path: Path) -> None:
+    from training.movielens import load_movielens
+
+    wb = load_movielens(_tiny_movielens(tmp_path), plots=None, embed=False)
+    assert wb.data.user_ids == ["1", "2"] and wb.data.item_ids == ["1", "2", "3"]
+    assert wb.data.interactions.nnz == 4
+    assert wb.item_features["3"] == [("genre:Action", 1.0), ("genre:Comedy", 1.0)]
+    assert wb.user_features["1"] == [("age:<18", 1.0), ("gender:F", 1.0), ("occupation:student", 1.0)]
+    train, test = wb.predefined
+    assert train.toarray().tolist() == [[1, 0, 0], [0, 0, 1]] and test.toarray().tolist() == [[0, 1, 0], [1, 0, 0]]
+    (tmp_path / "b").mkdir()
+    bad_dir = _tiny_movielens(tmp_path / "b", bad_line=True)
+    with pytest.raises(LoadError) as info:
+        load_movielens(bad_dir, plots=None, embed=False)
+    assert [(p.file, p.line) for p in info.value.problems] == [("u.data", 5)]
+
+
+def test_movielens_100k_reads_the_grouplens_files() -> None:
+    if not (ML_DIR / "u.data").is_file():
+        pytest.skip(f"MovieLens 100K not found at {ML_DIR} (set SOLACE_SHARED)")
+    from training.movielens import load_movielens
+
+    wb = load_movielens(ML_DIR, plots=None, embed=False)
+    assert wb.data.shape == (943, 1682) and wb.data.interactions.nnz == 100000
+    train, test = wb.predefined
+    assert (train.nnz, test.nnz) == (90570, 9430)
+    assert train.multiply(test).nnz == 0 and (test.getnnz(axis=1) == 10).all()
+    kinds = {f.split(":")[0] for feats in wb.user_features.values() for f, _ in feats}
+    assert kinds == {"age", "gender", "occupation"}
+    assert {f for feats in wb.item_features.values() for f, _ in feats} >= {"genre:Action", "genre:Drama"}
+
+
+@pytest.mark.slow
+def test_movielens_plots_are_embedded_once_and_cached(tmp_path: Path) -> None:
+    plots = SHARED / "data" / "ml-100k-plots" / "items_info.json"
+    if not (ML_DIR / "u.data").is_file() or not plots.is_file():
+        pytest.skip(f"MovieLens 100K or its plots not found under {SHARED} (set SOLACE_SHARED)")
+    from training.movielens import load_movielens
+
+    wb = load_movielens(ML_DIR, plots=plots, cache_dir=tmp_path, threads=2)
+    emb = wb.data.item_embeddings
+    assert emb.shape == (1682, 384) and np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-3)
+    assert "Toy Story" in wb.item_texts["1"]
+    cached = list(tmp_path.glob("emb-*.npy"))
+    assert len(cached) == 1
+    again = load_movielens(ML_DIR, plots=plots, cache_dir=tmp_path)
+    assert np.array_equal(again.data.item_embeddings, emb)
