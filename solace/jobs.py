@@ -38,6 +38,11 @@ def train_from_store(
     settings = services.settings
     encoder_name = encoder_for(services).name
     data = build_store_dataset(services.engine, encoder_name, random_state=settings.random_state)
+    if data.interactions.nnz == 0 and algorithm not in ("content", "popularity"):
+        raise ValueError(
+            f"no interactions to learn {algorithm} from yet: train --algorithm content "
+            "(or popularity) until platforms have sent events"
+        )
     if params is None:
         params = DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}
     return train_and_register(
