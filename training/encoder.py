@@ -37,6 +37,9 @@ class Encoder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a weights-loading bar on every CLI call is noise
 
         if threads:
             torch.set_num_threads(threads)
