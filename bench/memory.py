@@ -1,0 +1,100 @@
+"""Memory: Redis bytes per user vector (``MEMORY USAGE`` of the per-version hash, and the
+``INFO memory`` delta) at 1,000,000 users x 64 factors, the time of Solace's publish path
+for them next to a raw pipelined HSET of the same hash, and gunicorn worker RSS at
+100,000 items.
+
+    .venv/bin/python -m bench.memory [--quick]
+
+The Redis server is shared: the ``INFO memory`` delta includes whatever others wrote
+meanwhile; ``MEMORY USAGE ... SAMPLES 0`` counts only our hash.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.common import (
+    FACTORS, Server, bench_env, bulk_write_user_vectors, create_api_key, deploy_synthetic,
+    emit_json, http, parse_args, print_table, say, user_id,
+)
+
+
+def used_memory(client: Any) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def main() -> None:
+    args = parse_args(__doc__)
+    quick = args.quick
+    n_users = 100_000 if quick else 1_000_000
+    n_items = 10_000 if quick else 100_000
+    res: dict[str, Any] = {"users": n_users, "items": n_items, "factors": FACTORS}
+    with bench_env("memory") as be:
+        client = be.redis()
+        before = used_memory(client)
+        dep = deploy_synthetic(be, n_items, n_users)
+        after = used_memory(client)
+        res["deploy"] = dep.timings
+        res["publish_version_s"] = dep.timings["publish_version_s"]
+        hlen = client.hlen(dep.user_hash_key)
+        assert hlen == n_users, hlen
+        t = time.perf_counter()
+        usage = int(client.memory_usage(dep.user_hash_key, samples=0))
+        res["memory_usage_s"] = time.perf_counter() - t
+        res["memory_usage_bytes"] = usage
+        res["bytes_per_user_memory_usage"] = usage / n_users
+        # INFO delta: our whole deployment minus the item-side keys (measured one by one)
+        item_side = sum(int(client.memory_usage(k, samples=0) or 0)
+                        for k in client.scan_iter(match=f"{be.prefix}:*", count=1000)
+                        if k.decode() != dep.user_hash_key)
+        res["info_used_memory_delta"] = after - before
+        res["bytes_per_user_info_delta"] = (after - before - item_side) / n_users
+        res["raw_value_bytes"] = FACTORS * 4
+        # the raw library: the same hash written with pipelined HSETs of 2,000 fields
+        raw_key = be.prefix + ":rawuv"
+        t = time.perf_counter()
+        bulk_write_user_vectors(client, raw_key, dep.user_vectors)
+        res["raw_pipelined_hset_s"] = time.perf_counter() - t
+        res["raw_memory_usage_bytes"] = int(client.memory_usage(raw_key, samples=0))
+        client.unlink(raw_key)
+        say(f"redis: {res['bytes_per_user_memory_usage']:.1f} B/user (MEMORY USAGE), "
+            f"{res['bytes_per_user_info_delta']:.1f} B/user (INFO delta)")
+
+        key = create_api_key(be)
+        with Server(be, workers=2) as srv:
+            srv.wait_ready()
+            res["worker_rss_idle_mib"] = srv.worker_rss_mib()
+            # concurrent first requests, so that both workers load the model
+            from concurrent.futures import ThreadPoolExecutor
+
+            t = time.perf_counter()
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(lambda i: http(srv.url + f"/v1/users/{user_id(i)}/recommendations?k=10",
+                                             key, timeout=300), range(8)))
+            res["first_requests_s"] = time.perf_counter() - t
+            for i in range(20):
+                http(srv.url + f"/v1/users/{user_id(i)}/recommendations?k=10", key)
+            res["worker_rss_loaded_mib"] = srv.worker_rss_mib()
+        # where a worker's memory goes (array sizes of what ServingCache holds)
+        n = len(dep.item_ids)
+        res["worker_arrays_mib"] = {
+            "item_matrix": n * FACTORS * 4 / 2**20,
+            "model_embeddings_unit_rows": n * 384 * 4 / 2**20,
+            "catalog_embeddings_dict": n * 384 * 4 / 2**20,
+        }
+    rows = [
+        {"what": "user vectors hash, MEMORY USAGE SAMPLES 0", "bytes_per_user": res["bytes_per_user_memory_usage"]},
+        {"what": "user vectors, INFO used_memory delta (less item keys)", "bytes_per_user": res["bytes_per_user_info_delta"]},
+        {"what": "raw float32 payload", "bytes_per_user": float(res["raw_value_bytes"])},
+        {"what": "publish_version (all keys + user vectors), s", "seconds": res["publish_version_s"]},
+        {"what": "raw pipelined HSET of the same user hash, s", "seconds": res["raw_pipelined_hset_s"]},
+        {"what": f"worker RSS idle, MiB", "mib": max(res["worker_rss_idle_mib"] or [0])},
+        {"what": f"worker RSS with {n_items:,} items loaded, MiB", "mib": max(res["worker_rss_loaded_mib"] or [0])},
+    ]
+    print_table(f"memory ({n_users:,} users, {n_items:,} items)", rows)
+    emit_json("memory", quick, res)
+
+
+if __name__ == "__main__":
+    main()

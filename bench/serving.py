@@ -1,0 +1,279 @@
+"""Serving latency and throughput over HTTP (gunicorn, 2 workers, real Redis, wrk), next to
+the raw limits measured in the same run: numpy scoring + argpartition top-10 in-process,
+one raw redis-py pipeline of the request's reads, and Solace's ``recommend()`` without HTTP.
+
+    .venv/bin/python -m bench.serving [--quick] [--profile]
+
+Needs ``wrk`` (Debian package) and Redis at 127.0.0.1:6379 (database 5 by default).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import (
+    TENANT, BenchEnv, Server, bench_env, create_api_key, deploy_synthetic, emit_json, have_wrk,
+    http, parse_args, percentiles, print_table, run_wrk, run_wrk_cpu, say, user_id,
+)
+
+
+def raw_limit(item_matrix: np.ndarray, users: np.ndarray, reps: int, threads: int | None = None) -> dict[str, Any]:
+    """numpy matrix-vector product + argpartition top-10 (+ sort of the 10), per user.
+
+    ``threads``: BLAS threads (None: numpy's default, one per core)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _raw_limit(item_matrix, users, reps)
+
+
+def _raw_limit(item_matrix: np.ndarray, users: np.ndarray, reps: int) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, users.shape[0], size=reps)
+    times = []
+    for r in rows:
+        u = users[r]
+        t = time.perf_counter()
+        s = item_matrix @ u
+        part = np.argpartition(-s, 9)[:10]
+        part[np.argsort(-s[part])]
+        times.append(time.perf_counter() - t)
+    return percentiles(times)
+
+
+def raw_redis_pipeline(be: BenchEnv, uv_key: str, n_users: int, reps: int) -> dict[str, Any]:
+    """The request's reads as one raw redis-py pipeline (the Redis floor of a request)."""
+    import redis
+
+    from solace.keyspace import Keyspace
+
+    keys = Keyspace(be.prefix)
+    client = redis.Redis.from_url(be.redis_url)
+    rng = np.random.default_rng(1)
+    times = []
+    for r in rng.integers(0, n_users, size=reps):
+        u = user_id(int(r))
+        t = time.perf_counter()
+        p = client.pipeline(transaction=False)
+        p.get(keys.active_model)
+        p.get(keys.catalog_version)
+        p.hget(uv_key, u)
+        p.smembers(keys.user_completed(TENANT, u))
+        p.smembers(keys.user_dismissed(TENANT, u))
+        p.hgetall(keys.user_interactions(TENANT, u))
+        p.get(keys.user_profile(TENANT, u))
+        p.exists(keys.user_risk(TENANT, u))
+        p.hget(keys.user_cached_lists(TENANT, u), "x")
+        p.execute()
+        times.append(time.perf_counter() - t)
+    return percentiles(times)
+
+
+def inprocess_recommend(be: BenchEnv, n_users: int, reps: int, profile_to: Path | None = None,
+                        blas_threads: int = 1) -> dict[str, Any]:
+    """Solace's ``recommend()`` in-process (no HTTP, no Flask request), random users; with
+    one BLAS thread, as ``solace serve`` runs (``solace/__init__.py`` sets it)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        return _inprocess_recommend(be, n_users, reps, profile_to)
+
+
+def _inprocess_recommend(be: BenchEnv, n_users: int, reps: int, profile_to: Path | None) -> dict[str, Any]:
+    from serving.app import create_app
+    from serving.recommend import RecRequest, recommend
+    from serving.state import state
+
+    app = create_app(be.settings(cache_ttl_seconds=0))
+    rng = np.random.default_rng(2)
+    with app.app_context():
+        st = state()
+        recommend(st, RecRequest(tenant=TENANT, user_id=user_id(0), k=10))  # loads the model
+        users = [user_id(int(r)) for r in rng.integers(0, n_users, size=reps)]
+        prof = None
+        if profile_to is not None:
+            from pyinstrument import Profiler
+
+            prof = Profiler(interval=0.0002)
+            prof.start()
+        times = []
+        for u in users:
+            t = time.perf_counter()
+            recommend(st, RecRequest(tenant=TENANT, user_id=u, k=10))
+            times.append(time.perf_counter() - t)
+        if prof is not None:
+            prof.stop()
+            profile_to.write_text(prof.output_text(unicode=False, color=False, show_all=False))
+    return percentiles(times)
+
+
+def py_spy_top(pid: int, seconds: int, out: Path) -> list[tuple[str, float]]:
+    """py-spy a worker (raw collapsed stacks) and return the top frames by inclusive share."""
+    from shutil import which
+
+    spy = which("py-spy") or str(Path(__import__("sys").executable).with_name("py-spy"))
+    subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
+                    "--format", "raw", "--output", str(out), "--nonblocking"],
+                   capture_output=True, timeout=seconds + 60)
+    inclusive: Counter[str] = Counter()
+    total = 0
+    if not out.exists():
+        return []
+    skip = ("gunicorn/", "click/", "solace/cli.py", "solace/serve.py", "<module>", "flask/app.py",
+            "werkzeug/", "threading.py")
+    for line in out.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not n.isdigit():
+            continue
+        total += int(n)
+        frames = {_frame(f) for f in stack.split(";")}
+        for f in frames:
+            if not any(x in f for x in skip):
+                inclusive[f] += int(n)
+    return [(f, c / total) for f, c in inclusive.most_common(40)] if total else []
+
+
+def _frame(f: str) -> str:
+    """``func (path/file.py:line)`` -> ``func (pkg/file.py)``."""
+    if " (" not in f:
+        return f
+    func, _, rest = f.partition(" (")
+    path = rest.split(":")[0]
+    parts = path.split("/")
+    return f"{func} ({'/'.join(parts[-2:])})"
+
+
+def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile: bool,
+                  blas_threads: int | None = None) -> dict[str, Any]:
+    say(f"deploying {n_items:,} items and {n_users:,} user vectors")
+    dep = deploy_synthetic(be, n_items, n_users)
+    say(f"deployed: {dep.timings}")
+    key = create_api_key(be)
+    reps = 300 if quick else 2000
+    out: dict[str, Any] = {"items": len(dep.item_ids), "users": n_users, "deploy": dep.timings}
+    out["raw_numpy_top10"] = raw_limit(dep.item_matrix, dep.user_vectors, reps)
+    out["raw_numpy_top10_1blas"] = raw_limit(dep.item_matrix, dep.user_vectors, reps, threads=1)
+    out["raw_redis_pipeline"] = raw_redis_pipeline(be, dep.user_hash_key, n_users, reps)
+    prof_path = be.home / f"pyinstrument-{n_items}.txt" if profile else None
+    out["inprocess_recommend"] = inprocess_recommend(be, n_users, reps // 2, prof_path, blas_threads or 1)
+    if prof_path is not None:
+        kept = Path(__file__).with_name("results") / prof_path.name
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(prof_path.read_text())
+        out["pyinstrument_profile"] = str(kept)
+    if not have_wrk():
+        say("wrk not found (apt-get install wrk): HTTP figures skipped")
+        out["http"] = None
+        return out
+    seconds = 4 if quick else 15
+    cap = 4000 if quick else 40000
+    rclient = be.redis()
+    with Server(be, workers=2) as srv:
+        srv.wait_ready()
+        # warm both workers: each loads the model and catalog on its first request
+        for _ in range(6):
+            http(srv.url + f"/v1/users/{user_id(0)}/recommendations?k=10", key, timeout=120)
+        run_wrk(srv.url, key, 4, 3, 400, n_users, workdir=be.home)
+        out["worker_rss_mib"] = srv.worker_rss_mib()
+        rows = []
+        for c in (1, 8, 32):
+            r = run_wrk_cpu(srv, rclient, srv.url, key, c, seconds, cap, n_users, workdir=be.home)
+            rows.append(r)
+            say(f"{n_items} items c={c}: {r}")
+        out["http"] = rows
+        if profile:
+            import threading
+
+            pid = srv.worker_pids()[0]
+            res: dict[str, Any] = {}
+            th = threading.Thread(target=lambda: res.update(top=py_spy_top(pid, 8, be.home / "spy.txt")))
+            th.start()
+            time.sleep(0.5)
+            run_wrk(srv.url, key, 8, 9, 100000, n_users, workdir=be.home)
+            th.join()
+            out["py_spy_top"] = res.get("top", [])[:30]
+            kept = Path(__file__).with_name("results") / f"py-spy-{n_items}.txt"
+            kept.parent.mkdir(exist_ok=True)
+            if (be.home / "spy.txt").exists():
+                kept.write_text((be.home / "spy.txt").read_text())
+        # cached-list hits: a few users whose lists were just cached (TTL 30 s)
+        hot = 16
+        for i in range(hot):
+            http(srv.url + f"/v1/users/{user_id(i)}/recommendations?k=10", key)
+            http(srv.url + f"/v1/users/{user_id(i)}/recommendations?k=10", key)
+        cached = []
+        for c in (1, 8):
+            r = run_wrk_cpu(srv, rclient, srv.url, key, c, min(seconds, 8), cap, hot, workdir=be.home)
+            cached.append(r)
+        out["http_cached"] = cached
+    return out
+
+
+def main() -> None:
+    def extra(ap):  # type: ignore[no-untyped-def]
+        ap.add_argument("--profile", action="store_true", help="py-spy a worker and pyinstrument recommend()")
+        ap.add_argument("--blas-threads", type=int, default=None,
+                        help="experiment: OPENBLAS_NUM_THREADS for the server and in-process runs")
+        ap.add_argument("--sizes", default=None, help="comma-separated catalog sizes")
+
+    args = parse_args(__doc__, extra)
+    quick = args.quick
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads, user_api="blas")
+    sizes = [10_000] if quick else [10_000, 100_000]
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
+    n_users = 50_000 if quick else 1_000_000
+    results = []
+    for n_items in sizes:
+        with bench_env(f"serving{n_items}") as be:
+            if args.blas_threads:
+                be.extra["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+            results.append(bench_catalog(be, n_items, n_users, quick, args.profile, args.blas_threads))
+
+    rows = []
+    for r in results:
+        raw = r["raw_numpy_top10"]["p50_ms"]
+        rows.append({"items": r["items"], "what": "raw numpy @ + argpartition top-10 (in-process)",
+                     "conc": 1, **{k: r["raw_numpy_top10"][k] for k in ("p50_ms", "p95_ms", "p99_ms")}})
+        rows.append({"items": r["items"], "what": "raw numpy, 1 BLAS thread", "conc": 1,
+                     **{k: r["raw_numpy_top10_1blas"][k] for k in ("p50_ms", "p95_ms", "p99_ms")}})
+        rows.append({"items": r["items"], "what": "raw redis-py pipeline (9 reads)", "conc": 1,
+                     **{k: r["raw_redis_pipeline"][k] for k in ("p50_ms", "p95_ms", "p99_ms")}})
+        rows.append({"items": r["items"], "what": "Solace recommend() in-process (1 BLAS thread)", "conc": 1,
+                     **{k: r["inprocess_recommend"][k] for k in ("p50_ms", "p95_ms", "p99_ms")},
+                     "x_raw_p50": r["inprocess_recommend"]["p50_ms"] / raw})
+        for h in r.get("http") or []:
+            rows.append({"items": r["items"], "what": "Solace HTTP (gunicorn 2 workers)",
+                         "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
+                         "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
+                         "x_raw_p50": h["p50_ms"] / raw,
+                         "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
+                         "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
+                         "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
+        for h in r.get("http_cached") or []:
+            rows.append({"items": r["items"], "what": "Solace HTTP cached-list hits",
+                         "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
+                         "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
+                         "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
+                         "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
+                         "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
+    print_table("serving", rows)
+    for r in results:
+        if r.get("worker_rss_mib"):
+            print(f"worker RSS at {r['items']:,} items: {', '.join(f'{x:.0f} MiB' for x in r['worker_rss_mib'])}")
+        for f, share in r.get("py_spy_top", [])[:25]:
+            print(f"  {share * 100:5.1f}%  {f}")
+    emit_json("serving", quick, {"blas_threads": args.blas_threads, "results": results})
+
+
+if __name__ == "__main__":
+    main()
