@@ -21,8 +21,8 @@ from solace.keyspace import Keyspace
 if TYPE_CHECKING:
     from training.embed import EncoderLike
 
-# Long texts stay in SQL: serving needs the card, not the body.
-_CARD_EXCLUDE = {"body", "steps"}
+# Serving needs the card, not the texts or the workflow state (every worker holds them all).
+_CARD_EXCLUDE = {"body", "steps", "summary", "status", "reviewed_by", "reviewed_at", "reading_level"}
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 

@@ -50,6 +50,7 @@ class CatalogView:
     skill: np.ndarray  # bool
     group_full: np.ndarray  # bool: a group with no free places or no upcoming session
     languages: list[frozenset[str]]
+    tie_bonus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -92,9 +93,11 @@ class CatalogView:
             if group is not None:
                 group_full[row] = int(group.get("capacity", 0)) <= 0
             languages.append(frozenset(language_of(loc) for loc in card.get("locales", ["en"])))
+        # Skills and recovery content wins ties (a nudge far below any real score gap).
+        tie_bonus = (skill * 1e-6).astype(np.float32)
         return cls(
             list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
-            crisis, skill, group_full, languages,
+            crisis, skill, group_full, languages, tie_bonus,
         )
 
     def language_mask(self, locale: str | None) -> np.ndarray:

@@ -25,7 +25,7 @@ FIXED_BIAS_ALGORITHMS = frozenset({"lightfm", "bpr"})
 
 @dataclass(frozen=True)
 class FoldIn:
-    gram: np.ndarray  # YᵀY over the factor columns
+    gram: np.ndarray  # YᵀY + λI over the factor columns, shared by every user
     bias_term: np.ndarray | None  # Σ_i b_i y_i, for fixed-bias models
     fixed_bias: bool
     regularization: float
@@ -40,7 +40,8 @@ class FoldIn:
         factors = item_matrix[:, :-1] if fixed else item_matrix
         factors = factors.astype(np.float64)
         bias_term = factors.T @ item_matrix[:, -1].astype(np.float64) if fixed else None
-        return cls(factors.T @ factors, bias_term, fixed, regularization, target_norm)
+        gram = factors.T @ factors + regularization * np.eye(factors.shape[1])
+        return cls(gram, bias_term, fixed, regularization, target_norm)
 
     def user_vector(
         self, item_matrix: np.ndarray, rows: np.ndarray, confidences: np.ndarray
@@ -51,7 +52,7 @@ class FoldIn:
         y_all = item_matrix[rows].astype(np.float64)
         y = y_all[:, :-1] if self.fixed_bias else y_all
         c = np.maximum(confidences.astype(np.float64), 1.0)  # implicit's convention: c = weight
-        a = self.gram + self.regularization * np.eye(self.gram.shape[0]) + (y.T * (c - 1.0)) @ y
+        a = self.gram + (y.T * (c - 1.0)) @ y
         b = (y.T * c).sum(axis=1)
         if self.fixed_bias:
             bias = y_all[:, -1]

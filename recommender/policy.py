@@ -22,7 +22,6 @@ import numpy as np
 
 from recommender.catalog_view import TOPIC_INDEX, TYPE_CODES, CatalogView, region_of
 
-TIE_BONUS = 1e-6
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,9 @@ class PolicyRequest:
 def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
     """Items that may appear in the personalised part of the list."""
     mask = view.servable & ~view.crisis & ~view.group_full  # a fresh array: safe to modify
-    mask &= np.isin(view.type_code, [TYPE_CODES[t] for t in req.types if t in TYPE_CODES])
+    wanted = np.zeros(len(TYPE_CODES) + 1, dtype=bool)  # the last slot is code -1 (unknown)
+    wanted[[TYPE_CODES[t] for t in req.types if t in TYPE_CODES]] = True
+    mask &= wanted[view.type_code]
     mask &= view.language_mask(req.locale) | _no_language_match(view, req.locale)
     blocked = [TOPIC_INDEX[t] for t in (req.opt_outs | req.extra_excluded_topics) if t in TOPIC_INDEX]
     if blocked:
@@ -149,7 +150,8 @@ def apply_policy(
     from recommender.scoring import top_k
 
     mask = candidate_mask(view, req)
-    masked = np.where(mask, scores + TIE_BONUS * view.skill, -np.inf)
+    masked = scores + view.tie_bonus  # a new array: the caller's scores stay as they were
+    masked[~mask] = -np.inf
     available = int(mask.sum())
     size = max(k * pool_factor, k)
     while True:

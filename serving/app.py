@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["solace_metrics"] = metrics
 
     app.config["RATELIMIT_KEY_PREFIX"] = f"{settings.redis_prefix}:rl"
-    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # Rate-limit headers on every response cost a second Redis read per request; a 429
+    # still carries Retry-After (see serving.errors).
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter = Limiter(
         key_func=_rate_limit_key, app=app, storage_uri=_limiter_storage(settings, client),
         default_limits=[settings.rate_limit], swallow_errors=True,

@@ -72,8 +72,10 @@ def register_error_handlers(app: Flask) -> None:
             message = "too many requests for this API key; retry later"
         response = jsonify(error_body(code, message))
         response.status_code = status
-        if status == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
-            response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+        if status == 429:
+            limit = getattr(exc, "limit", None)
+            window = limit.limit.get_expiry() if limit is not None else 60
+            response.headers["Retry-After"] = str(int(window))
         return response
 
     @app.errorhandler(Exception)

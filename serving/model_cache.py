@@ -52,6 +52,16 @@ class LoadedModel:
         return self._foldin
 
     @property
+    def popular_scores(self) -> np.ndarray:
+        """Standardised popularity, the score of the non-personalised list (computed once)."""
+        cached = self.__dict__.get("_popular")
+        if cached is None:
+            sd = float(self.popularity.std()) or 1.0
+            cached = ((self.popularity - self.popularity.mean()) / sd).astype(np.float32)
+            self.__dict__["_popular"] = cached
+        return cached
+
+    @property
     def dim(self) -> int:
         return int(self.item_matrix.shape[1])
 
@@ -166,18 +176,27 @@ class ServingCache:
                 if loaded is not None:
                     self.base = loaded
             if catalog_changed:
-                pipe = self.client.pipeline(transaction=False)
-                pipe.hgetall(self.keys.catalog_items)
-                pipe.hgetall(self.keys.catalog_embeddings)
-                raw_cards, raw_emb = pipe.execute()
+                raw_cards = self.client.hgetall(self.keys.catalog_items)
                 self.cards = {k.decode(): json.loads(v) for k, v in raw_cards.items()}
-                self.catalog_embeddings = {
-                    k.decode(): np.frombuffer(v, dtype=np.float32) for k, v in raw_emb.items()
-                }
+                self.catalog_embeddings = {}  # texts may have changed with the catalog
                 self.catalog_version = cat_v
             if self.base is not None:
+                self._load_new_item_embeddings()
                 self.model = extend_with_new_items(self.base, self.cards, self.catalog_embeddings)
                 self.view = CatalogView.build(self.model.item_ids, self.cards)
+
+    def _load_new_item_embeddings(self) -> None:
+        """Text embeddings only for servable items the model has not seen (the rest are
+        in the model already); kept across refreshes."""
+        base = self.base
+        assert base is not None
+        new_ids = [i for i in self.cards if i not in base.item_index]
+        missing = [i for i in new_ids if i not in self.catalog_embeddings]
+        if missing:
+            raw = self.client.hmget(self.keys.catalog_embeddings, missing)
+            for item, blob in zip(missing, raw):
+                if blob is not None:
+                    self.catalog_embeddings[item] = np.frombuffer(blob, dtype=np.float32)
 
     def check(self) -> None:
         """Read versions and refresh (used by readiness and by endpoints without user state)."""

@@ -180,7 +180,16 @@ def policy_request(st: ServingState, tenant_policy: dict[str, object], **kw: obj
     )
 
 
-def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
+# Cached lists are stored with this in place of the id; each answer gets a fresh one.
+_ID_SLOT = b'"recommendation_id": "________________________________"'
+
+
+def _with_new_id(cached: bytes) -> bytes:
+    return cached.replace(_ID_SLOT, f'"recommendation_id": "{uuid.uuid4().hex}"'.encode(), 1)
+
+
+def recommend(st: ServingState, req: RecRequest) -> bytes:
+    """The response body as JSON bytes (cached lists are answered without re-encoding)."""
     degraded = False
     try:
         us = _read_state(st, req)
@@ -195,9 +204,7 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
     if st.metrics is not None and _cacheable(req) and not degraded:
         st.metrics.cache_lookups.labels("hit" if us.cached is not None else "miss").inc()
     if us.cached is not None:
-        body = json.loads(us.cached)
-        body["recommendation_id"] = uuid.uuid4().hex
-        return body
+        return _with_new_id(us.cached)
 
     profile = us.profile
     features = req.features or list(profile.get("features", []))  # type: ignore[arg-type]
@@ -207,7 +214,7 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
     risk = req.risk or us.risk or _text_signals_risk(st, req.context_text)
 
     source = "popular"
-    scores = _standardise(model.popularity.astype(np.float32))
+    scores = model.popular_scores
     if us.vector is not None:
         scores, source = model.item_matrix @ us.vector, "personalised"
     else:
@@ -249,22 +256,23 @@ def recommend(st: ServingState, req: RecRequest) -> dict[str, object]:
             **item_extras(card),
         })
     body = {
-        "recommendation_id": uuid.uuid4().hex,
+        "recommendation_id": "_" * 32,
         "model_version": model.version,
         "crisis": bool(crisis_rows),
         "degraded": degraded or st.cache.degraded,
         "source": source,
         "items": items,
     }
+    encoded = json.dumps(body).encode()
     if (_cacheable(req) and not degraded and req.user_id and not body["crisis"]
             and st.settings.cache_ttl_seconds > 0):
         sig = _signature(req, model.version, st.cache.catalog_version)
         name = st.keys.user_cached_lists(req.tenant, req.user_id)
         try:
             pipe = st.redis.pipeline(transaction=False)
-            pipe.hset(name, sig, json.dumps(body))
+            pipe.hset(name, sig, encoded)
             pipe.expire(name, max(1, int(st.settings.cache_ttl_seconds)))
             pipe.execute()
         except redis.RedisError:
             pass
-    return body
+    return _with_new_id(encoded)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g
 
 from serving.auth import require
 from serving.errors import ApiError
@@ -18,6 +18,10 @@ from serving.state import state
 from solace.keys import Role
 
 bp = Blueprint("recommendations", __name__, url_prefix="/v1")
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, mimetype="application/json")
 
 
 def checked_user_id(user_id: str) -> str:
@@ -43,7 +47,7 @@ def user_recommendations(user_id: str):  # type: ignore[no-untyped-def]
         tenant=g.tenant, user_id=checked_user_id(user_id), k=q.k,
         types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale, explain=q.explain,
     )
-    return jsonify(recommend(state(), req))
+    return _json(recommend(state(), req))
 
 
 @bp.post("/recommendations")
@@ -63,4 +67,4 @@ def contextual_recommendations():  # type: ignore[no-untyped-def]
         features=list(body.features), age_band=body.age_band,
         context_text=body.context.text, risk=body.context.risk, explain=body.explain,
     )
-    return jsonify(recommend(state(), req))
+    return _json(recommend(state(), req))
