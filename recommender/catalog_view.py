@@ -51,6 +51,7 @@ class CatalogView:
     group_full: np.ndarray  # bool: a group with no free places or no upcoming session
     languages: list[frozenset[str]]
     tie_bonus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    topic_ids: list[tuple[int, ...]] = field(default_factory=list)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -95,9 +96,10 @@ class CatalogView:
             languages.append(frozenset(language_of(loc) for loc in card.get("locales", ["en"])))
         # Skills and recovery content wins ties (a nudge far below any real score gap).
         tie_bonus = (skill * 1e-6).astype(np.float32)
+        topic_ids = [tuple(int(t) for t in np.flatnonzero(row)) for row in topics]
         return cls(
             list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
-            crisis, skill, group_full, languages, tie_bonus,
+            crisis, skill, group_full, languages, tie_bonus, topic_ids,
         )
 
     def language_mask(self, locale: str | None) -> np.ndarray:

@@ -88,48 +88,52 @@ def balanced_selection(
     """Greedy pick from ``ranked_rows`` under the topic and heavy-content caps.
 
     With embeddings, maximal marginal relevance trades a little score for variety:
-    ``lambda * score - (1 - lambda) * max cosine to what is already picked``.
+    ``lambda * score - (1 - lambda) * max cosine to what is already picked``. The caps are
+    checked with plain Python integers: the pool is small and this runs per request.
     """
     topic_cap = max(1, math.floor(req.max_topic_share * k))
     heavy_cap = max(0, math.floor(req.max_heavy_share * k))
-    topic_counts = np.zeros(view.topics.shape[1], dtype=np.int32)
+    rows = list(ranked_rows)
+    m = len(rows)
+    topic_lists = [view.topic_ids[r] for r in rows]
+    heavy = [bool(view.heavy[r]) for r in rows]
+    eligible = [True] * m
+    counts = [0] * view.topics.shape[1]
     heavy_count = 0
     picked: list[int] = []
-    remaining = list(ranked_rows)
-    use_mmr = embeddings is not None and scores is not None and mmr_lambda < 1.0
+    use_mmr = embeddings is not None and scores is not None and mmr_lambda < 1.0 and m > 1
     if use_mmr:
-        cand_scores = np.array([scores[r] for r in remaining], dtype=np.float64)
-        spread = float(cand_scores.max() - cand_scores.min()) if len(cand_scores) else 0.0
-        norm_scores = (cand_scores - cand_scores.min()) / spread if spread > 0 else np.zeros_like(cand_scores)
-        max_sim = np.full(len(remaining), -1.0)
-    while remaining and len(picked) < k:
-        if use_mmr and picked:
-            value = mmr_lambda * norm_scores - (1 - mmr_lambda) * np.maximum(max_sim, 0.0)
-            order = np.argsort(-value, kind="stable")
-        else:
-            order = np.arange(len(remaining))
-        chosen_pos = None
+        cand = embeddings[rows]  # type: ignore[index]
+        raw = np.asarray([scores[r] for r in rows], dtype=np.float64)  # type: ignore[index]
+        spread = float(raw.max() - raw.min())
+        relevance = (raw - raw.min()) / spread if spread > 0 else np.zeros(m)
+        max_sim = np.zeros(m)
+    while len(picked) < k:
+        order = (
+            np.argsort(-(mmr_lambda * relevance - (1 - mmr_lambda) * max_sim), kind="stable")
+            if use_mmr and picked else range(m)
+        )
+        chosen = -1
         for pos in order:
-            row = remaining[pos]
-            row_topics = view.topics[row]
-            if (topic_counts[row_topics] >= topic_cap).any():
+            if not eligible[pos]:
                 continue
-            if view.heavy[row] and heavy_count >= heavy_cap:
+            # once over a cap, always over it (counts only grow): drop it for good
+            if (heavy[pos] and heavy_count >= heavy_cap) or any(
+                counts[t] >= topic_cap for t in topic_lists[pos]
+            ):
+                eligible[pos] = False
                 continue
-            chosen_pos = int(pos)
+            chosen = int(pos)
             break
-        if chosen_pos is None:
+        if chosen < 0:
             break
-        row = remaining[chosen_pos]
-        picked.append(row)
-        topic_counts[view.topics[row]] += 1
-        heavy_count += int(view.heavy[row])
+        eligible[chosen] = False
+        picked.append(rows[chosen])
+        for t in topic_lists[chosen]:
+            counts[t] += 1
+        heavy_count += heavy[chosen]
         if use_mmr:
-            sims = embeddings[remaining] @ embeddings[row]  # type: ignore[index]
-            max_sim = np.maximum(max_sim, sims)
-            max_sim = np.delete(max_sim, chosen_pos)
-            norm_scores = np.delete(norm_scores, chosen_pos)
-        del remaining[chosen_pos]
+            np.maximum(max_sim, cand @ cand[chosen], out=max_sim)
     return picked
 
 
