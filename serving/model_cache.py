@@ -154,11 +154,12 @@ class ServingCache:
         self.keys = keys
         self._lock = threading.Lock()
         self.base: LoadedModel | None = None
-        self.model: LoadedModel | None = None
+        # The model and the view aligned to it are swapped together, in one assignment, so
+        # a thread never sees a new model with an old view.
+        self._pair: tuple[LoadedModel | None, CatalogView | None] = (None, None)
         self.catalog_version: int | None = None
         self.cards: dict[str, dict[str, Any]] = {}
         self.catalog_embeddings: dict[str, np.ndarray] = {}
-        self.view: CatalogView | None = None
         self.degraded = False
         self.last_ok = 0.0
 
@@ -182,8 +183,20 @@ class ServingCache:
                 self.catalog_version = cat_v
             if self.base is not None:
                 self._load_new_item_embeddings()
-                self.model = extend_with_new_items(self.base, self.cards, self.catalog_embeddings)
-                self.view = CatalogView.build(self.model.item_ids, self.cards)
+                model = extend_with_new_items(self.base, self.cards, self.catalog_embeddings)
+                self._pair = (model, CatalogView.build(model.item_ids, self.cards))
+
+    @property
+    def model(self) -> LoadedModel | None:
+        return self._pair[0]
+
+    @property
+    def view(self) -> CatalogView | None:
+        return self._pair[1]
+
+    def pair(self) -> tuple[LoadedModel | None, CatalogView | None]:
+        """The model and its view, consistent with each other."""
+        return self._pair
 
     def _load_new_item_embeddings(self) -> None:
         """Text embeddings only for servable items the model has not seen (the rest are

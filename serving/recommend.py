@@ -17,6 +17,7 @@ from recommender.crisis import detect_crisis
 from recommender.explain import interest_topics_from, reason_for
 from recommender.policy import PolicyRequest, apply_policy
 from serving.errors import ApiError
+from recommender.catalog_view import CatalogView
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
 from solace.users import MINOR_AGE_BANDS
@@ -63,8 +64,11 @@ def _cacheable(req: RecRequest) -> bool:
     return req.user_id is not None and not req.context_text and not req.risk
 
 
-def _read_state(st: ServingState, req: RecRequest) -> UserState:
-    """Versions and user state in one pipeline; refreshes the worker's model on change."""
+def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedModel | None, CatalogView | None]:
+    """Versions and user state in one pipeline; refreshes the worker's model on change.
+
+    Returns the state with the model and view it belongs to (captured together).
+    """
     keys, cache = st.keys, st.cache
     version = cache.model.version if cache.model else None
     pipe = st.redis.pipeline(transaction=False)
@@ -87,27 +91,28 @@ def _read_state(st: ServingState, req: RecRequest) -> UserState:
     before = (version, cache.catalog_version)
     cache.refresh(results[0], results[1])
     cache.mark_ok()
+    model, view = cache.pair()
     us = UserState()
     us.tenant_policy = json.loads(results[2]) if results[2] else {}
     if user is None:
-        return us
+        return us, model, view
     raw_vec, completed, dismissed, inter, profile, risk = results[3:9]
-    if (cache.model.version if cache.model else None, cache.catalog_version) != before:
+    if (model.version if model else None, cache.catalog_version) != before:
         # the model or catalog changed under us: read the vector for the version we now hold
-        raw_vec = st.redis.hget(keys.user_vectors(req.tenant, cache.model.version), user) if cache.model else None
+        raw_vec = st.redis.hget(keys.user_vectors(req.tenant, model.version), user) if model else None
         sig = None
     elif sig is not None:
         us.cached = results[9]
-    if raw_vec is not None and cache.model is not None:
+    if raw_vec is not None and model is not None:
         vec = np.frombuffer(raw_vec, dtype=np.float32)
-        if vec.shape[0] == cache.model.dim:
+        if vec.shape[0] == model.dim:
             us.vector = vec
     us.completed = {m.decode() for m in completed}
     us.dismissed = {m.decode() for m in dismissed}
     us.interactions = {k.decode(): float(v) for k, v in inter.items()}
     us.profile = json.loads(profile) if profile else {}
     us.risk = bool(risk)
-    return us
+    return us, model, view
 
 
 def _feature_vector(model: LoadedModel, features: list[str], age_band: str | None) -> np.ndarray | None:
@@ -192,13 +197,13 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     """The response body as JSON bytes (cached lists are answered without re-encoding)."""
     degraded = False
     try:
-        us = _read_state(st, req)
+        us, model, view = _read_state(st, req)
     except redis.RedisError:
         log.warning("redis unreachable; answering from the last model held (degraded)")
         st.cache.mark_degraded()
         us = UserState()
         degraded = True
-    model, view = st.cache.model, st.cache.view
+        model, view = st.cache.pair()
     if model is None or view is None:
         raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
     if st.metrics is not None and _cacheable(req) and not degraded:

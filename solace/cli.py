@@ -69,7 +69,7 @@ def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users
     from solace.serve import serve as run_server
 
     click.echo(f"Serving on http://{host}:{port} (Ctrl-C to stop)")
-    run_server(services.settings, host=host, port=port, workers=2)
+    run_server(services.settings, host=host, port=port, workers=2, threads=4)
 
 
 # --------------------------------------------------------------------------- serve
@@ -77,7 +77,8 @@ def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", default=1, show_default=True, help="Threads per worker.")
+@click.option("--threads", default=4, show_default=True,
+              help="Threads per worker (gthread: keep-alive, and numpy releases the GIL).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn."""

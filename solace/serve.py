@@ -29,7 +29,7 @@ class SolaceServer(BaseApplication):  # type: ignore[misc]
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
-          threads: int = 1) -> None:
+          threads: int = 4) -> None:
     # The master opens Redis first: with the embedded server, it owns the redis-server
     # process that every worker then shares.
     connect_redis(settings).ping()

@@ -7,7 +7,9 @@ import json
 import numpy as np
 from flask import Blueprint, g, jsonify
 
+from recommender.catalog_view import CatalogView
 from recommender.policy import PolicyRequest, apply_policy
+from serving.model_cache import LoadedModel
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_query
@@ -19,14 +21,12 @@ from solace.keys import Role
 bp = Blueprint("resources", __name__, url_prefix="/v1")
 
 
-def _items(rows: list[int], scores: np.ndarray) -> list[dict[str, object]]:
-    st = state()
-    model, view = st.cache.model, st.cache.view
+def _items(model: LoadedModel, view: CatalogView, rows: list[int], scores: np.ndarray) -> list[dict[str, object]]:
     out = []
     for row in rows:
-        card = view.cards[row] or {}  # type: ignore[union-attr]
+        card = view.cards[row] or {}
         out.append({
-            "resource_id": model.item_ids[row],  # type: ignore[union-attr]
+            "resource_id": model.item_ids[row],
             "type": card.get("type"), "title": card.get("title"), "url": card.get("url"),
             "score": round(float(scores[row]), 6), "reason": None,
             "topics": card.get("topics", []),
@@ -48,12 +48,13 @@ def _lookup_policy(**kw: object) -> PolicyRequest:
     )
 
 
-def _ready_model():  # type: ignore[no-untyped-def]
+def _ready_model() -> tuple[LoadedModel, CatalogView]:
     st = state()
     st.cache.check()
-    if st.cache.model is None or st.cache.view is None or st.cache.model.embeddings is None:
+    model, view = st.cache.pair()
+    if model is None or view is None or model.embeddings is None:
         raise ApiError(503, "no_model", "no active model with embeddings yet")
-    return st.cache.model, st.cache.view
+    return model, view
 
 
 @bp.get("/resources/search")
@@ -69,7 +70,7 @@ def search():  # type: ignore[no-untyped-def]
     scores = model.embeddings @ vec
     req = _lookup_policy(types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale)
     _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
-    return jsonify({"items": _items(rows, scores)})
+    return jsonify({"items": _items(model, view, rows, scores)})
 
 
 @bp.get("/resources/<resource_id>/similar")
@@ -85,4 +86,4 @@ def similar(resource_id: str):  # type: ignore[no-untyped-def]
     scores = model.embeddings @ model.embeddings[row]
     req = _lookup_policy(exclude_rows=frozenset({row}))
     _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
-    return jsonify({"items": _items(rows, scores)})
+    return jsonify({"items": _items(model, view, rows, scores)})
