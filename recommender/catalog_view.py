@@ -53,6 +53,8 @@ class CatalogView:
     tie_bonus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     topic_ids: list[tuple[int, ...]] = field(default_factory=list)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # Candidate masks by request shape, filled by recommender.policy (the view is immutable).
+    memo: dict[object, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommender.catalog_view import TOPIC_INDEX, TYPE_CODES, CatalogView, region_of
+from recommender.catalog_view import TOPIC_INDEX, TYPE_CODES, CatalogView, language_of, region_of
 
 
 
@@ -38,30 +38,38 @@ class PolicyRequest:
 
 
 def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
-    """Items that may appear in the personalised part of the list."""
-    mask = view.servable & ~view.crisis & ~view.group_full  # a fresh array: safe to modify
-    wanted = np.zeros(len(TYPE_CODES) + 1, dtype=bool)  # the last slot is code -1 (unknown)
-    wanted[[TYPE_CODES[t] for t in req.types if t in TYPE_CODES]] = True
-    mask &= wanted[view.type_code]
-    mask &= view.language_mask(req.locale) | _no_language_match(view, req.locale)
-    blocked = [TOPIC_INDEX[t] for t in (req.opt_outs | req.extra_excluded_topics) if t in TOPIC_INDEX]
-    if blocked:
-        mask &= ~view.topics[:, blocked].any(axis=1)
-    if req.is_minor:
-        mask &= ~view.minor_excluded
+    """Items that may appear in the personalised part of the list (a fresh array)."""
+    blocked = frozenset(req.opt_outs | req.extra_excluded_topics)
+    key = (req.types, language_of(req.locale) if req.locale else "", req.is_minor, blocked)
+    static = view.memo.get(key)
+    if static is None:
+        static = _static_mask(view, req, blocked)
+        static.setflags(write=False)
+        if len(view.memo) > 256:  # bounded: opt-out sets vary per user
+            view.memo.clear()
+        view.memo[key] = static
+    mask = static.copy()
     if req.exclude_rows:
         mask[list(req.exclude_rows)] = False
     return mask
 
 
-def _no_language_match(view: CatalogView, locale: str | None) -> np.ndarray:
-    """If nothing exists in the user's language, fall back to every language."""
-    if not locale:
-        return np.zeros(len(view.item_ids), dtype=bool)
-    lang_mask = view.language_mask(locale) & view.servable & ~view.crisis
-    if lang_mask.any():
-        return np.zeros(len(view.item_ids), dtype=bool)
-    return np.ones(len(view.item_ids), dtype=bool)
+def _static_mask(view: CatalogView, req: PolicyRequest, blocked: frozenset[str]) -> np.ndarray:
+    """The part of the mask that depends only on the request's shape, not on the user's
+    history: computed once per shape and catalog view (it is per request otherwise)."""
+    mask = view.servable & ~view.crisis & ~view.group_full
+    wanted = np.zeros(len(TYPE_CODES) + 1, dtype=bool)  # the last slot is code -1 (unknown)
+    wanted[[TYPE_CODES[t] for t in req.types if t in TYPE_CODES]] = True
+    mask &= wanted[view.type_code]
+    language = view.language_mask(req.locale)
+    if (language & mask).any():  # nothing in the user's language: fall back to every language
+        mask &= language
+    topics = [TOPIC_INDEX[t] for t in blocked if t in TOPIC_INDEX]
+    if topics:
+        mask &= ~view.topics[:, topics].any(axis=1)
+    if req.is_minor:
+        mask &= ~view.minor_excluded
+    return mask
 
 
 def crisis_rows(view: CatalogView, locale: str | None, limit: int = 3) -> list[int]:
