@@ -156,3 +156,38 @@ def test_lightfm_fold_in_keeps_the_bias_column_and_ranks_history_high() -> None:
     group = row.indices[0] % 4
     top = np.argsort(-(items @ vec))[:10]
     assert np.mean(top % 4 == group) >= 0.8
+
+
+def test_als_confidence_weighting_is_off_by_default_and_reweights_by_popularity_and_activity() -> None:
+    from training.models.matrix_factorization import confidence_weighting
+
+    # user 0 is heavy (items 0-7); every user has item 0 (popular); item 8 only user 5 (rare)
+    rows = [[1] * 8 + [0, 0]] + [[1] + [0] * (u - 1) + [1] + [0] * (9 - u) for u in range(1, 5)] + [[1] + [0] * 7 + [1, 0]]
+    m = sp.csr_matrix(np.array(rows, dtype=np.float32))
+    assert (confidence_weighting(m, "none") != m).nnz == 0
+    for kind in ("bm25", "tfidf", "bm25-users"):
+        w = confidence_weighting(m, kind, k1=1.2, b=0.75)
+        assert w.shape == m.shape and w.nnz == m.nnz and (w.data > 0).all(), kind  # positives stay positives
+    bm25 = confidence_weighting(m, "bm25", k1=1.2, b=0.75)  # items as documents: long = popular
+    assert bm25[5, 8] > bm25[5, 0]  # the rare item's interaction counts more
+    tfidf = confidence_weighting(m, "tfidf")  # items as documents, users as terms
+    assert tfidf[5, 0] > tfidf[0, 0]  # a light user's interaction counts more
+    users = confidence_weighting(m, "bm25-users", k1=1.2, b=0.75)  # users as documents
+    assert users[5, 8] > users[5, 0] and users[1, 1] > users[0, 1]  # rare item, light user count more
+    with pytest.raises(ValueError, match="unknown weighting"):
+        confidence_weighting(m, "idf")
+    with pytest.raises(ValueError, match="unknown weighting"):
+        make_algorithm("als", weighting="idf")
+    assert "weighting" not in make_algorithm("als").get_params()  # manifests of unweighted ALS unchanged
+    assert make_algorithm("als", weighting="bm25").get_params()["weighting"] == "bm25"
+
+
+@pytest.mark.parametrize("weighting", ["bm25", "bm25-users", "tfidf"])
+def test_weighted_als_still_learns_the_groups_and_differs_from_unweighted(weighting: str) -> None:
+    data = _clustered_data()
+    train, test = random_split(data.interactions, 0.25, random_state=3)
+    params = {"factors": 8, "iterations": 10, "regularization": 0.1, "random_state": 1}
+    weighted = make_algorithm("als", weighting=weighting, bm25_k1=10.0, **params).fit(data.with_interactions(train))
+    plain = make_algorithm("als", **params).fit(data.with_interactions(train))
+    assert evaluate_model(weighted, train, test, k=5)["auc"] > 0.8
+    assert not np.allclose(weighted.item_vectors(), plain.item_vectors())

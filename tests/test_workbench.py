@@ -330,3 +330,66 @@ def test_movielens_plots_are_embedded_once_and_cached(tmp_path: Path) -> None:
     assert len(cached) == 1
     again = load_movielens(ML_DIR, plots=plots, cache_dir=tmp_path)
     assert np.array_equal(again.data.item_embeddings, emb)
+
+
+# ----------------------------------------------------------------------------- score blend
+def _zscores(model: object, seen: np.ndarray) -> np.ndarray:
+    s = model.user_vectors().astype(np.float64) @ model.item_vectors().T.astype(np.float64)
+    return (s - s[:, seen].mean(axis=1, keepdims=True)) / s[:, seen].std(axis=1, keepdims=True)
+
+
+def test_score_blend_is_one_dot_product_of_per_user_standardised_scores(tmp_path: Path) -> None:
+    from training.models import make_algorithm
+    from training.workbench import ScoreBlend
+
+    wb = load_files(**_group_data(tmp_path, n_users=120))
+    train, test, cold = cold_item_split(wb.data.interactions, 0.25, random_state=1)
+    data = wb.data.with_interactions(train)
+    seen = np.asarray(train.sum(axis=0)).ravel() > 0
+
+    def parts() -> list:
+        return [make_algorithm("als", factors=8, iterations=10, random_state=1),
+                make_algorithm("popularity")]
+
+    blend = ScoreBlend(parts(), [0.7, 0.3]).fit(data)
+    als, pop = blend.models
+    got = blend.user_vectors().astype(np.float64) @ blend.item_vectors().T.astype(np.float64)
+    want = 0.7 * _zscores(als, seen) + 0.3 * _zscores(pop, seen)
+    # per user, a blend score is the weighted z-scores up to a constant shift
+    assert np.allclose((got - want)[:, seen], (got - want)[:, seen][:, :1], atol=1e-3)
+    # neither part can place an item without interactions: it scores as the average item, 0
+    assert np.allclose(got[:, cold], 0.0, atol=1e-4)
+    assert got.shape == (120, 40) and blend.user_vectors().dtype == np.float32
+    # weight 1 on one part ranks exactly like that part
+    alone = ScoreBlend(parts(), [1.0, 0.0]).fit(data)
+    a = alone.user_vectors() @ alone.item_vectors().T
+    ref = _zscores(alone.models[0], seen)
+    assert (np.argsort(-a[:, seen], axis=1)[:, :5] == np.argsort(-ref[:, seen], axis=1)[:, :5]).mean() > 0.99
+    with pytest.raises(ValueError, match="one weight per model"):
+        ScoreBlend(parts(), [1.0])
+
+
+def test_blend_configuration_keeps_the_feature_part_s_cold_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from training.workbench import ModelConfig, ScoreBlend, model_for, run_config
+
+    wb = load_files(**_group_data(tmp_path, n_users=120))
+    lfm = replace(CONFIGS["lightfm"], name="lfm-small", params={**CONFIGS["lightfm"].params, "epochs": 15, "no_components": 16})
+    monkeypatch.setitem(CONFIGS, "lfm-small", lfm)
+    blend = ModelConfig("blend-small", "blend", {"parts": ["lfm-small", "als-ref"], "weights": [0.5, 0.5]},
+                        lfm.item_parts, lfm.user_parts)
+    monkeypatch.setitem(CONFIGS, "blend-small", blend)
+    model = model_for(blend, 42, 1)
+    assert isinstance(model, ScoreBlend) and isinstance(model.models[0], NewItemsFromFeatures)
+    split = make_split(wb, "cold-items", 0.25, random_state=1)
+    result = run_config(wb, split, resolve_configs(["blend-small"])[0], k=5)
+    assert result.metrics["auc"] > 0.8, result.metrics  # cold items placed by the LightFM part's features
+    warm = run_config(wb, make_split(wb, "random", 0.25, random_state=1), resolve_configs(["blend-small"])[0], k=5)
+    assert warm.metrics["auc"] > 0.8
+    with pytest.raises(ValueError, match="another feature recipe"):
+        model_for(replace(blend, item_parts=("identity",)), 42, 1)
+    with pytest.raises(ValueError, match="as many weights as parts"):
+        model_for(replace(blend, params={"parts": ["lfm-small", "als-ref"], "weights": [1.0]}), 42, 1)
+    with pytest.raises(ValueError, match="unknown blend part"):
+        model_for(replace(blend, params={"parts": ["nope"], "weights": [1.0]}), 42, 1)

@@ -289,7 +289,7 @@ SEARCH_SPACES: dict[str, dict[str, tuple[str, Any]]] = {
     },
     "als": {
         "factors": ("int", (16, 128, 16)),
-        "regularization": ("log", (1e-3, 1.0)),
+        "regularization": ("log", (1e-3, 100.0)),  # ~25 was best on MovieLens 100K's validation split
         "alpha": ("log", (0.5, 50.0)),
         "iterations": ("int", (5, 30, 5)),
     },

@@ -86,6 +86,16 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
     ModelConfig("hybrid-clusters", "lightfm", TUNED_WARP, ("identity", "features", "text-clusters"),
                 ("identity", "features"),
                 description="tuned WARP with ids, features and k-means(50) clusters of the text embedding"),
+    ModelConfig("als-tuned", "als", {"factors": 64, "regularization": 25.0, "alpha": 2.5, "iterations": 30},
+                description="implicit ALS tuned on a validation split of the training part: 64 factors, reg 25, alpha 2.5, 30 it."),
+    ModelConfig("als-bm25", "als",
+                {"factors": 32, "regularization": 6.5, "alpha": 0.22, "iterations": 15,
+                 "weighting": "bm25-users", "bm25_k1": 10.0, "bm25_b": 0.33},
+                description="implicit ALS on BM25-weighted confidences (users as documents), tuned on validation"),
+    ModelConfig("hybrid-als", "blend", {"parts": ["hybrid", "als-tuned"], "weights": [0.5, 0.5]},
+                ("identity", "features", "text-pca"), ("identity", "features"),
+                text_components=16, text_share=0.2, feature_weight=0.2,
+                description="0.5 x hybrid + 0.5 x als-tuned, each score standardised per user; one dot product"),
     ModelConfig("hybrid-cold", "lightfm", {**TUNED_WARP, "epochs": 20}, ("features", "text-pca"), (),
                 text_components=32, text_share=0.5,
                 description="cold-start path: items only through features and 32 text components (no item ids)"),
@@ -274,6 +284,43 @@ def config_data(wb: WorkbenchData, cfg: ModelConfig, train: sp.csr_matrix, rando
     )
 
 
+RECIPE_FIELDS = ("item_parts", "user_parts", "text_components", "text_clusters", "text_share", "feature_weight")
+
+
+def model_for(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
+    """The model ``run_config`` trains for ``cfg``: :func:`build_model`, with a LightFM
+    configuration that has item features wrapped in :class:`NewItemsFromFeatures`, and a
+    ``blend`` built part by part (each the same way) into a :class:`ScoreBlend`."""
+    if cfg.algorithm == "blend":
+        return _build_blend(cfg, random_state, threads)
+    model = build_model(cfg, random_state, threads)
+    if cfg.algorithm == "lightfm" and cfg.item_parts:
+        model = NewItemsFromFeatures(model)
+    return model
+
+
+def _build_blend(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
+    params = dict(cfg.params)
+    parts = list(params.pop("parts", []))
+    weights = [float(w) for w in params.pop("weights", [1.0] * len(parts))]
+    if params:
+        raise ValueError(f"{cfg.name} (blend) takes only parts and weights, not {', '.join(params)}")
+    if not parts or len(parts) != len(weights):
+        raise ValueError(f"{cfg.name}: give as many weights as parts ({len(parts)} parts, {len(weights)} weights)")
+    unknown = [p for p in parts if p not in CONFIGS or CONFIGS[p].algorithm == "blend"]
+    if unknown:
+        raise ValueError(f"{cfg.name}: unknown blend part {', '.join(unknown)}")
+    models = []
+    for name in parts:
+        part = CONFIGS[name]
+        # every part trains on the blend's dataset, so a part using features must share its recipe
+        if (part.item_parts or part.user_parts) and any(
+                getattr(part, f) != getattr(cfg, f) for f in RECIPE_FIELDS):
+            raise ValueError(f"{cfg.name}: part {name} uses another feature recipe than the blend")
+        models.append(model_for(part, random_state, threads))
+    return ScoreBlend(models, weights)
+
+
 def build_model(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
     """Instantiate ``cfg`` with the run's seed and thread count (where the algorithm takes them)."""
     import inspect
@@ -340,6 +387,62 @@ class NewItemsFromFeatures(Recommender):
         return self.inner.item_feature_vectors()
 
 
+class ScoreBlend(Recommender):
+    """A weighted sum of several models' scores that is still one dot product.
+
+    Each part's scores are standardised per user before weighting: item vectors are
+    centred on the mean vector of the items seen in training, and each user vector is
+    divided by the standard deviation of its scores over those items (a per-user shift
+    never changes a ranking; a per-user scale is a scaled user vector). The blend's
+    vectors are the concatenations ``[w_1 u_1 / sd_1, w_2 u_2 / sd_2...]`` and
+    ``[v_1 - mean_1, v_2 - mean_2...]``, so serving, evaluation and publishing see an
+    ordinary user and item matrix. A part that cannot place an item without training
+    interactions (no item features, e.g. ALS) scores it as its average item: 0 after
+    centring, leaving such items to the parts that can place them.
+    """
+
+    name = "blend"
+
+    def __init__(self, models: Sequence[Recommender], weights: Sequence[float]) -> None:
+        if len(models) != len(weights) or not models:
+            raise ValueError("a blend needs one weight per model")
+        self.models = list(models)
+        self.weights = [float(w) for w in weights]
+
+    def get_params(self) -> dict[str, Any]:
+        return {"weights": self.weights,
+                "parts": [{"algorithm": m.name, **m.get_params()} for m in self.models]}
+
+    def fit(self, data: InteractionData) -> "ScoreBlend":
+        seen = np.asarray((data.interactions > 0).sum(axis=0)).ravel() > 0
+        if not seen.any():
+            raise ValueError("a blend needs at least one training interaction")
+        users, items = [], []
+        for model, weight in zip(self.models, self.weights):
+            model.fit(data)
+            u = np.asarray(model.user_vectors(), dtype=np.float64)
+            v = np.asarray(model.item_vectors(), dtype=np.float64).copy()
+            mean = v[seen].mean(axis=0)
+            if model.item_feature_vectors() is None:
+                v[~seen] = mean
+            v -= mean
+            sd = np.empty(len(u))
+            for start in range(0, len(u), 1024):
+                sd[start:start + 1024] = (u[start:start + 1024] @ v[seen].T).std(axis=1)
+            sd[~(sd > 1e-12)] = 1.0
+            users.append(u * (weight / sd)[:, None])
+            items.append(v)
+        self.user_vectors_ = np.hstack(users).astype(np.float32)
+        self.item_vectors_ = np.hstack(items).astype(np.float32)
+        return self
+
+    def item_vectors(self) -> np.ndarray:
+        return self.item_vectors_
+
+    def user_vectors(self) -> np.ndarray:
+        return self.user_vectors_
+
+
 # ----------------------------------------------------------------------------- splits
 @dataclass
 class Split:
@@ -395,9 +498,7 @@ def run_config(
         raise ValueError(f"{cfg.name} needs item texts: give --item-text FILE (or the MovieLens plots)")
     data = config_data(wb, cfg, split.train, random_state)
     started = time.perf_counter()
-    model = build_model(cfg, random_state, threads)
-    if cfg.algorithm == "lightfm" and cfg.item_parts:
-        model = NewItemsFromFeatures(model)
+    model = model_for(cfg, random_state, threads)
     model.fit(data)
     seconds = time.perf_counter() - started
     metrics: dict[str, float | None] = dict(

@@ -6,6 +6,7 @@ import os
 from typing import Any, Self
 
 import numpy as np
+import scipy.sparse as sp
 
 from training.dataset import InteractionData
 from training.models.base import Recommender
@@ -18,28 +19,73 @@ def _dense(array: Any) -> np.ndarray:
     return np.asarray(array.to_numpy() if hasattr(array, "to_numpy") else array, dtype=np.float32)
 
 
+WEIGHTINGS = ("none", "bm25", "bm25-users", "tfidf")
+
+
+def confidence_weighting(matrix: sp.csr_matrix, weighting: str = "none", k1: float = 100.0,
+                         b: float = 0.8) -> sp.csr_matrix:
+    """Reweight a users x items confidence matrix before ALS, as implicit's examples do.
+
+    ``bm25`` and ``tfidf`` treat items as documents and users as terms (implicit's
+    convention: ``bm25_weight`` on the item-user matrix), so a very popular item's
+    interactions weigh less and a user with few interactions counts more; ``bm25-users``
+    treats users as documents instead. ``none`` returns the matrix unchanged. Zero and
+    negative weights (implicit's IDF of a term found almost everywhere) are raised to the
+    smallest positive weight, so every positive stays a positive.
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    if weighting == "none":
+        return matrix
+    from implicit.nearest_neighbours import bm25_weight, tfidf_weight
+
+    if weighting == "bm25-users":
+        out = sp.csr_matrix(bm25_weight(matrix, K1=k1, B=b), dtype=np.float32)
+    else:
+        items_users = matrix.T.tocsr()
+        weighted = bm25_weight(items_users, K1=k1, B=b) if weighting == "bm25" else tfidf_weight(items_users)
+        out = sp.csr_matrix(weighted.T, dtype=np.float32)
+    # implicit's IDF, log(N) - log(1 + df), is zero or negative for a term in (almost) every
+    # document; a positive must stay a positive, so it keeps the smallest positive confidence
+    positive = out.data[out.data > 0]
+    floor = float(positive.min()) if len(positive) else 1.0
+    out.data = np.maximum(out.data, floor).astype(np.float32)
+    return out
+
+
 class ImplicitALS(Recommender):
-    """Weighted ALS (Hu, Koren, Volinsky); confidences are ``alpha * weight``."""
+    """Weighted ALS (Hu, Koren, Volinsky); confidences are ``alpha * weight``, where the
+    weights may first be reweighted by BM25 or TF-IDF (``weighting``; default none)."""
 
     name = "als"
 
     def __init__(
         self, factors: int = 32, regularization: float = 0.05, alpha: float = 1.0,
         iterations: int = 15, random_state: int = 42, threads: int = 1,
+        weighting: str = "none", bm25_k1: float = 100.0, bm25_b: float = 0.8,
     ) -> None:
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
         self.iterations = iterations
         self.random_state = random_state
         self.threads = threads
+        self.weighting = weighting
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
 
     def get_params(self) -> dict[str, Any]:
-        return {
+        params = {
             "factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
             "iterations": self.iterations, "random_state": self.random_state,
             "threads": self.threads,
         }
+        if self.weighting != "none":  # manifests of unweighted models stay as they were
+            params.update(weighting=self.weighting, bm25_k1=self.bm25_k1, bm25_b=self.bm25_b)
+        return params
 
     def fit(self, data: InteractionData) -> Self:
         from implicit.cpu.als import AlternatingLeastSquares
@@ -49,7 +95,8 @@ class ImplicitALS(Recommender):
             iterations=self.iterations, random_state=self.random_state,
             num_threads=self.threads, calculate_training_loss=False,
         )
-        self.model_.fit(data.interactions.astype(np.float32).tocsr(), show_progress=False)
+        confidences = confidence_weighting(data.interactions, self.weighting, self.bm25_k1, self.bm25_b)
+        self.model_.fit(confidences, show_progress=False)
         return self
 
     def item_vectors(self) -> np.ndarray:
