@@ -20,7 +20,8 @@ from serving.errors import ApiError
 from recommender.catalog_view import CatalogView
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
-from solace.users import MINOR_AGE_BANDS
+from solace.users import MINOR_AGE_BANDS, UserProfile
+from training.features import profile_feature_tokens, vector_from_features
 
 log = logging.getLogger("solace.serving")
 
@@ -116,20 +117,14 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
 
 
 def _feature_vector(model: LoadedModel, features: list[str], age_band: str | None) -> np.ndarray | None:
-    """A cold user's vector from the hybrid model's feature embeddings (as in training)."""
+    """A cold user's vector from the hybrid model's feature embeddings, built from the same
+    tokens and weights as in training; None unless one chosen feature is known to it."""
     if model.user_feature_vectors is None:
         return None
-    tokens = [(f"feature:{f}", 1.0) for f in features]
-    if age_band:
-        tokens.append((f"age:{age_band}", 0.5))
-    rows = [(model.user_feature_index[t], w) for t, w in tokens if t in model.user_feature_index]
-    if not any(t.startswith("feature:") for t, _ in tokens if t in model.user_feature_index):
+    tokens = profile_feature_tokens(UserProfile(features=features, age_band=age_band))
+    if not any(t.startswith("feature:") and t in model.user_feature_index for t, _ in tokens):
         return None
-    total = sum(w for _, w in rows)
-    vec = np.zeros(model.dim, dtype=np.float32)
-    for r, w in rows:
-        vec += (w / total) * model.user_feature_vectors[r]
-    return vec
+    return vector_from_features(tokens, model.user_feature_index, model.user_feature_vectors)
 
 
 def _context_scores(st: ServingState, model: LoadedModel, text: str) -> np.ndarray | None:
