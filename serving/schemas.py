@@ -18,20 +18,20 @@ _PHONE_RE = re.compile(r"^\+?[0-9 ()\-.]{7,}$")
 _USER_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
 
-def _opaque_user_id(value: str) -> str:
+def opaque_user_id(value: str) -> str:
     """Accept pseudonymous tokens only: nothing that looks like an email or phone number."""
     if _EMAIL_RE.match(value) or "@" in value:
         raise ValueError("user_id looks like an email address; send an opaque pseudonym instead")
-    if _PHONE_RE.match(value) and sum(c.isdigit() for c in value) >= 7 and not value.isalpha():
-        digits = sum(c.isdigit() for c in value)
-        if digits >= 7 and digits / max(len(value), 1) > 0.6:
-            raise ValueError("user_id looks like a phone number; send an opaque pseudonym instead")
+    digits = sum(c.isdigit() for c in value)
+    # 7 to 15 digits (E.164's longest), alone or with phone punctuation: a phone number
+    if _PHONE_RE.match(value) and 7 <= digits <= 15:
+        raise ValueError("user_id looks like a phone number; send an opaque pseudonym instead")
     if not _USER_ID_RE.match(value):
         raise ValueError("user_id must be 1-128 characters of letters, digits, '_', '.', ':' or '-'")
     return value
 
 
-UserId = Annotated[str, AfterValidator(_opaque_user_id)]
+UserId = Annotated[str, AfterValidator(opaque_user_id)]
 ResourceTypeName = Literal["article", "exercise", "group"]
 Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 FeatureToken = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:\-]{0,63}$")]

@@ -377,8 +377,13 @@ def users() -> None:
 @click.pass_context
 def users_erase(ctx: click.Context, user_id: str, tenant: str) -> None:
     """Remove every trace of USER_ID of one tenant (SQL and Redis)."""
+    from serving.schemas import opaque_user_id
     from solace.erasure import erase_user
 
+    try:
+        opaque_user_id(user_id)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="USER_ID") from None
     s = _services(ctx)
     report = erase_user(s.settings, s.engine, s.redis, s.keys, _check_tenant(tenant), user_id)
     click.echo(f"erased: {report.events} events, {report.profiles} profile, {report.redis_entries} Redis entries")

@@ -7,7 +7,15 @@ with another's ids. Erasure walks :meth:`Keyspace.user_keys` and the per-version
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def glob_escape(value: str) -> str:
+    """A literal for Redis MATCH patterns: an id must never act as a wildcard."""
+    return _GLOB_SPECIAL.sub(r"\\\1", value)
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class Keyspace:
         return f"{self.prefix}:t:{tenant}:uv:{version}"
 
     def user_vectors_pattern(self, tenant: str) -> str:
-        return f"{self.prefix}:t:{tenant}:uv:*"
+        return f"{glob_escape(self.prefix)}:t:{glob_escape(tenant)}:uv:*"
 
     def user_completed(self, tenant: str, user: str) -> str:
         return f"{self.prefix}:t:{tenant}:u:{user}:completed"
@@ -88,7 +96,7 @@ class Keyspace:
         return f"{self.prefix}:t:{tenant}:u:{user}:lists"
 
     def user_pattern(self, tenant: str, user: str) -> str:
-        return f"{self.prefix}:t:{tenant}:u:{user}:*"
+        return f"{glob_escape(self.prefix)}:t:{glob_escape(tenant)}:u:{glob_escape(user)}:*"
 
     def user_keys(self, tenant: str, user: str) -> list[str]:
         return [

@@ -104,7 +104,7 @@ def erase_user_state(client: redis.Redis, keys: Keyspace, tenant: str, user: str
     """Remove every Redis trace of one user of one tenant; returns keys and fields removed."""
     removed = 0
     doomed = list(keys.user_keys(tenant, user))
-    for raw in client.scan_iter(match=keys.user_pattern(tenant, user).replace("[", "\\["), count=500):
+    for raw in client.scan_iter(match=keys.user_pattern(tenant, user), count=500):
         doomed.append(raw.decode())
     removed += int(client.delete(*set(doomed)))
     for raw in client.scan_iter(match=keys.user_vectors_pattern(tenant), count=500):

@@ -216,3 +216,26 @@ def test_one_tenant_cannot_read_or_change_anothers_data(app_client, deployment) 
     assert [i["resource_id"] for i in mine_after["items"]] == [i["resource_id"] for i in mine_before["items"]]
     # keys are managed by the operator's CLI only; the API has no endpoint that lists them
     assert app_client.get("/v1/keys", headers=b).status_code == 404
+
+
+def test_ids_that_look_like_contact_details_are_refused_and_wildcards_are_literal(redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    import redis as redis_lib
+
+    from serving.schemas import opaque_user_id
+    from solace.keyspace import Keyspace
+    from solace.user_state import erase_user_state
+
+    for bad in ("someone@example.com", "+44 7700 900123", "07700900123", "a*b", "x" * 129):
+        with pytest.raises(ValueError):
+            opaque_user_id(bad)
+    for good in ("u-7f3a9c", "1234567890123456789", "sim-00001"):
+        assert opaque_user_id(good) == good
+    # an id is never a pattern: erasing "a?" must not touch "ab"
+    client = redis_lib.Redis.from_url(redis_url)
+    keys = Keyspace(redis_prefix)
+    client.sadd(keys.user_completed("t1", "ab"), "r1")
+    client.sadd(keys.user_completed("t1", "a?"), "r1")
+    erase_user_state(client, keys, "t1", "a?")
+    assert client.exists(keys.user_completed("t1", "ab"))
+    assert not client.exists(keys.user_completed("t1", "a?"))

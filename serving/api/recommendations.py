@@ -12,7 +12,7 @@ from serving.schemas import (
     RecommendationQuery,
     RecommendationRequest,
     RecommendationResponse,
-    _opaque_user_id,
+    opaque_user_id,
 )
 from serving.state import state
 from solace.keys import Role
@@ -26,7 +26,7 @@ def _json(body: bytes) -> Response:
 
 def checked_user_id(user_id: str) -> str:
     try:
-        return _opaque_user_id(user_id)
+        return opaque_user_id(user_id)
     except ValueError as exc:
         raise ApiError(422, "invalid_field", f"user_id: {exc}", "user_id") from None
 
