@@ -393,3 +393,17 @@ def test_blend_configuration_keeps_the_feature_part_s_cold_path(tmp_path: Path, 
         model_for(replace(blend, params={"parts": ["lfm-small", "als-ref"], "weights": [1.0]}), 42, 1)
     with pytest.raises(ValueError, match="unknown blend part"):
         model_for(replace(blend, params={"parts": ["nope"], "weights": [1.0]}), 42, 1)
+
+
+def test_every_named_blend_builds_with_its_parts_recipe() -> None:
+    """Each blend in CONFIGS (hybrid-als, hybrid-als-60...) shares its feature parts' recipe
+    and gives one weight per part, so it builds without fitting anything."""
+    from training.workbench import ScoreBlend, model_for
+
+    blends = [c for c in CONFIGS.values() if c.algorithm == "blend"]
+    assert {"hybrid-als", "hybrid-als-60"} <= {c.name for c in blends}
+    for cfg in blends:
+        model = model_for(cfg, 42, 1)
+        assert isinstance(model, ScoreBlend)
+        assert len(model.models) == len(model.weights) == len(cfg.params["parts"])
+    assert model_for(CONFIGS["hybrid-als-60"], 42, 1).weights == [0.6, 0.4]
