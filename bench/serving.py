@@ -175,7 +175,7 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
     seconds = 4 if quick else 15
     cap = 4000 if quick else 40000
     rclient = be.redis()
-    with Server(be, workers=2, threads=int(os.environ.get("SOLACE_BENCH_THREADS", "1"))) as srv:
+    with Server(be, workers=2, threads=int(os.environ.get("SOLACE_BENCH_THREADS", "4"))) as srv:
         srv.wait_ready()
         # warm both workers: each loads the model and catalog on its first request
         for _ in range(6):
