@@ -359,10 +359,25 @@ def events_purge(ctx: click.Context, older_than_days: int | None) -> None:
     """Delete events older than the retention period from the event log."""
     from datetime import UTC, datetime, timedelta
 
+    from collections import defaultdict
+
+    from solace.user_state import sync_user_state
+
     s = _services(ctx)
     days = older_than_days or s.settings.event_retention_days
-    removed = s.events.purge_before(datetime.now(UTC) - timedelta(days=days))
-    click.echo(f"purged {removed} events older than {days} days")
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    touched: dict[str, list[str]] = defaultdict(list)
+    for tenant, user in s.events.users_with_events_before(cutoff):
+        touched[tenant].append(user)
+    removed = s.events.purge_before(cutoff)
+    # The live state derived from purged events (seen sets, interactions) is rebuilt from
+    # what remains, so retention reaches Redis too.
+    for tenant, users in touched.items():
+        for start in range(0, len(users), 1000):
+            chunk = users[start : start + 1000]
+            sync_user_state(s.redis, s.keys, tenant, s.events.events_of(tenant, chunk), {}, also_users=chunk)
+    click.echo(f"purged {removed} events older than {days} days; rebuilt the state of "
+               f"{sum(len(u) for u in touched.values())} users")
 
 
 # --------------------------------------------------------------------------- users

@@ -146,6 +146,26 @@ class EventStore:
             )
         return int(result.rowcount or 0)
 
+    def users_with_events_before(self, cutoff: datetime) -> set[tuple[str, str]]:
+        """``(tenant, user)`` pairs a purge at ``cutoff`` would touch."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events_table.c.tenant, events_table.c.user_id)
+                .where(events_table.c.ts < cutoff).distinct()
+            ).all()
+        return {(r.tenant, r.user_id) for r in rows}
+
+    def events_of(self, tenant: str, users: Sequence[str]) -> list[Event]:
+        if not users:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events_table)
+                .where(events_table.c.tenant == tenant, events_table.c.user_id.in_(list(users)))
+                .order_by(events_table.c.ts)
+            ).all()
+        return [Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id) for r in rows]
+
     def purge_before(self, cutoff: datetime) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(delete(events_table).where(events_table.c.ts < cutoff))

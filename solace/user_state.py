@@ -65,8 +65,10 @@ def put_profile(client: redis.Redis, keys: Keyspace, tenant: str, user: str, pro
 def sync_user_state(
     client: redis.Redis, keys: Keyspace, tenant: str, events: Iterable[Event],
     profiles: dict[str, UserProfile], weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS,
+    also_users: Iterable[str] = (),
 ) -> int:
-    """Rebuild every listed user's Redis state from their events and profiles."""
+    """Rebuild the Redis state of every user in ``events``, ``profiles`` and ``also_users``
+    (the last may have no events left at all, e.g. after a retention purge)."""
     completed: dict[str, set[str]] = defaultdict(set)
     dismissed: dict[str, set[str]] = defaultdict(set)
     inter: dict[str, dict[str, float]] = defaultdict(dict)
@@ -78,7 +80,7 @@ def sync_user_state(
             dismissed[e.user_id].add(e.resource_id)
         elif w > 0:
             inter[e.user_id][e.resource_id] = max(inter[e.user_id].get(e.resource_id, 0.0), w)
-    users = set(completed) | set(dismissed) | set(inter) | set(profiles)
+    users = set(completed) | set(dismissed) | set(inter) | set(profiles) | set(also_users)
     pipe = client.pipeline(transaction=False)
     for n, user in enumerate(sorted(users)):
         pipe.delete(

@@ -163,23 +163,33 @@ def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # 
     assert user_key("demo", user) not in data.user_ids
 
 
-def test_events_purge_removes_only_old_events(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    import redis as redis_lib
     from click.testing import CliRunner
 
     from solace.cli import cli
     from solace.db import get_engine
     from solace.events import Event, EventStore
+    from solace.keyspace import Keyspace
+    from solace.user_state import apply_events
 
     home = tmp_path / "h"
     home.mkdir()
     engine = get_engine(f"sqlite:///{home / 'solace.db'}")
     now = datetime.now(UTC)
-    EventStore(engine).add_batch("acme", [Event("old", "u1", "r", "click", now - timedelta(days=400)),
-                                          Event("new", "u1", "r", "click", now - timedelta(days=3))])
+    events = [Event("old", "u1", "r-old", "complete", now - timedelta(days=400)),
+              Event("new", "u1", "r-new", "complete", now - timedelta(days=3)),
+              Event("gone", "u2", "r-old", "like", now - timedelta(days=500))]
+    EventStore(engine).add_batch("acme", events)
+    client = redis_lib.Redis.from_url(redis_url)
+    keys = Keyspace(redis_prefix)
+    apply_events(client, keys, "acme", events, 3600)
     env = {"SOLACE_HOME": str(home), "SOLACE_REDIS_URL": redis_url, "SOLACE_REDIS_PREFIX": redis_prefix}
     r = CliRunner().invoke(cli, ["events", "purge"], env=env)
-    assert r.exit_code == 0 and "purged 1 events" in r.output
+    assert r.exit_code == 0 and "purged 2 events" in r.output
     assert [e.event_id for e in EventStore(engine).user_events("acme", "u1")] == ["new"]
+    assert client.smembers(keys.user_completed("acme", "u1")) == {b"r-new"}
+    assert not client.exists(keys.user_interactions("acme", "u2"))
 
 
 def test_one_tenant_cannot_read_or_change_anothers_data(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
