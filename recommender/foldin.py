@@ -49,18 +49,38 @@ class FoldIn:
         """The user's vector from the rows they engaged with and their confidences (> 0)."""
         if len(rows) == 0:
             return None
-        y_all = item_matrix[rows].astype(np.float64)
-        y = y_all[:, :-1] if self.fixed_bias else y_all
-        c = np.maximum(confidences.astype(np.float64), 1.0)  # implicit's convention: c = weight
-        a = self.gram + (y.T * (c - 1.0)) @ y
-        b = (y.T * c).sum(axis=1)
+        return self.user_vectors(item_matrix, [rows], [confidences])[0]
+
+    def user_vectors(
+        self, item_matrix: np.ndarray, rows: list[np.ndarray], confidences: list[np.ndarray]
+    ) -> np.ndarray:
+        """Many users at once, one batched solve (an events batch touches many users).
+
+        Histories are padded to the longest; a padded slot has confidence 1 and a zero
+        item row, so it adds nothing to either side of the normal equations.
+        """
+        n = len(rows)
+        longest = max(len(r) for r in rows)
+        index = np.zeros((n, longest), dtype=np.int64)
+        conf = np.ones((n, longest))
+        present = np.zeros((n, longest))
+        for u, (r, c) in enumerate(zip(rows, confidences)):
+            index[u, : len(r)] = r
+            conf[u, : len(r)] = np.maximum(np.asarray(c, dtype=np.float64), 1.0)  # c = weight
+            present[u, : len(r)] = 1.0
+        y_all = item_matrix[index].astype(np.float64) * present[:, :, None]
+        y = y_all[:, :, :-1] if self.fixed_bias else y_all
+        extra = conf - 1.0
+        a = self.gram[None] + np.einsum("nld,nl,nle->nde", y, extra, y)
+        b = np.einsum("nld,nl->nd", y, conf)
         if self.fixed_bias:
-            bias = y_all[:, -1]
-            b = b - self.bias_term - (y.T * ((c - 1.0) * bias)).sum(axis=1)  # type: ignore[operator]
-        u = np.linalg.solve(a, b)
+            bias = y_all[:, :, -1]
+            b = b - self.bias_term[None] - np.einsum("nld,nl->nd", y, extra * bias)  # type: ignore[index]
+        u = np.linalg.solve(a, b[:, :, None])[:, :, 0]
         if self.fixed_bias:
-            norm = float(np.linalg.norm(u))
-            if self.target_norm and norm > 0:
-                u *= self.target_norm / norm
-            u = np.append(u, 1.0)
+            if self.target_norm:
+                norms = np.linalg.norm(u, axis=1, keepdims=True)
+                norms[norms == 0] = 1.0
+                u = u * (self.target_norm / norms)
+            u = np.hstack([u, np.ones((n, 1))])
         return u.astype(np.float32)

@@ -23,17 +23,18 @@ def fold_in_users(st: ServingState, tenant: str, users: Iterable[str]) -> int:
     for user in users:
         pipe.hgetall(st.keys.user_interactions(tenant, user))
     histories = pipe.execute()
-    vectors: dict[str, bytes] = {}
+    known, rows, confs = [], [], []
     for user, history in zip(users, histories):
-        rows, conf = [], []
-        for item, weight in history.items():
-            row = model.item_index.get(item.decode())
-            if row is not None:
-                rows.append(row)
-                conf.append(float(weight))
-        vec = model.foldin.user_vector(model.item_matrix, np.asarray(rows, dtype=np.int64), np.asarray(conf))
-        if vec is not None:
-            vectors[user] = vec.tobytes()
+        pairs = [(model.item_index.get(item.decode()), float(w)) for item, w in history.items()]
+        pairs = [(r, w) for r, w in pairs if r is not None]
+        if pairs:
+            known.append(user)
+            rows.append(np.asarray([r for r, _ in pairs], dtype=np.int64))
+            confs.append(np.asarray([w for _, w in pairs]))
+    vectors: dict[str, bytes] = {}
+    if known:
+        solved = model.foldin.user_vectors(model.item_matrix, rows, confs)
+        vectors = {user: solved[n].tobytes() for n, user in enumerate(known)}
     if vectors:
         st.redis.hset(st.keys.user_vectors(tenant, model.version), mapping=vectors)
     return len(vectors)

@@ -191,3 +191,28 @@ def test_weighted_als_still_learns_the_groups_and_differs_from_unweighted(weight
     plain = make_algorithm("als", **params).fit(data.with_interactions(train))
     assert evaluate_model(weighted, train, test, k=5)["auc"] > 0.8
     assert not np.allclose(weighted.item_vectors(), plain.item_vectors())
+
+
+@pytest.mark.parametrize("algorithm", ["als", "lightfm"])
+def test_batched_fold_in_equals_one_user_at_a_time(algorithm: str) -> None:
+    from recommender.foldin import FoldIn
+
+    rng = np.random.default_rng(11)
+    items = rng.normal(size=(40, 9)).astype(np.float32)
+    fold = FoldIn.for_items(items, algorithm, regularization=0.1, target_norm=2.0 if algorithm == "lightfm" else None)
+    rows = [rng.choice(40, size=n, replace=False) for n in (1, 5, 12)]
+    confs = [rng.choice([1.0, 2.0, 4.0, 5.0], size=len(r)) for r in rows]
+    batch = fold.user_vectors(items, rows, confs)
+    for n, (r, c) in enumerate(zip(rows, confs)):
+        y = items[r].astype(np.float64)
+        if algorithm == "lightfm":  # the closed form written out, bias column held at 1
+            f, bias = y[:, :-1], y[:, -1]
+            all_f = items[:, :-1].astype(np.float64)
+            a = all_f.T @ all_f + 0.1 * np.eye(8) + (f.T * (c - 1)) @ f
+            b = (f.T * c).sum(1) - all_f.T @ items[:, -1] - (f.T * ((c - 1) * bias)).sum(1)
+            u = np.linalg.solve(a, b)
+            expected = np.append(u * 2.0 / np.linalg.norm(u), 1.0)
+        else:
+            a = items.T.astype(np.float64) @ items + 0.1 * np.eye(9) + (y.T * (c - 1)) @ y
+            expected = np.linalg.solve(a, (y.T * c).sum(1))
+        assert np.allclose(batch[n], expected, atol=1e-4)
