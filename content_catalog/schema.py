@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import langcodes
@@ -199,6 +199,3 @@ class Resource(BaseModel):
         elif self.body:
             parts.append(self.body[:600])
         return ". ".join(p for p in parts if p)
-
-
-ResourceTypeName = Literal["article", "exercise", "group"]

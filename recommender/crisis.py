@@ -13,6 +13,7 @@ import unicodedata
 from importlib import resources as importlib_resources
 from typing import TYPE_CHECKING
 
+import numpy as np
 import yaml
 
 if TYPE_CHECKING:
@@ -111,11 +112,17 @@ class EmbeddingCrisisDetector:
         self.safe = encoder.encode(list(data["safe"]))
 
     def similarity(self, text: str) -> tuple[float, float]:
-        vec = self.encoder.encode([text])[0]
+        return self.vector_similarity(self.encoder.encode([text])[0])
+
+    def vector_similarity(self, vec: np.ndarray) -> tuple[float, float]:
         return float((self.risk @ vec).max()), float((self.safe @ vec).max())
 
     def __call__(self, text: str) -> bool:
-        risk, safe = self.similarity(text)
+        return self.flags(self.encoder.encode([text])[0])
+
+    def flags(self, vec: np.ndarray) -> bool:
+        """The decision for an already-encoded text (serving encodes a context text once)."""
+        risk, safe = self.vector_similarity(vec)
         strict = risk >= self.threshold and risk >= safe + self.margin
         loose = risk >= self.loose_threshold and risk >= safe + self.loose_margin
         return strict or loose
@@ -132,16 +139,20 @@ def embedding_detector(encoder: "EncoderLike") -> EmbeddingCrisisDetector:
     return detector
 
 
-def detect_crisis(text: str | None, encoder: "EncoderLike | None" = None) -> bool:
+def detect_crisis(
+    text: str | None, encoder: "EncoderLike | None" = None, vector: np.ndarray | None = None
+) -> bool:
     """True when the text signals a risk of suicide or self-harm.
 
     The lexicon runs first (fast, catches obfuscations); with an encoder the embedding
-    check adds recall for phrasings the lexicon does not list.
+    check adds recall for phrasings the lexicon does not list. Pass ``vector`` when the
+    text is already encoded, so it is not encoded twice.
     """
     if not text or not text.strip():
         return False
     if lexicon_match(text):
         return True
     if encoder is not None:
-        return embedding_detector(encoder)(text)
+        detector = embedding_detector(encoder)
+        return detector.flags(vector) if vector is not None else detector(text)
     return False

@@ -23,8 +23,3 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     finite = np.isfinite(scores[order])
     order = order[finite]
     return order, scores[order]
-
-
-def score_items(user_vector: np.ndarray, item_matrix: np.ndarray) -> np.ndarray:
-    """Scores of every item for one user: one BLAS matrix-vector product."""
-    return item_matrix @ user_vector.astype(item_matrix.dtype, copy=False)

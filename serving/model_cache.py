@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -161,7 +160,6 @@ class ServingCache:
         self.cards: dict[str, dict[str, Any]] = {}
         self.catalog_embeddings: dict[str, np.ndarray] = {}
         self.degraded = False
-        self.last_ok = 0.0
 
     def refresh(self, active: bytes | None, catalog_version: bytes | None) -> None:
         """Reload whatever changed; the caller has read both versions in its own pipeline."""
@@ -222,7 +220,6 @@ class ServingCache:
 
     def mark_ok(self) -> None:
         self.degraded = False
-        self.last_ok = time.monotonic()
 
     def mark_degraded(self) -> None:
         self.degraded = True

