@@ -88,6 +88,10 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
                 description="tuned WARP with ids, features and k-means(50) clusters of the text embedding"),
     ModelConfig("als-tuned", "als", {"factors": 64, "regularization": 25.0, "alpha": 2.5, "iterations": 30},
                 description="implicit ALS tuned on a validation split of the training part: 64 factors, reg 25, alpha 2.5, 30 it."),
+    ModelConfig("als-demographics", "als",
+                {"factors": 64, "regularization": 25.0, "alpha": 2.5, "iterations": 30, "user_feature_weight": 0.5},
+                (), ("identity", "features"), feature_weight=0.2,
+                description="als-tuned with the users' features (demographics) as extra columns at confidence 0.5"),
     ModelConfig("als-bm25", "als",
                 {"factors": 32, "regularization": 6.5, "alpha": 0.22, "iterations": 15,
                  "weighting": "bm25-users", "bm25_k1": 10.0, "bm25_b": 0.33},
@@ -100,6 +104,10 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
                 ("identity", "features", "text-pca"), ("identity", "features"),
                 text_components=16, text_share=0.2, feature_weight=0.2,
                 description="0.6 x hybrid + 0.4 x als-tuned (weight chosen on validation), each score standardised per user"),
+    ModelConfig("hybrid-als-demographics", "blend", {"parts": ["hybrid", "als-demographics"], "weights": [0.6, 0.4]},
+                ("identity", "features", "text-pca"), ("identity", "features"),
+                text_components=16, text_share=0.2, feature_weight=0.2,
+                description="0.6 x hybrid + 0.4 x als-demographics (chosen on three validation folds), standardised per user"),
     ModelConfig("hybrid-cold", "lightfm", {**TUNED_WARP, "epochs": 20}, ("features", "text-pca"), (),
                 text_components=32, text_share=0.5,
                 description="cold-start path: items only through features and 32 text components (no item ids)"),
@@ -288,7 +296,22 @@ def config_data(wb: WorkbenchData, cfg: ModelConfig, train: sp.csr_matrix, rando
     )
 
 
-RECIPE_FIELDS = ("item_parts", "user_parts", "text_components", "text_clusters", "text_share", "feature_weight")
+ITEM_RECIPE_FIELDS = ("item_parts", "text_components", "text_clusters", "text_share", "feature_weight")
+USER_RECIPE_FIELDS = ("user_parts", "feature_weight")
+
+
+def recipe_mismatch(part: ModelConfig, blend: ModelConfig) -> list[str]:
+    """Recipe fields where ``part`` differs from ``blend`` on a side (items, users) it uses.
+
+    Every part trains on the blend's one dataset, so a part must see the features it was
+    defined with; a side it does not use (ALS has no item features) is not compared.
+    """
+    fields: list[str] = []
+    if part.item_parts:
+        fields += ITEM_RECIPE_FIELDS
+    if part.user_parts:
+        fields += [f for f in USER_RECIPE_FIELDS if f not in fields]
+    return [f for f in fields if getattr(part, f) != getattr(blend, f)]
 
 
 def model_for(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
@@ -318,9 +341,10 @@ def _build_blend(cfg: ModelConfig, random_state: int, threads: int) -> Recommend
     for name in parts:
         part = CONFIGS[name]
         # every part trains on the blend's dataset, so a part using features must share its recipe
-        if (part.item_parts or part.user_parts) and any(
-                getattr(part, f) != getattr(cfg, f) for f in RECIPE_FIELDS):
-            raise ValueError(f"{cfg.name}: part {name} uses another feature recipe than the blend")
+        differing = recipe_mismatch(part, cfg)
+        if differing:
+            raise ValueError(f"{cfg.name}: part {name} uses another feature recipe than the blend "
+                             f"({', '.join(differing)})")
         models.append(model_for(part, random_state, threads))
     return ScoreBlend(models, weights)
 
@@ -527,6 +551,26 @@ def compare(
         if on_done:
             on_done(result)
     return results
+
+
+def summarise_repeats(runs: Sequence[Sequence[Result]]) -> list[Result]:
+    """One result per configuration over repeated runs: the mean of each metric, and its
+    sample standard deviation under ``"<metric>_sd"`` (a single run's difference between
+    two models means little until it is compared with this spread)."""
+    if not runs:
+        raise ValueError("no runs to summarise")
+    out = []
+    for column in zip(*runs):
+        first = column[0]
+        metrics: dict[str, float | None] = {}
+        for key in first.metrics:
+            values = [r.metrics.get(key) for r in column]
+            finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+            metrics[key] = float(np.mean(finite)) if finite else None
+            if len(column) > 1:
+                metrics[f"{key}_sd"] = float(np.std(finite, ddof=1)) if len(finite) > 1 else None
+        out.append(Result(first.config, metrics, float(np.mean([r.fit_seconds for r in column]))))
+    return out
 
 
 def metric_names(k: int) -> list[str]:

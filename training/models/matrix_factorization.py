@@ -54,9 +54,39 @@ def confidence_weighting(matrix: sp.csr_matrix, weighting: str = "none", k1: flo
     return out
 
 
+IDENTITY_PREFIX = "user:"
+
+
+def user_feature_columns(data: InteractionData, weight: float) -> sp.csr_matrix | None:
+    """The users' side features (identity columns left out) as extra ALS columns.
+
+    Each feature becomes a pseudo-item that its users "interacted with" at confidence
+    ``weight`` (feature values are scaled so the largest is 1). Users who share an age
+    band or an occupation then share a column, which pulls their factors together: a
+    prior from demographics that pure ALS cannot use (collective matrix factorisation).
+    """
+    if weight <= 0 or data.user_features is None:
+        return None
+    keep = [j for j, name in enumerate(data.user_feature_names) if not str(name).startswith(IDENTITY_PREFIX)]
+    if not keep:
+        return None
+    block = sp.csr_matrix(data.user_features, dtype=np.float32)[:, keep]
+    block.data = np.abs(block.data)
+    block.eliminate_zeros()
+    if block.nnz == 0:
+        return None
+    return (block * (weight / float(block.data.max()))).tocsr()
+
+
 class ImplicitALS(Recommender):
     """Weighted ALS (Hu, Koren, Volinsky); confidences are ``alpha * weight``, where the
-    weights may first be reweighted by BM25 or TF-IDF (``weighting``; default none)."""
+    weights may first be reweighted by BM25 or TF-IDF (``weighting``; default none).
+
+    ``user_feature_weight`` > 0 appends the users' side features as pseudo-item columns
+    (:func:`user_feature_columns`); the item matrix keeps the real items only. Serving's
+    fold-in re-solves a user from their interactions alone, so a folded-in vector loses
+    that prior until the next training run.
+    """
 
     name = "als"
 
@@ -64,9 +94,13 @@ class ImplicitALS(Recommender):
         self, factors: int = 32, regularization: float = 0.05, alpha: float = 1.0,
         iterations: int = 15, random_state: int = 42, threads: int = 1,
         weighting: str = "none", bm25_k1: float = 100.0, bm25_b: float = 0.8,
+        user_feature_weight: float = 0.0,
     ) -> None:
         if weighting not in WEIGHTINGS:
             raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
+        if not user_feature_weight >= 0:
+            raise ValueError("user_feature_weight must be 0 or more")
+        self.user_feature_weight = float(user_feature_weight)
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -85,6 +119,8 @@ class ImplicitALS(Recommender):
         }
         if self.weighting != "none":  # manifests of unweighted models stay as they were
             params.update(weighting=self.weighting, bm25_k1=self.bm25_k1, bm25_b=self.bm25_b)
+        if self.user_feature_weight:
+            params["user_feature_weight"] = self.user_feature_weight
         return params
 
     def fit(self, data: InteractionData) -> Self:
@@ -96,11 +132,15 @@ class ImplicitALS(Recommender):
             num_threads=self.threads, calculate_training_loss=False,
         )
         confidences = confidence_weighting(data.interactions, self.weighting, self.bm25_k1, self.bm25_b)
+        self.n_items_ = confidences.shape[1]
+        extra = user_feature_columns(data, self.user_feature_weight)
+        if extra is not None:
+            confidences = sp.hstack([confidences, extra]).tocsr().astype(np.float32)
         self.model_.fit(confidences, show_progress=False)
         return self
 
     def item_vectors(self) -> np.ndarray:
-        return _dense(self.model_.item_factors)
+        return _dense(self.model_.item_factors)[: self.n_items_]
 
     def user_vectors(self) -> np.ndarray:
         return _dense(self.model_.user_factors)
