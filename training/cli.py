@@ -224,13 +224,24 @@ def _test_matrix(wb: WorkbenchData, path: Path) -> Any:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write metrics as JSON.")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a self-contained HTML report.")
 @click.option("--list-configs", is_flag=True, help="List the named configurations and exit.")
+@click.option("--repeats", type=click.IntRange(1, 50), default=1, show_default=True,
+              help="Run N times with seeds SEED..SEED+N-1 (new random splits; a predefined split keeps "
+                   "its files and only model seeds change); report mean and standard deviation.")
 @click.pass_context
 def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], json_out: Path | None,
-             html_out: Path | None, list_configs: bool, split_kind: str | None, test_file: Path | None,
-             test_share: float, k: int, seed: int | None, threads: int | None, **data_opts: Any) -> None:
+             html_out: Path | None, list_configs: bool, repeats: int, split_kind: str | None,
+             test_file: Path | None, test_share: float, k: int, seed: int | None, threads: int | None,
+             **data_opts: Any) -> None:
     """Compare configurations on one split: one table, optional JSON and HTML report."""
     from training.report import text_table, write_html, write_json
-    from training.workbench import CONFIGS, DEFAULT_COMPARE, compare as run_compare, metric_names, resolve_configs
+    from training.workbench import (
+        CONFIGS,
+        DEFAULT_COMPARE,
+        metric_names,
+        resolve_configs,
+        summarise_repeats,
+    )
+    from training.workbench import compare as run_compare
 
     if list_configs:
         for cfg in CONFIGS.values():
@@ -256,19 +267,34 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     def done(result: Any) -> None:
         click.echo(f"  {result.config.name}: fitted in {result.fit_seconds:.1f} s", err=True)
 
+    runs = []
     try:
-        results = run_compare(wb, split, configs, k=k, random_state=seed, threads=n_threads, on_done=done)
+        for r in range(repeats):
+            if r:
+                split = _make_split(wb, split_kind, test_file, test_share, seed + r)
+                click.echo(f"repeat {r + 1}/{repeats}: seed {seed + r}", err=True)
+            runs.append(run_compare(wb, split, configs, k=k, random_state=seed + r, threads=n_threads, on_done=done))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    results = runs[0] if repeats == 1 else summarise_repeats(runs)
     metrics = metric_names(k)
+    if repeats > 1:
+        click.echo(f"mean over {repeats} repeats (seeds {seed}..{seed + repeats - 1})")
     click.echo(text_table(results, metrics))
+    if repeats > 1:
+        click.echo(f"\nstandard deviation over {repeats} repeats")
+        click.echo(text_table(results, [f"{m}_sd" for m in metrics]))
     meta = {
         "data": wb.source, "data_fingerprint": wb.fingerprint(), "users": wb.data.shape[0],
         "items": wb.data.shape[1], "split": split.name, "split_note": split.note,
         "train_interactions": split.train.nnz, "test_interactions": split.test.nnz, "k": k, "seed": seed,
-        "threads": n_threads, "seconds": round(time.perf_counter() - started, 1),
+        "threads": n_threads, "repeats": repeats, "seconds": round(time.perf_counter() - started, 1),
         "command": "solace " + " ".join(sys.argv[1:]) if sys.argv and "solace" in sys.argv[0] else "solace evaluate",
     }
+    if repeats > 1:
+        from training.report import metrics_json
+
+        meta["per_repeat"] = [{"seed": seed + r, "metrics": metrics_json(run)} for r, run in enumerate(runs)]
     if json_out:
         write_json(json_out, results, meta)
         click.echo(f"wrote {json_out}", err=True)

@@ -37,10 +37,11 @@ def _fmt(value: float | None) -> str:
 def text_table(results: Sequence[Result], metrics: Sequence[str]) -> str:
     """One fixed-width table: a row per configuration, a column per metric, fit time last."""
     width = max([len("configuration")] + [len(r.config.name) for r in results])
-    head = f"{'configuration':<{width}}  " + "  ".join(f"{m:>12}" for m in metrics) + f"  {'fit s':>7}"
+    cols = [max(12, len(m)) for m in metrics]
+    head = f"{'configuration':<{width}}  " + "  ".join(f"{m:>{c}}" for m, c in zip(metrics, cols)) + f"  {'fit s':>7}"
     lines = [head, "-" * len(head)]
     for r in results:
-        cells = "  ".join(f"{_fmt(r.metrics.get(m)):>12}" for m in metrics)
+        cells = "  ".join(f"{_fmt(r.metrics.get(m)):>{c}}" for m, c in zip(metrics, cols))
         lines.append(f"{r.config.name:<{width}}  {cells}  {r.fit_seconds:>7.1f}")
     return "\n".join(lines)
 
