@@ -89,7 +89,7 @@ def main() -> None:
         {"what": "raw float32 payload", "bytes_per_user": float(res["raw_value_bytes"])},
         {"what": "publish_version (all keys + user vectors), s", "seconds": res["publish_version_s"]},
         {"what": "raw pipelined HSET of the same user hash, s", "seconds": res["raw_pipelined_hset_s"]},
-        {"what": f"worker RSS idle, MiB", "mib": max(res["worker_rss_idle_mib"] or [0])},
+        {"what": "worker RSS idle, MiB", "mib": max(res["worker_rss_idle_mib"] or [0])},
         {"what": f"worker RSS with {n_items:,} items loaded, MiB", "mib": max(res["worker_rss_loaded_mib"] or [0])},
     ]
     print_table(f"memory ({n_users:,} users, {n_items:,} items)", rows)

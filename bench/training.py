@@ -25,7 +25,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from bench.common import bench_env, emit_json, parse_args, print_table, ratio, say  # noqa: E402
+from bench.common import bench_env, emit_json, parse_args, print_table, say  # noqa: E402
 
 THREADS = 2
 

@@ -206,7 +206,7 @@ def test_one_tenant_cannot_read_or_change_anothers_data(app_client, deployment) 
     unknown = app_client.get("/v1/users/no-such-user-anywhere/recommendations?k=5", headers=b).json
     assert seen["source"] == unknown["source"] == "popular"  # indistinguishable from a stranger
     assert [i["resource_id"] for i in seen["items"]] == [i["resource_id"] for i in unknown["items"]]
-    post = app_client.post(f"/v1/recommendations", json={"user_id": victim, "k": 5}, headers=b).json
+    post = app_client.post("/v1/recommendations", json={"user_id": victim, "k": 5}, headers=b).json
     assert post["source"] == "popular"
     now = datetime.now(UTC).isoformat()
     # events B sends about "the same id" land in B's namespace only
