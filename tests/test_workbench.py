@@ -217,7 +217,7 @@ def test_evaluate_repeats_report_the_mean_and_spread_of_per_seed_runs(tmp_path: 
     out_json = tmp_path / "m.json"
     result = _run(["evaluate", "--interactions", str(files["interactions"]), "--split", "random",
                    "--compare", "als-ref,popularity", "--k", "5", "--repeats", "3", "--seed", "7",
-                   "--json", str(out_json)], tmp_path / "home")
+                   "--json", str(out_json), "--html", str(tmp_path / "r.html")], tmp_path / "home")
     assert result.exit_code == 0, result.output
     assert "mean over 3 repeats (seeds 7..9)" in result.stdout and "standard deviation over 3 repeats" in result.stdout
     body = json.loads(out_json.read_text())
@@ -227,6 +227,8 @@ def test_evaluate_repeats_report_the_mean_and_spread_of_per_seed_runs(tmp_path: 
     assert len(set(values)) > 1  # each repeat holds out another random split
     assert body["als-ref"]["precision@5"] == pytest.approx(np.mean(values))
     assert body["als-ref"]["precision@5_sd"] == pytest.approx(np.std(values, ddof=1))
+    page = (tmp_path / "r.html").read_text()
+    assert f"{body['als-ref']['precision@5']:.4f} &plusmn; {body['als-ref']['precision@5_sd']:.4f}" in page
     single = _run(["evaluate", "--interactions", str(files["interactions"]), "--split", "random",
                    "--compare", "als-ref", "--k", "5", "--seed", "8", "--json", str(tmp_path / "one.json")], tmp_path / "home")
     assert single.exit_code == 0, single.output

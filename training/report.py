@@ -116,7 +116,9 @@ def write_html(path: Path, results: Sequence[Result], metrics: Sequence[str], me
         for m in metrics:
             v = r.metrics.get(m)
             mark = ' class="best"' if v is not None and v == best[m] else ""
-            cells.append(f"<td{mark}>{_fmt(v)}</td>")
+            sd = r.metrics.get(f"{m}_sd")
+            spread = f" &plusmn; {sd:.4f}" if sd is not None else ""
+            cells.append(f"<td{mark}>{_fmt(v)}{spread}</td>")
         rows.append(f"<tr><th>{esc(r.config.name)}</th>{''.join(cells)}<td>{r.fit_seconds:.1f}</td></tr>")
     configs = "".join(
         f"<tr><th>{esc(r.config.name)}</th><td>{esc(r.config.algorithm)}</td>"
@@ -125,7 +127,9 @@ def write_html(path: Path, results: Sequence[Result], metrics: Sequence[str], me
         f"<td>{esc(r.config.description)}</td></tr>"
         for r in results
     )
-    meta_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in meta.items())
+    # per-repeat metrics stay in the JSON; the page shows mean +- standard deviation instead
+    meta_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>"
+                        for k, v in meta.items() if k != "per_repeat")
     images = "".join(
         f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{b64}"><figcaption>{esc(title)}</figcaption></figure>'
         for title, b64 in plots(results, metrics)
