@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from training.data_io import LoadError, WorkbenchData
+from training.dataset import ITEM_IDENTITY_PREFIX, USER_IDENTITY_PREFIX
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -127,8 +128,8 @@ def _store_data(services: Any, weights: dict[str, float] | None) -> WorkbenchDat
 
     return WorkbenchData(
         data,
-        lists(data.item_features, data.item_feature_names, data.item_ids, "item:"),
-        lists(data.user_features, data.user_feature_names, data.user_ids, "user:"),
+        lists(data.item_features, data.item_feature_names, data.item_ids, ITEM_IDENTITY_PREFIX),
+        lists(data.user_features, data.user_feature_names, data.user_ids, USER_IDENTITY_PREFIX),
         source="solace store",
     )
 

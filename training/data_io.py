@@ -29,6 +29,8 @@ import scipy.sparse as sp
 
 from training.dataset import (
     DEFAULT_EVENT_WEIGHTS,
+    ITEM_IDENTITY_PREFIX,
+    USER_IDENTITY_PREFIX,
     FeatureList,
     InteractionData,
     feature_matrix,
@@ -441,8 +443,8 @@ def assemble(
     vals = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
     matrix = sp.csr_matrix((vals, (rows, cols)), shape=(len(user_ids), len(item_ids)))
     matrix.sort_indices()
-    ifm, inames = feature_matrix(item_ids, item_features, identity_prefix="item:")
-    ufm, unames = feature_matrix(user_ids, user_features, identity_prefix="user:")
+    ifm, inames = feature_matrix(item_ids, item_features, identity_prefix=ITEM_IDENTITY_PREFIX)
+    ufm, unames = feature_matrix(user_ids, user_features, identity_prefix=USER_IDENTITY_PREFIX)
     emb = None
     if item_embeddings is not None:
         emb = np.vstack([item_embeddings[i] for i in item_ids]).astype(np.float32)

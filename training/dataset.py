@@ -25,6 +25,10 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 
 FeatureList = Sequence[tuple[str, float]]
+# Names of the identity features (an entity's own column in a LightFM feature matrix); other
+# code recognises them by these prefixes, e.g. ALS leaves them out of its user-feature columns.
+USER_IDENTITY_PREFIX = "user:"
+ITEM_IDENTITY_PREFIX = "item:"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from solace.events import EventStore
 from solace.users import ProfileStore
 from training.dataset import (
     DEFAULT_EVENT_WEIGHTS,
+    ITEM_IDENTITY_PREFIX,
+    USER_IDENTITY_PREFIX,
     InteractionData,
     aggregate_events,
     feature_matrix,
@@ -69,10 +71,10 @@ def build_store_dataset(
     user_ids = sorted({i.user for i in interactions} | set(profiles))
     clusters, centroids = embedding_clusters(embeddings, n_clusters, random_state)
     item_features, item_names = feature_matrix(
-        item_ids, item_feature_lists(catalog, clusters), identity_prefix="item:"
+        item_ids, item_feature_lists(catalog, clusters), identity_prefix=ITEM_IDENTITY_PREFIX
     )
     user_features, user_names = feature_matrix(
-        user_ids, user_feature_lists(profiles), identity_prefix="user:"
+        user_ids, user_feature_lists(profiles), identity_prefix=USER_IDENTITY_PREFIX
     )
     return InteractionData(
         user_ids=user_ids,

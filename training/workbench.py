@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.data_io import WorkbenchData
-from training.dataset import InteractionData, feature_matrix
+from training.dataset import ITEM_IDENTITY_PREFIX, USER_IDENTITY_PREFIX, InteractionData, feature_matrix
 from training.evaluate import evaluate_model
 from training.models import ALGORITHMS, Recommender, make_algorithm
 from training.splits import cold_item_split, random_split, time_split
@@ -208,7 +208,7 @@ def item_feature_matrix(
         # would be untrained noise, so its vector comes from its features and text alone.
         for n, item in enumerate(data.item_ids):
             if seen[n]:
-                lists[item].insert(0, (f"item:{item}", 1.0))
+                lists[item].insert(0, (f"{ITEM_IDENTITY_PREFIX}{item}", 1.0))
     sparse_part, names = feature_matrix(data.item_ids, lists, identity_prefix=None)
     if "text-pca" not in cfg.item_parts:
         return sparse_part, names
@@ -263,7 +263,7 @@ def _weighted_item_features(
         ident = sp.csr_matrix((np.ones(len(seen_rows), dtype=np.float32), (seen_rows, np.arange(len(seen_rows)))),
                               shape=(len(data.item_ids), len(seen_rows)))
         blocks.insert(0, ident)
-        names = [f"item:{data.item_ids[r]}" for r in seen_rows] + names
+        names = [f"{ITEM_IDENTITY_PREFIX}{data.item_ids[r]}" for r in seen_rows] + names
     matrix = sp.hstack(blocks).tocsr().astype(np.float32)
     l1 = np.asarray(abs(matrix).sum(axis=1)).ravel()
     scale = np.where(~seen & (l1 > 0), 1.0 / np.maximum(l1, 1e-12), 1.0).astype(np.float32)
@@ -273,13 +273,13 @@ def _weighted_item_features(
 def user_feature_matrix(wb: WorkbenchData, cfg: ModelConfig) -> tuple[sp.csr_matrix | None, list[str]]:
     if not cfg.user_parts:
         return None, []
-    identity = "user:" if "identity" in cfg.user_parts else None
+    identity = USER_IDENTITY_PREFIX if "identity" in cfg.user_parts else None
     feats = wb.user_features if "features" in cfg.user_parts else {}
     if cfg.feature_weight is not None:
         weighted = {u: [(f, w * float(cfg.feature_weight)) for f, w in fl] for u, fl in feats.items()}
         if identity:
             for u in wb.data.user_ids:
-                weighted[u] = [(f"user:{u}", 1.0)] + weighted.get(u, [])
+                weighted[u] = [(f"{USER_IDENTITY_PREFIX}{u}", 1.0)] + weighted.get(u, [])
         return _raw_matrix(wb.data.user_ids, weighted)
     return feature_matrix(wb.data.user_ids, feats, identity_prefix=identity)
 

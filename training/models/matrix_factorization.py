@@ -8,7 +8,7 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
-from training.dataset import InteractionData
+from training.dataset import USER_IDENTITY_PREFIX, InteractionData
 from training.models.base import Recommender
 
 # OpenBLAS threads fight implicit's own threads; implicit warns without this.
@@ -54,9 +54,6 @@ def confidence_weighting(matrix: sp.csr_matrix, weighting: str = "none", k1: flo
     return out
 
 
-IDENTITY_PREFIX = "user:"
-
-
 def user_feature_columns(data: InteractionData, weight: float) -> sp.csr_matrix | None:
     """The users' side features (identity columns left out) as extra ALS columns.
 
@@ -67,7 +64,7 @@ def user_feature_columns(data: InteractionData, weight: float) -> sp.csr_matrix 
     """
     if weight <= 0 or data.user_features is None:
         return None
-    keep = [j for j, name in enumerate(data.user_feature_names) if not str(name).startswith(IDENTITY_PREFIX)]
+    keep = [j for j, name in enumerate(data.user_feature_names) if not str(name).startswith(USER_IDENTITY_PREFIX)]
     if not keep:
         return None
     block = sp.csr_matrix(data.user_features, dtype=np.float32)[:, keep]
