@@ -290,6 +290,28 @@ def test_train_and_tune_accept_the_data_options(tmp_path: Path) -> None:
     assert "use them: --set lightfm-ref." in result.stdout
 
 
+def test_tune_folds_score_a_trial_on_the_mean_of_several_validation_holdouts(tmp_path: Path) -> None:
+    from training.splits import random_split
+    from training.workbench import Split, run_config
+
+    files = _group_data(tmp_path)
+    out = tmp_path / "tune.json"
+    result = _run(["tune", "--interactions", str(files["interactions"]), "--config", "als-ref", "--trials", "1",
+                   "--folds", "3", "--split", "random", "--seed", "5", "--threads", "1", "--json", str(out)],
+                  tmp_path / "home")
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text())
+    assert body["folds"] == 3 and "3 validation splits" in result.output
+    trial = body["trials"][0]
+    wb = load_files(**{k: v for k, v in files.items() if k == "interactions"})
+    outer = make_split(wb, "random", 0.2, random_state=5)
+    cfg = resolve_configs(["als-ref"], {"als-ref": trial["params"]})[0]
+    per_fold = [run_config(wb, Split("v", *random_split(outer.train, 0.2, 5 + 1 + f)), cfg, 10, 5, 1).metrics["precision@10"]
+                for f in range(3)]
+    assert len(set(per_fold)) > 1  # three different holdouts
+    assert trial["value"] == pytest.approx(np.mean(per_fold))
+
+
 # ----------------------------------------------------------------------------- MovieLens
 def _tiny_movielens(root: Path, bad_line: bool = False) -> Path:
     d = root / "ml-tiny"

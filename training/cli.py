@@ -350,17 +350,22 @@ def _suggest(trial: Any, name: str, kind: str, bounds: Any) -> Any:
 @click.option("--metric", default=None, help="Metric to maximise (default precision@K).")
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--timeout", "timeout_s", type=click.IntRange(min=1), default=None, help="Stop after this many seconds.")
+@click.option("--folds", type=click.IntRange(1, 10), default=1, show_default=True,
+              help="Score each trial on the mean of N validation holdouts (seeds SEED+1..SEED+N): "
+                   "slower, but a choice then has to hold on more than one draw.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the best parameters and all trials.")
 @click.pass_context
 def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, timeout_s: int | None,
-         json_out: Path | None, split_kind: str | None, test_file: Path | None, test_share: float, k: int,
-         seed: int | None, threads: int | None, **data_opts: Any) -> None:
+         folds: int, json_out: Path | None, split_kind: str | None, test_file: Path | None, test_share: float,
+         k: int, seed: int | None, threads: int | None, **data_opts: Any) -> None:
     """Search a configuration's parameters with optuna (TPE, seeded).
 
     Trials are scored on a validation split carved out of the training part (a per-user
     random holdout), never on the test part: the test metrics of the best parameters are
     printed once at the end, so tuning cannot overfit the figure it reports.
     """
+    from statistics import fmean
+
     import optuna
 
     from training.splits import random_split
@@ -383,17 +388,21 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     if base.needs_text and wb.data.item_embeddings is None:
         raise click.BadParameter(f"{config_name} needs item texts", param_hint="--config")
     outer = _make_split(wb, split_kind, test_file, test_share, seed)
-    fit_part, valid_part = random_split(outer.train, 0.2, seed + 1)
-    valid = Split("validation", fit_part, valid_part, note="20% per-user holdout of the training part")
-    click.echo(f"tuning {config_name} on {wb.source}: {trials} trials, maximising {metric} on a validation "
-               f"split of the {outer.name} training part", err=True)
+    validations = [
+        Split(f"validation-{f + 1}", *random_split(outer.train, 0.2, seed + 1 + f),
+              note="20% per-user holdout of the training part")
+        for f in range(folds)
+    ]
+    click.echo(f"tuning {config_name} on {wb.source}: {trials} trials, maximising {metric} on "
+               f"{folds} validation split{'s' if folds > 1 else ''} of the {outer.name} training part", err=True)
 
     def objective(trial: Any) -> float:
         params = {name: _suggest(trial, name, kind, bounds) for name, (kind, bounds) in space.items()}
         cfg = resolve_configs([config_name], {config_name: params})[0]
-        value = run_config(wb, valid, cfg, k, seed, n_threads).metrics.get(metric)
+        values = [run_config(wb, v, cfg, k, seed, n_threads).metrics.get(metric) for v in validations]
+        value = None if any(v is None for v in values) else fmean(values)  # type: ignore[arg-type]
         click.echo(f"  trial {trial.number}: {metric}={value if value is None else round(value, 4)} {params}", err=True)
-        return float("-inf") if value is None else float(value)
+        return float("-inf") if value is None else value
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
@@ -411,7 +420,7 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     if json_out:
         json_out.write_text(json.dumps({
             "config": config_name, "metric": metric, "best_value": study.best_value, "best_params": best,
-            "test_metrics": final.metrics, "split": outer.name, "seed": seed,
+            "test_metrics": final.metrics, "split": outer.name, "seed": seed, "folds": folds,
             "trials": [{"number": t.number, "value": t.value, "params": t.params} for t in study.trials],
         }, indent=2, default=str) + "\n", encoding="utf-8")
         click.echo(f"wrote {json_out}", err=True)
