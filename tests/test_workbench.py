@@ -217,7 +217,8 @@ def test_evaluate_repeats_report_the_mean_and_spread_of_per_seed_runs(tmp_path: 
     out_json = tmp_path / "m.json"
     result = _run(["evaluate", "--interactions", str(files["interactions"]), "--split", "random",
                    "--compare", "als-ref,popularity", "--k", "5", "--repeats", "3", "--seed", "7",
-                   "--json", str(out_json), "--html", str(tmp_path / "r.html")], tmp_path / "home")
+                   "--baseline", "popularity", "--json", str(out_json), "--html", str(tmp_path / "r.html")],
+                  tmp_path / "home")
     assert result.exit_code == 0, result.output
     assert "mean over 3 repeats (seeds 7..9)" in result.stdout and "standard deviation over 3 repeats" in result.stdout
     body = json.loads(out_json.read_text())
@@ -229,6 +230,19 @@ def test_evaluate_repeats_report_the_mean_and_spread_of_per_seed_runs(tmp_path: 
     assert body["als-ref"]["precision@5_sd"] == pytest.approx(np.std(values, ddof=1))
     page = (tmp_path / "r.html").read_text()
     assert f"{body['als-ref']['precision@5']:.4f} &plusmn; {body['als-ref']['precision@5_sd']:.4f}" in page
+    # gains are computed run by run, then averaged
+    pops = [r["metrics"]["popularity"]["precision@5"] for r in runs]
+    per_run = [a / p - 1 for a, p in zip(values, pops)]
+    gains = body["_run"]["gains"]
+    assert body["_run"]["baseline"] == "popularity"
+    assert gains["als-ref"]["precision@5"] == pytest.approx(np.mean(per_run))
+    assert gains["als-ref"]["precision@5_sd"] == pytest.approx(np.std(per_run, ddof=1))
+    assert gains["popularity"]["precision@5"] == pytest.approx(0.0)
+    assert f"als-ref: precision@5 {np.mean(per_run):+.1%}" in result.stdout
+    assert "Relative gain over popularity" in page
+    wrong = _run(["evaluate", "--interactions", str(files["interactions"]), "--compare", "als-ref",
+                  "--baseline", "popularity"], tmp_path / "home")
+    assert wrong.exit_code != 0 and "--baseline" in wrong.output
     single = _run(["evaluate", "--interactions", str(files["interactions"]), "--split", "random",
                    "--compare", "als-ref", "--k", "5", "--seed", "8", "--json", str(tmp_path / "one.json")], tmp_path / "home")
     assert single.exit_code == 0, single.output

@@ -225,12 +225,15 @@ def _test_matrix(wb: WorkbenchData, path: Path) -> Any:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write metrics as JSON.")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a self-contained HTML report.")
 @click.option("--list-configs", is_flag=True, help="List the named configurations and exit.")
+@click.option("--baseline", default=None, metavar="NAME",
+              help="Also print every configuration's relative gain over NAME (one of --compare), "
+                   "computed run by run.")
 @click.option("--repeats", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Run N times with seeds SEED..SEED+N-1 (new random splits; a predefined split keeps "
                    "its files and only model seeds change); report mean and standard deviation.")
 @click.pass_context
 def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], json_out: Path | None,
-             html_out: Path | None, list_configs: bool, repeats: int, split_kind: str | None,
+             html_out: Path | None, list_configs: bool, baseline: str | None, repeats: int, split_kind: str | None,
              test_file: Path | None, test_share: float, k: int, seed: int | None, threads: int | None,
              **data_opts: Any) -> None:
     """Compare configurations on one split: one table, optional JSON and HTML report."""
@@ -238,6 +241,7 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     from training.workbench import (
         CONFIGS,
         DEFAULT_COMPARE,
+        gains_over,
         metric_names,
         resolve_configs,
         summarise_repeats,
@@ -253,6 +257,8 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
         configs = resolve_configs(names, _overrides(sets))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--compare") from None
+    if baseline is not None and baseline not in names:
+        raise click.BadParameter(f"{baseline!r} is not one of the compared configurations", param_hint="--baseline")
     seed = _settings(ctx).random_state if seed is None else seed
     n_threads = _threads(ctx, threads)
     wb = load_data(ctx, data_opts)
@@ -285,6 +291,17 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     if repeats > 1:
         click.echo(f"\nstandard deviation over {repeats} repeats")
         click.echo(text_table(results, [f"{m}_sd" for m in metrics]))
+    gains = None
+    if baseline is not None:
+        ranking = [m for m in metrics if m not in ("coverage", "diversity")]
+        gains = gains_over(runs, baseline, ranking)
+        click.echo(f"\nrelative gain over {baseline}" + (f", mean ± sd over {repeats} repeats" if repeats > 1 else ""))
+        for name, entry in gains.items():
+            cells = []
+            for m in ranking:
+                v, sd = entry.get(m), entry.get(f"{m}_sd")
+                cells.append(f"{m} {'-' if v is None else f'{v:+.1%}'}" + ("" if sd is None else f" ± {sd:.1%}"))
+            click.echo(f"  {name}: " + ", ".join(cells))
     meta = {
         "data": wb.source, "data_fingerprint": wb.fingerprint(), "users": wb.data.shape[0],
         "items": wb.data.shape[1], "split": split.name, "split_note": split.note,
@@ -292,6 +309,9 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
         "threads": n_threads, "repeats": repeats, "seconds": round(time.perf_counter() - started, 1),
         "command": "solace " + " ".join(sys.argv[1:]) if sys.argv and "solace" in sys.argv[0] else "solace evaluate",
     }
+    if gains is not None:
+        meta["baseline"] = baseline
+        meta["gains"] = gains
     if repeats > 1:
         from training.report import metrics_json
 

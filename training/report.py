@@ -129,7 +129,20 @@ def write_html(path: Path, results: Sequence[Result], metrics: Sequence[str], me
     )
     # per-repeat metrics stay in the JSON; the page shows mean +- standard deviation instead
     meta_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>"
-                        for k, v in meta.items() if k != "per_repeat")
+                        for k, v in meta.items() if k not in ("per_repeat", "gains"))
+    gains_html = ""
+    if meta.get("gains"):
+        gain_metrics = [m for m in next(iter(meta["gains"].values())) if not m.endswith("_sd")]
+
+        def _gain(entry: Mapping[str, Any], m: str) -> str:
+            v, sd = entry.get(m), entry.get(f"{m}_sd")
+            return ("-" if v is None else f"{v:+.1%}") + ("" if sd is None else f" &plusmn; {sd:.1%}")
+
+        gain_rows = "".join(
+            f"<tr><th>{esc(name)}</th>" + "".join(f"<td>{_gain(entry, m)}</td>" for m in gain_metrics) + "</tr>"
+            for name, entry in meta["gains"].items())
+        gains_html = (f"<h2>Relative gain over {esc(str(meta.get('baseline')))}</h2><table><tr><th>configuration</th>"
+                      + "".join(f"<th>{esc(m)}</th>" for m in gain_metrics) + f"</tr>{gain_rows}</table>")
     images = "".join(
         f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{b64}"><figcaption>{esc(title)}</figcaption></figure>'
         for title, b64 in plots(results, metrics)
@@ -152,6 +165,7 @@ user's training positives; AUC is over every item the user had not interacted wi
 <h2>Metrics</h2>
 <table><tr><th>configuration</th>{''.join(f'<th>{esc(m)}</th>' for m in metrics)}<th>fit s</th></tr>
 {''.join(rows)}</table>
+{gains_html}
 <h2>Plots</h2>{images}
 <h2>Configurations</h2>
 <table><tr><th>name</th><th>algorithm</th><th>parameters</th><th>item features</th><th>user features</th><th>what</th></tr>

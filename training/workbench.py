@@ -573,5 +573,27 @@ def summarise_repeats(runs: Sequence[Sequence[Result]]) -> list[Result]:
     return out
 
 
+def gains_over(runs: Sequence[Sequence[Result]], baseline: str, metrics: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Each configuration's relative gain over ``baseline`` (``value / baseline - 1``),
+    computed within each run and then averaged, so a repeat's shared luck cancels out;
+    with several runs ``"<metric>_sd"`` is the spread of the per-run gains."""
+    out: dict[str, dict[str, float | None]] = {}
+    for column in zip(*runs):
+        name = column[0].config.name
+        entry: dict[str, float | None] = {}
+        for m in metrics:
+            per_run = []
+            for run, result in zip(runs, column):
+                base = next(r for r in run if r.config.name == baseline).metrics.get(m)
+                value = result.metrics.get(m)
+                if base is not None and value is not None and np.isfinite(base) and np.isfinite(value) and base != 0:
+                    per_run.append(float(value) / float(base) - 1.0)
+            entry[m] = float(np.mean(per_run)) if per_run else None
+            if len(runs) > 1:
+                entry[f"{m}_sd"] = float(np.std(per_run, ddof=1)) if len(per_run) > 1 else None
+        out[name] = entry
+    return out
+
+
 def metric_names(k: int) -> list[str]:
     return [f"precision@{k}", f"recall@{k}", f"ndcg@{k}", f"map@{k}", "auc", "coverage", "diversity"]
