@@ -544,5 +544,7 @@ def test_blend_parts_are_checked_only_on_the_feature_sides_they_use() -> None:
     als = CONFIGS["als-demographics"]
     assert recipe_mismatch(als, blend) == []  # ALS uses no item features: item side not compared
     assert recipe_mismatch(replace(als, feature_weight=0.5), blend) == ["feature_weight"]
-    assert recipe_mismatch(CONFIGS["als-tuned"], blend) == []
+    assert recipe_mismatch(replace(als, user_parts=("features",)), blend) == ["user_parts"]
+    with pytest.raises(ValueError, match=r"another feature recipe than the blend \(feature_weight\)"):
+        model_for(replace(blend, feature_weight=0.5), 42, 1)  # the blend's recipe no longer fits its parts
     assert model_for(blend, 42, 1).weights == [0.6, 0.4]
