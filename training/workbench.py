@@ -64,6 +64,11 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
                 description="LightFM WARP, lr 0.05, 10 epochs, library defaults, no features"),
     ModelConfig("als-ref", "als", {"factors": 32, "regularization": 0.01, "alpha": 1.0, "iterations": 15},
                 description="implicit ALS, 32 factors, library defaults"),
+    # implicit's own MovieLens example: BM25 over the item-user matrix (B 0.9, K1 100) times 5
+    ModelConfig("als-example-ref", "als",
+                {"factors": 32, "regularization": 0.01, "alpha": 5.0, "iterations": 15,
+                 "weighting": "bm25", "bm25_k1": 100.0, "bm25_b": 0.9},
+                description="implicit ALS, 32 factors, weighted as implicit's MovieLens example (bm25_weight B 0.9, x5)"),
     ModelConfig("bpr-ref", "bpr", {"factors": 100, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100},
                 description="implicit BPR, library defaults"),
     ModelConfig("popularity", "popularity", description="number of users per item"),
