@@ -124,6 +124,11 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
+PUBLISH_TENANT_OPTION = click.option(
+    "--tenant", "publish_tenant", default=None,
+    help="For a version trained on files: the platform (tenant) whose users its user ids are.")
+
+
 @cli.command()
 @click.option("--algorithm", type=click.Choice(["lightfm", "als", "bpr", "popularity", "content"]),
               default="lightfm", show_default=True)
@@ -133,12 +138,13 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
               help="Publish the new version to Redis right away.")
+@PUBLISH_TENANT_OPTION
 @data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
-          do_publish: bool, **data_opts: Any) -> None:
+          do_publish: bool, publish_tenant: str | None, **data_opts: Any) -> None:
     """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version."""
-    from solace.jobs import publish, train_from_store
+    from solace.jobs import train_from_store
 
     services = _services(ctx)
     given = {k: v for k, v in data_opts.items() if v not in (None, ())}
@@ -147,25 +153,24 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     else:
         from training.cli import load_data
         from training.pipeline import train_and_register
-        from training.workbench import CONFIGS, config_data
+        from training.workbench import CONFIGS, config_data, model_for, resolve_configs
 
         name = config_name or algorithm
         if name not in CONFIGS:
-            raise click.BadParameter(f"unknown configuration {name!r}", param_hint="--config")
-        cfg = CONFIGS[name]
-        wb = load_data(ctx, data_opts)
+            raise click.BadParameter(f"unknown configuration {name!r}; see `solace evaluate --list-configs`",
+                                     param_hint="--config")
         settings = services.settings
         try:
+            # the same recipe, parameters and model construction as `solace evaluate`
+            cfg = resolve_configs([name], {name: _parse_params(params)})[0]
+            model_for(cfg, settings.random_state, settings.threads)  # a bad --param fails before the data loads
+            wb = load_data(ctx, data_opts)
             data = config_data(wb, cfg, wb.data.interactions, settings.random_state)
-            full = dict(cfg.params)
-            if cfg.algorithm == "lightfm":
-                full.setdefault("use_item_features", bool(cfg.item_parts))
-                full.setdefault("use_user_features", bool(cfg.user_parts))
-            full.update(_parse_params(params))
             outcome = train_and_register(
-                data, cfg.algorithm, full, services.registry, random_state=settings.random_state,
+                data, cfg.algorithm, {}, services.registry, random_state=settings.random_state,
                 threads=settings.threads, progress=click.echo,
                 extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint()},
+                model_factory=lambda: model_for(cfg, settings.random_state, settings.threads),
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
@@ -173,19 +178,36 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     for name, value in outcome.metrics.items():
         click.echo(f"  {name:>14}: {value:.4f}")
     if do_publish:
-        publish(services, outcome.version.version)
+        _publish(ctx, outcome.version.version, "publish", publish_tenant)
         click.echo("published and active")
+
+
+def _publish(ctx: click.Context, version: str, action: str, tenant: str | None) -> None:
+    """Publish and say what serving will (and will not) be able to use."""
+    from solace.jobs import publish
+
+    try:
+        counts = publish(_services(ctx), version, action=action,
+                         tenant=_check_tenant(tenant) if tenant is not None else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"published {version}: {counts['items']} items, {counts['users']} user vectors")
+    if counts["users_not_published"]:
+        click.echo(f"note: {counts['users_not_published']} user vectors not published: the version was trained "
+                   "on files whose user ids name no tenant; give --tenant T to publish them for tenant T "
+                   "(otherwise serving folds users in from their events)", err=True)
+    if counts["servable_items"] < counts["items"]:
+        click.echo(f"warning: {counts['items'] - counts['servable_items']} of the version's {counts['items']} items "
+                   "are not approved catalog resources; serving only ever returns approved resources", err=True)
 
 
 @cli.command(name="publish")
 @click.argument("version")
+@PUBLISH_TENANT_OPTION
 @click.pass_context
-def publish_cmd(ctx: click.Context, version: str) -> None:
+def publish_cmd(ctx: click.Context, version: str, publish_tenant: str | None) -> None:
     """Write VERSION's vectors to Redis and make it the active model."""
-    from solace.jobs import publish
-
-    counts = publish(_services(ctx), version)
-    click.echo(f"published {version}: {counts['items']} items, {counts['users']} user vectors")
+    _publish(ctx, version, "publish", publish_tenant)
 
 
 # --------------------------------------------------------------------------- models
@@ -221,11 +243,10 @@ def models_show(ctx: click.Context, version: str) -> None:
 @models.command(name="promote")
 @click.argument("version")
 @click.option("--require-metric", default=None, help="e.g. precision@10: refuse if the candidate is worse than the active model.")
+@PUBLISH_TENANT_OPTION
 @click.pass_context
-def models_promote(ctx: click.Context, version: str, require_metric: str | None) -> None:
+def models_promote(ctx: click.Context, version: str, require_metric: str | None, publish_tenant: str | None) -> None:
     """Publish VERSION and make it active (optionally guarded by a metric)."""
-    from solace.jobs import publish
-
     services = _services(ctx)
     candidate = services.registry.get(version)
     active = services.registry.active()
@@ -238,7 +259,7 @@ def models_promote(ctx: click.Context, version: str, require_metric: str | None)
             raise click.ClickException(
                 f"{version} has {require_metric}={new:.4f}, below the active {active} ({current:.4f}); not promoted"
             )
-    publish(services, version, action="promote")
+    _publish(ctx, version, "promote", publish_tenant)
     click.echo(f"{version} is now active")
 
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from content_catalog.publish import publish_catalog
+from serving.schemas import opaque_user_id
 from solace.services import Services
 from training.embed import EmbedReport, embed_texts
 from training.encoder import Encoder, get_encoder
 from training.pipeline import TrainOutcome, build_store_dataset, train_and_register
-from training.publish import publish_version
+from training.publish import publish_version, trained_on_store
 
 Say = Callable[[str], None]
 
@@ -52,10 +53,31 @@ def train_from_store(
     )
 
 
-def publish(services: Services, version: str, action: str = "publish") -> dict[str, int]:
-    """Write a version's vectors and the servable catalog to Redis; switch serving to it."""
+def publish(services: Services, version: str, action: str = "publish", tenant: str | None = None) -> dict[str, int]:
+    """Write a version's vectors and the servable catalog to Redis; switch serving to it.
+
+    ``tenant`` names the platform whose users a version trained on files describes. Those
+    ids are checked as opaque pseudonyms before anything is written, as the API checks
+    them. ``servable_items`` counts the version's items that are approved catalog
+    resources: serving never returns anything else, whatever the model scores.
+    """
     mv = services.registry.get(version)
-    counts = publish_version(mv, services.redis, services.keys)
+    if tenant is not None:
+        if trained_on_store(mv):
+            raise ValueError(f"{version} was trained on Solace's event log; its users already carry "
+                             "their tenant, so publish it without a tenant")
+        bad = []
+        for user in mv.ids()["users"]:
+            try:
+                opaque_user_id(user)
+            except ValueError as exc:
+                bad.append(f"{user!r} ({exc})")
+        if bad:
+            more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+            raise ValueError(f"user id {bad[0]}{more}: nothing published")
+    counts = publish_version(mv, services.redis, services.keys, tenant=tenant)
     services.registry.record_activation(version, action)
     publish_catalog(services.catalog, services.redis, services.keys)
+    servable = {r.id for r in services.catalog.servable()}
+    counts["servable_items"] = sum(1 for item in mv.ids()["items"] if item in servable)
     return counts

@@ -188,6 +188,18 @@ def _run(args: list[str], home: Path) -> object:
     return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
 
 
+def test_list_configs_names_every_configuration_in_aligned_columns(tmp_path: Path) -> None:
+    from training.workbench import CONFIGS
+
+    result = _run(["evaluate", "--list-configs"], tmp_path / "home")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(CONFIGS)
+    # the algorithm column starts at the same place on every line, however long the name
+    starts = {line.index(f" {cfg.algorithm} ", len(cfg.name)) for line, cfg in zip(lines, CONFIGS.values())}
+    assert len(starts) == 1
+
+
 def test_evaluate_cli_end_to_end_writes_table_json_and_a_self_contained_html(tmp_path: Path) -> None:
     files = _group_data(tmp_path, n_users=120)
     out_json, out_html = tmp_path / "m.json", tmp_path / "r.html"
@@ -548,3 +560,63 @@ def test_blend_parts_are_checked_only_on_the_feature_sides_they_use() -> None:
     with pytest.raises(ValueError, match=r"another feature recipe than the blend \(feature_weight\)"):
         model_for(replace(blend, feature_weight=0.5), 42, 1)  # the blend's recipe no longer fits its parts
     assert model_for(blend, 42, 1).weights == [0.6, 0.4]
+
+
+def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_one_tenant(
+    tmp_path: Path, redis_url: str, redis_prefix: str, encoder: object,
+) -> None:
+    """The data scientist's path of issue 7: train the blend `evaluate` recommends on their
+    own files, then publish it. File user ids name no tenant, so their vectors are published
+    only for the tenant given, and ids that look like personal data are refused whole."""
+    import redis
+
+    from solace.keyspace import Keyspace
+    from training.registry import ModelRegistry
+
+    files = _group_data(tmp_path)
+    texts = _write_csv(tmp_path / "texts.csv", ["item_id", "text"],
+                       [[f"i{i}", f"a short exercise for group {i // 10}"] for i in range(40)])
+    home = tmp_path / "home"
+    env = {"SOLACE_HOME": str(home), "SOLACE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "SOLACE_REDIS_URL": redis_url, "SOLACE_REDIS_PREFIX": redis_prefix}
+    from solace.cli import cli
+
+    def run(args: list[str]) -> object:
+        return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+    data = ["--interactions", str(files["interactions"]), "--item-features", str(files["item_features"]),
+            "--user-features", str(files["user_features"]), "--item-text", str(texts)]
+    result = run(["train", "--config", "hybrid-als-demographics", *data])
+    assert result.exit_code == 0, result.output
+    version = re.search(r"model version (\S+)", result.stdout).group(1)
+    manifest = json.loads((home / "models" / version / "manifest.json").read_text())
+    assert manifest["algorithm"] == "blend" and manifest["configuration"] == "hybrid-als-demographics"
+    assert [p["algorithm"] for p in manifest["params"]["parts"]] == ["lightfm", "als"]
+    assert manifest["params"]["weights"] == [0.6, 0.4]
+    assert manifest["metrics"]["auc"] > 0.7  # the groups are learnt (random: 0.5), measured on the holdout
+
+    client = redis.Redis.from_url(redis_url)
+    keys = Keyspace(redis_prefix)
+    result = run(["publish", version])
+    assert result.exit_code == 0 and "0 user vectors" in result.stdout
+    assert "--tenant" in result.stderr and "not approved catalog resources" in result.stderr
+    assert client.get(keys.active_model).decode() == version
+    assert not list(client.scan_iter(match=f"{redis_prefix}:t:*", count=1000))
+
+    result = run(["publish", version, "--tenant", "acme"])
+    assert result.exit_code == 0 and "80 user vectors" in result.stdout
+    mv = ModelRegistry(home / "models").get(version)
+    row = mv.ids()["users"].index("u3")
+    stored = np.frombuffer(client.hget(keys.user_vectors("acme", version), "u3"), dtype=np.float32)
+    np.testing.assert_array_equal(stored, mv.arrays()["user_vectors"][row].astype(np.float32))
+    assert client.hlen(keys.user_vectors("acme", version)) == 80
+
+    emails = _write_csv(tmp_path / "emails.csv", ["user_id", "item_id"],
+                        [["someone@example.org", "i1"], ["someone@example.org", "i2"], ["u9", "i1"]])
+    result = run(["train", "--config", "popularity", "--interactions", str(emails)])
+    assert result.exit_code == 0, result.output
+    personal = re.search(r"model version (\S+)", result.stdout).group(1)
+    result = run(["publish", personal, "--tenant", "acme"])
+    assert result.exit_code == 1 and "someone@example.org" in result.output and "nothing published" in result.output
+    assert client.get(keys.active_model).decode() == version  # the active model is untouched
+    assert client.get(keys.model_meta(personal)) is None

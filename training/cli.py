@@ -249,8 +249,9 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     from training.workbench import compare as run_compare
 
     if list_configs:
+        width = max(len(name) for name in CONFIGS)
         for cfg in CONFIGS.values():
-            click.echo(f"{cfg.name:<16} {cfg.algorithm:<10} {cfg.description}")
+            click.echo(f"{cfg.name:<{width}}  {cfg.algorithm:<10} {cfg.description}")
         return
     names = [n.strip() for n in compare.split(",") if n.strip()] if compare else list(DEFAULT_COMPARE)
     try:

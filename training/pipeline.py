@@ -121,18 +121,30 @@ def train_and_register(
     test_share: float = 0.2,
     extra: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    model_factory: Callable[[], Recommender] | None = None,
 ) -> TrainOutcome:
-    """Evaluate on a seeded holdout, refit on all data, save the version."""
+    """Evaluate on a seeded holdout, refit on all data, save the version.
+
+    ``model_factory`` builds a fresh, unfitted model (a named workbench configuration,
+    blends included) so that what is trained here is exactly what ``solace evaluate``
+    measured; without it the model is ``make_algorithm(algorithm, **params)``.
+    """
     say = progress or (lambda _m: None)
-    full_params = algorithm_params(algorithm, params, random_state, threads)
+    if model_factory is None:
+        full_params = algorithm_params(algorithm, params, random_state, threads)
+
+        def model_factory() -> Recommender:
+            return make_algorithm(algorithm, **full_params)
+    else:
+        full_params = model_factory().get_params()
     metrics: dict[str, float] = {}
     if data.interactions.nnz:
         train, test = random_split(data.interactions, test_share, random_state)
         say(f"evaluating {algorithm} on a {int(test_share * 100)}% per-user holdout")
-        probe = make_algorithm(algorithm, **full_params).fit(data.with_interactions(train))
+        probe = model_factory().fit(data.with_interactions(train))
         metrics = evaluate_model(probe, train, test, k=k, item_embeddings=data.item_embeddings)
     say(f"training {algorithm} on all {data.interactions.nnz} interactions")
-    model = make_algorithm(algorithm, **full_params).fit(data)
+    model = model_factory().fit(data)
     popularity = np.log1p(np.asarray((data.interactions > 0).sum(axis=0)).ravel()).astype(np.float32)
     arrays = {
         "item_vectors": model.item_vectors(),

@@ -20,9 +20,23 @@ from training.registry import ModelVersion
 _CHUNK = 5_000
 
 
+def trained_on_store(version: ModelVersion) -> bool:
+    """Whether the version's user ids are Solace's ``tenant:user`` keys (trained on the event
+    log), rather than the ids of a data scientist's files, which name no tenant."""
+    # "solace": `solace train`/the quick start; "solace store": `solace train --config` on the store
+    return version.manifest.get("data_source", "solace") in ("solace", "solace store")
+
+
 def publish_version(
-    version: ModelVersion, client: redis.Redis, keys: Keyspace, keep: int = 2
+    version: ModelVersion, client: redis.Redis, keys: Keyspace, keep: int = 2, tenant: str | None = None,
 ) -> dict[str, int]:
+    """Write ``version`` to Redis and make it active.
+
+    User vectors go under their tenant: the tenant in each ``tenant:user`` key of a version
+    trained on the event log, or ``tenant`` for every user of a version trained on files.
+    A file-trained version published without ``tenant`` gets no user vectors at all (its
+    ids belong to no tenant); serving then folds users in from their events.
+    """
     arrays = version.arrays()
     ids = version.ids()
     v = version.version
@@ -57,11 +71,13 @@ def publish_version(
 
     by_tenant: dict[str, dict[str, bytes]] = defaultdict(dict)
     users = arrays["user_vectors"].astype(np.float32)
-    for row, key in enumerate(ids["users"]):
-        tenant, user = split_user_key(key)
-        by_tenant[tenant][user] = users[row].tobytes()
-    for tenant, vectors in by_tenant.items():
-        name = keys.user_vectors(tenant, v)
+    store = trained_on_store(version)
+    if store or tenant is not None:
+        for row, key in enumerate(ids["users"]):
+            owner, user = (tenant, key) if tenant is not None else split_user_key(key)
+            by_tenant[owner][user] = users[row].tobytes()
+    for owner, vectors in by_tenant.items():
+        name = keys.user_vectors(owner, v)
         client.delete(name)
         batch = list(vectors.items())
         for start in range(0, len(batch), _CHUNK):
@@ -69,7 +85,9 @@ def publish_version(
 
     client.set(keys.active_model, v)
     removed = _remove_old_versions(client, keys, keep, current=v)
-    return {"items": len(ids["items"]), "users": len(ids["users"]), "removed_versions": removed}
+    published_users = sum(len(vectors) for vectors in by_tenant.values())
+    return {"items": len(ids["items"]), "users": published_users,
+            "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
 
 
 def _median_user_norm(users: np.ndarray, algorithm: str) -> float:
