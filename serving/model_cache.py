@@ -19,7 +19,7 @@ import numpy as np
 import redis
 
 from recommender.catalog_view import CatalogView
-from recommender.foldin import FoldIn
+from recommender.foldin import DEFAULT_REGULARIZATION, FoldIn
 from solace.keyspace import Keyspace
 from training.features import card_features, nearest_cluster, vector_from_features
 
@@ -41,13 +41,16 @@ class LoadedModel:
     centroids: np.ndarray | None = None
     n_trained_items: int = 0
     user_norm: float | None = None
+    foldin_regularization: float = DEFAULT_REGULARIZATION
+    foldin_alpha: float = 1.0
     _foldin: FoldIn | None = None
 
     @property
     def foldin(self) -> FoldIn:
         """The shared part of the ALS user solve, computed on first use per model."""
         if self._foldin is None:
-            self._foldin = FoldIn.for_items(self.item_matrix, self.algorithm, target_norm=self.user_norm)
+            self._foldin = FoldIn.for_items(self.item_matrix, self.algorithm, target_norm=self.user_norm,
+                                            regularization=self.foldin_regularization, alpha=self.foldin_alpha)
         return self._foldin
 
     @property
@@ -105,6 +108,9 @@ def load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel
         centroids=_blob(raw_centroids, meta.get("n_clusters", 0), edim),
         n_trained_items=n,
         user_norm=meta.get("user_norm"),
+        # versions published before the fold-in settings were recorded keep the old defaults
+        foldin_regularization=float(meta.get("foldin", {}).get("regularization", DEFAULT_REGULARIZATION)),
+        foldin_alpha=float(meta.get("foldin", {}).get("alpha", 1.0)),
     )
 
 

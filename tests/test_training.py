@@ -141,6 +141,47 @@ def test_als_fold_in_reproduces_the_trained_user_vectors() -> None:
         assert np.corrcoef(trained_scores, folded_scores)[0, 1] > 0.95
 
 
+def test_fold_in_of_a_tuned_als_needs_the_models_own_regularization_and_alpha() -> None:
+    """A tuned ALS (λ 25, α 2.5) is folded in with its own settings, which publish records
+    and serving reads back; the old fixed defaults (λ 0.1, α 1) place users elsewhere."""
+    from recommender.foldin import FoldIn, foldin_settings
+
+    data = _clustered_data(seed=5)
+    model = make_algorithm("als", factors=8, iterations=30, regularization=25.0, alpha=2.5, random_state=0).fit(data)
+    items, users = model.item_vectors(), model.user_vectors()
+    settings = foldin_settings("als", model.get_params())
+    assert settings == {"regularization": 25.0, "alpha": 2.5}
+    assert foldin_settings("lightfm", {"regularization": 25.0}) == {"regularization": 0.1, "alpha": 1.0}
+    own = FoldIn.for_items(items, "als", **settings)
+    default = FoldIn.for_items(items, "als")
+    for u in (0, 17, 99):
+        row = data.interactions[u]
+        np.testing.assert_allclose(own.user_vector(items, row.indices, row.data), users[u], rtol=0.05, atol=0.02)
+        off = default.user_vector(items, row.indices, row.data)
+        assert np.linalg.norm(off - users[u]) > 5 * np.linalg.norm(own.user_vector(items, row.indices, row.data) - users[u])
+
+
+def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]
+    import redis
+
+    from serving.model_cache import load_model
+    from solace.keyspace import Keyspace
+    from training.publish import publish_version
+
+    data = _clustered_data(seed=2)
+    model = make_algorithm("als", factors=8, iterations=5, regularization=25.0, alpha=2.5, random_state=0).fit(data)
+    reg = ModelRegistry(tmp_path / "models")
+    version = reg.save("als", model.get_params(), {"item_vectors": model.item_vectors(), "user_vectors": model.user_vectors()},
+                       {"users": [f"acme:{u}" for u in data.user_ids], "items": data.item_ids}, {}, "fp",
+                       {"data_source": "solace"})
+    client = redis.Redis.from_url(redis_url)
+    keys = Keyspace(redis_prefix)
+    publish_version(version, client, keys)
+    loaded = load_model(client, keys, version.version)
+    assert loaded is not None
+    assert (loaded.foldin.regularization, loaded.foldin.alpha) == (25.0, 2.5)
+
+
 def test_lightfm_fold_in_keeps_the_bias_column_and_ranks_history_high() -> None:
     from recommender.foldin import FoldIn
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 import numpy as np
 import redis
 
+from recommender.foldin import foldin_settings
 from solace.keyspace import Keyspace
 from training.pipeline import split_user_key
 from training.registry import ModelVersion
@@ -54,7 +55,9 @@ def publish_version(
         "popularity": [float(x) for x in arrays.get("popularity", np.zeros(len(ids["items"])))],
         "n_clusters": int(arrays["cluster_centroids"].shape[0]) if "cluster_centroids" in arrays else 0,
         # typical trained user-vector norm (factor columns), the scale fold-in returns to
-        "user_norm": _median_user_norm(arrays["user_vectors"], version.manifest["algorithm"]),
+        "user_norm": median_user_norm(arrays["user_vectors"], version.manifest["algorithm"]),
+        # the λ and α serving's fold-in must solve new users with
+        "foldin": foldin_settings(version.manifest["algorithm"], version.manifest.get("params", {})),
     }
     pipe = client.pipeline(transaction=False)
     pipe.set(keys.model_meta(v), json.dumps(meta))
@@ -90,7 +93,7 @@ def publish_version(
             "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
 
 
-def _median_user_norm(users: np.ndarray, algorithm: str) -> float:
+def median_user_norm(users: np.ndarray, algorithm: str) -> float:
     if users.size == 0:
         return 1.0
     factors = users[:, :-1] if algorithm in ("lightfm", "bpr") else users
