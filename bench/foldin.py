@@ -51,10 +51,9 @@ def main() -> None:
     if not (directory / "ua.base").is_file():
         say(f"MovieLens 100K not found at {directory}: skipped (set SOLACE_SHARED)")
         return
-    from recommender.foldin import FoldIn, foldin_settings
+    from recommender.foldin import BlendFoldIn, FoldIn, foldin_settings, typical_user_norm
     from training.evaluate import evaluate_model
     from training.movielens import load_movielens
-    from training.publish import median_user_norm
     from training.workbench import CONFIGS, config_data, model_for
 
     names = ["als-ref", "als-tuned"] if args.quick else ["als-ref", "als-tuned", "lightfm", "hybrid-als-demographics"]
@@ -72,8 +71,14 @@ def main() -> None:
         algorithm = model.name
         trained = evaluate_model(_Vectors(users, items), train, test, k=10)
         # as serving builds it from the published meta (training/publish.py)
-        settings = foldin_settings(algorithm, model.get_params())
-        foldin = FoldIn.for_items(items, algorithm, target_norm=median_user_norm(users, algorithm), **settings)
+        parts = model.foldin_parts()
+        foldin: FoldIn | BlendFoldIn
+        if parts:
+            seen = np.asarray((train > 0).sum(axis=0)).ravel() > 0
+            foldin = BlendFoldIn(items, parts, seen)
+        else:
+            settings = foldin_settings(algorithm, model.get_params())
+            foldin = FoldIn.for_items(items, algorithm, target_norm=typical_user_norm(users, algorithm), **settings)
         histories = [train.indices[train.indptr[u]:train.indptr[u + 1]] for u in range(train.shape[0])]
         solved = np.zeros_like(users)
         started = time.perf_counter()

@@ -19,7 +19,7 @@ import numpy as np
 import redis
 
 from recommender.catalog_view import CatalogView
-from recommender.foldin import DEFAULT_REGULARIZATION, FoldIn
+from recommender.foldin import DEFAULT_REGULARIZATION, BlendFoldIn, BlendPart, FoldIn
 from solace.keyspace import Keyspace
 from training.features import card_features, nearest_cluster, vector_from_features
 
@@ -43,14 +43,18 @@ class LoadedModel:
     user_norm: float | None = None
     foldin_regularization: float = DEFAULT_REGULARIZATION
     foldin_alpha: float = 1.0
-    _foldin: FoldIn | None = None
+    foldin_parts: list[BlendPart] | None = None
+    _foldin: FoldIn | BlendFoldIn | None = None
 
     @property
-    def foldin(self) -> FoldIn:
-        """The shared part of the ALS user solve, computed on first use per model."""
+    def foldin(self) -> FoldIn | BlendFoldIn:
+        """How a user is folded into this model, prepared on first use per model."""
         if self._foldin is None:
-            self._foldin = FoldIn.for_items(self.item_matrix, self.algorithm, target_norm=self.user_norm,
-                                            regularization=self.foldin_regularization, alpha=self.foldin_alpha)
+            if self.foldin_parts:
+                self._foldin = BlendFoldIn(self.item_matrix, self.foldin_parts, seen=self.popularity > 0)
+            else:
+                self._foldin = FoldIn.for_items(self.item_matrix, self.algorithm, target_norm=self.user_norm,
+                                                regularization=self.foldin_regularization, alpha=self.foldin_alpha)
         return self._foldin
 
     @property
@@ -111,6 +115,7 @@ def load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel
         # versions published before the fold-in settings were recorded keep the old defaults
         foldin_regularization=float(meta.get("foldin", {}).get("regularization", DEFAULT_REGULARIZATION)),
         foldin_alpha=float(meta.get("foldin", {}).get("alpha", 1.0)),
+        foldin_parts=[BlendPart.from_json(p) for p in meta["foldin_parts"]] if meta.get("foldin_parts") else None,
     )
 
 

@@ -182,6 +182,40 @@ def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, red
     assert (loaded.foldin.regularization, loaded.foldin.alpha) == (25.0, 2.5)
 
 
+def test_blend_fold_in_rebuilds_the_trained_blend_vectors_part_by_part() -> None:
+    """A blend user folded in from their training history lands close to their trained
+    blend vector: each part by its own rule, standardised and weighted as ScoreBlend did."""
+    from recommender.foldin import BlendFoldIn
+    from training.workbench import ScoreBlend
+
+    data = _clustered_data(seed=8)
+    als = make_algorithm("als", factors=8, iterations=30, regularization=2.0, alpha=2.0, random_state=0)
+    als_only = ScoreBlend([als], [1.0]).fit(data)
+    seen = np.asarray((data.interactions > 0).sum(axis=0)).ravel() > 0
+    items, users = als_only.item_vectors(), als_only.user_vectors()
+    fold = BlendFoldIn(items, als_only.foldin_parts(), seen)
+    rows = [data.interactions[u].indices for u in range(20)]
+    confs = [data.interactions[u].data for u in range(20)]
+    solved = fold.user_vectors(items, rows, confs)
+    # an ALS part is re-solved exactly as training ends: the same vectors up to the last item step
+    assert np.allclose(solved, users[:20], rtol=0.05, atol=0.05)
+
+    lfm = make_algorithm("lightfm", no_components=8, epochs=30, random_state=0)
+    blend = ScoreBlend([lfm, make_algorithm("als", factors=8, iterations=30, regularization=2.0, alpha=2.0,
+                                            random_state=0)], [0.6, 0.4]).fit(data)
+    parts = blend.foldin_parts()
+    assert [p.algorithm for p in parts] == ["lightfm", "als"] and [p.weight for p in parts] == [0.6, 0.4]
+    assert sum(p.dims for p in parts) == blend.item_vectors().shape[1]
+    fold = BlendFoldIn(blend.item_vectors(), parts, seen)
+    solved = fold.user_vectors(blend.item_vectors(), rows, confs)
+    trained_scores = blend.user_vectors()[:20] @ blend.item_vectors().T
+    folded_scores = solved @ blend.item_vectors().T
+    for u in range(20):
+        assert np.corrcoef(trained_scores[u], folded_scores[u])[0, 1] > 0.8
+    with pytest.raises(ValueError, match="do not add up"):
+        BlendFoldIn(blend.item_vectors()[:, :5], parts, seen)
+
+
 def test_lightfm_fold_in_keeps_the_bias_column_and_ranks_history_high() -> None:
     from recommender.foldin import FoldIn
 
@@ -267,12 +301,8 @@ def test_batched_fold_in_equals_one_user_at_a_time(algorithm: str) -> None:
     batch = fold.user_vectors(items, rows, confs)
     for n, (r, c) in enumerate(zip(rows, confs)):
         y = items[r].astype(np.float64)
-        if algorithm == "lightfm":  # the closed form written out, bias column held at 1
-            f, bias = y[:, :-1], y[:, -1]
-            all_f = items[:, :-1].astype(np.float64)
-            a = all_f.T @ all_f + 0.1 * np.eye(8) + (f.T * (c - 1)) @ f
-            b = (f.T * c).sum(1) - all_f.T @ items[:, -1] - (f.T * ((c - 1) * bias)).sum(1)
-            u = np.linalg.solve(a, b)
+        if algorithm == "lightfm":  # confidence-weighted mean of the factor rows at norm 2, bias column 1
+            u = (y[:, :-1] * c[:, None]).sum(0)
             expected = np.append(u * 2.0 / np.linalg.norm(u), 1.0)
         else:
             a = items.T.astype(np.float64) @ items + 0.1 * np.eye(9) + (y.T * (c - 1)) @ y

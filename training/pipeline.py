@@ -162,5 +162,8 @@ def train_and_register(
         "item_features": data.item_feature_names,
     }
     data_fp = fingerprint(data.user_ids, data.item_ids, data.interactions.data, data.interactions.indices)
+    parts = model.foldin_parts()
+    if parts:
+        extra = {**(extra or {}), "foldin_parts": [p.to_json() for p in parts]}
     version = registry.save(algorithm, full_params, arrays, ids, metrics, data_fp, extra)
     return TrainOutcome(version, model, metrics)

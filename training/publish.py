@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 import redis
 
-from recommender.foldin import foldin_settings
+from recommender.foldin import foldin_settings, typical_user_norm
 from solace.keyspace import Keyspace
 from training.pipeline import split_user_key
 from training.registry import ModelVersion
@@ -55,9 +55,11 @@ def publish_version(
         "popularity": [float(x) for x in arrays.get("popularity", np.zeros(len(ids["items"])))],
         "n_clusters": int(arrays["cluster_centroids"].shape[0]) if "cluster_centroids" in arrays else 0,
         # typical trained user-vector norm (factor columns), the scale fold-in returns to
-        "user_norm": median_user_norm(arrays["user_vectors"], version.manifest["algorithm"]),
+        "user_norm": typical_user_norm(arrays["user_vectors"], version.manifest["algorithm"]),
         # the λ and α serving's fold-in must solve new users with
         "foldin": foldin_settings(version.manifest["algorithm"], version.manifest.get("params", {})),
+        # a blend folds each part in by its own rule (recommender.foldin.BlendFoldIn)
+        "foldin_parts": version.manifest.get("foldin_parts"),
     }
     pipe = client.pipeline(transaction=False)
     pipe.set(keys.model_meta(v), json.dumps(meta))
@@ -91,13 +93,6 @@ def publish_version(
     published_users = sum(len(vectors) for vectors in by_tenant.values())
     return {"items": len(ids["items"]), "users": published_users,
             "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
-
-
-def median_user_norm(users: np.ndarray, algorithm: str) -> float:
-    if users.size == 0:
-        return 1.0
-    factors = users[:, :-1] if algorithm in ("lightfm", "bpr") else users
-    return float(np.median(np.linalg.norm(factors, axis=1)))
 
 
 def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current: str) -> int:

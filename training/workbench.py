@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.foldin import BlendPart, foldin_settings, typical_user_norm
 from training.data_io import WorkbenchData
 from training.dataset import ITEM_IDENTITY_PREFIX, USER_IDENTITY_PREFIX, InteractionData, feature_matrix
 from training.evaluate import evaluate_model
@@ -451,6 +452,7 @@ class ScoreBlend(Recommender):
         if not seen.any():
             raise ValueError("a blend needs at least one training interaction")
         users, items = [], []
+        self.parts_: list[BlendPart] = []
         for model, weight in zip(self.models, self.weights):
             model.fit(data)
             u = np.asarray(model.user_vectors(), dtype=np.float64)
@@ -465,6 +467,10 @@ class ScoreBlend(Recommender):
             sd[~(sd > 1e-12)] = 1.0
             users.append(u * (weight / sd)[:, None])
             items.append(v)
+            self.parts_.append(BlendPart(
+                model.name, v.shape[1], weight, mean, typical_user_norm(u, model.name),
+                **foldin_settings(model.name, model.get_params()),
+            ))
         self.user_vectors_ = np.hstack(users).astype(np.float32)
         self.item_vectors_ = np.hstack(items).astype(np.float32)
         return self
@@ -474,6 +480,9 @@ class ScoreBlend(Recommender):
 
     def user_vectors(self) -> np.ndarray:
         return self.user_vectors_
+
+    def foldin_parts(self) -> list[Any] | None:
+        return list(self.parts_)
 
 
 # ----------------------------------------------------------------------------- splits

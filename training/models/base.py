@@ -38,6 +38,11 @@ class Recommender(ABC):
         """(n_item_features, d): a new item's vector is the weighted sum of its rows."""
         return None
 
+    def foldin_parts(self) -> list[Any] | None:
+        """For a model made of parts (a blend): how serving folds a new user into each
+        part (``recommender.foldin.BlendPart``); None for a single model."""
+        return None
+
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters, recorded in the model version's manifest."""
