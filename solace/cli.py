@@ -422,7 +422,8 @@ def users_erase(ctx: click.Context, user_id: str, tenant: str) -> None:
         raise click.BadParameter(str(exc), param_hint="USER_ID") from None
     s = _services(ctx)
     report = erase_user(s.settings, s.engine, s.redis, s.keys, _check_tenant(tenant), user_id)
-    click.echo(f"erased: {report.events} events, {report.profiles} profile, {report.redis_entries} Redis entries")
+    click.echo(f"erased: {report.events} events, {report.profiles} profile, {report.redis_entries} Redis entries, "
+               f"vectors in {report.model_versions} stored model versions")
 
 
 # --------------------------------------------------------------------------- safety

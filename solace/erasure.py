@@ -19,6 +19,9 @@ from solace.events import EventStore
 from solace.keyspace import Keyspace
 from solace.user_state import erase_user_state
 from solace.users import ProfileStore
+from training.pipeline import user_key
+from training.publish import trained_on_store
+from training.registry import ModelRegistry, ModelVersion
 
 erasure_log_table = Table(
     "erasure_log",
@@ -35,6 +38,7 @@ class ErasureReport:
     events: int
     profiles: int
     redis_entries: int
+    model_versions: int = 0  # stored model versions the user's vector was removed from
 
 
 def salted_hash(settings: Settings, tenant: str, user_id: str) -> str:
@@ -47,10 +51,21 @@ def erase_user(
     events = EventStore(engine).erase_user(tenant, user_id)
     profiles = ProfileStore(engine).erase(tenant, user_id)
     entries = erase_user_state(client, keys, tenant, user_id)
+    registry = ModelRegistry(settings.models_dir)
+
+    def ids_in(version: ModelVersion) -> set[str]:
+        # trained on the event log: tenant-scoped keys; trained on files: the raw id, but
+        # only in versions whose users were published for this tenant
+        doomed = {user_key(tenant, user_id)}
+        if not trained_on_store(version) and tenant in registry.published_for(version.version):
+            doomed.add(user_id)
+        return doomed
+
+    versions = registry.erase_users(ids_in)
     with engine.begin() as conn:
         conn.execute(
             erasure_log_table.insert().values(
                 tenant=tenant, user_hash=salted_hash(settings, tenant, user_id), at=datetime.now(UTC)
             )
         )
-    return ErasureReport(events, profiles, entries)
+    return ErasureReport(events, profiles, entries, versions)

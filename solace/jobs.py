@@ -76,7 +76,7 @@ def publish(services: Services, version: str, action: str = "publish", tenant: s
             more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
             raise ValueError(f"user id {bad[0]}{more}: nothing published")
     counts = publish_version(mv, services.redis, services.keys, tenant=tenant)
-    services.registry.record_activation(version, action)
+    services.registry.record_activation(version, action, tenant=tenant)
     publish_catalog(services.catalog, services.redis, services.keys)
     servable = {r.id for r in services.catalog.servable()}
     counts["servable_items"] = sum(1 for item in mv.ids()["items"] if item in servable)

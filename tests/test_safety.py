@@ -149,6 +149,48 @@ def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:
     assert len(rows) == 1 and user not in dumped and len(rows[0].user_hash) == 64
 
 
+def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine, settings) -> None:  # type: ignore[no-untyped-def]
+    """A trained vector is derived personal data: erasure takes it out of every stored
+    version (the tenant-scoped key of a store-trained version; the raw id of a file-trained
+    version only where it was published for that tenant), leaving every other row as it was."""
+    import redis as redis_lib
+    import numpy as np
+
+    from solace.erasure import erase_user
+    from solace.keyspace import Keyspace
+    from training.registry import ModelRegistry
+
+    registry = ModelRegistry(settings.models_dir)
+    user = "user-to-erase-7f3a"
+    store_users = [f"acme:{user}", "acme:stays-1", f"zeta:{user}"]
+    vectors = np.arange(12, dtype=np.float32).reshape(3, 4)
+    items = {"item_vectors": np.ones((2, 4), np.float32)}
+    store = registry.save("als", {}, {**items, "user_vectors": vectors}, {"users": store_users, "items": ["a", "b"]},
+                          {}, "fp1", {"data_source": "solace"})
+    published = registry.save("als", {}, {**items, "user_vectors": vectors}, {"users": [user, "stays-2", "x"],
+                              "items": ["a", "b"]}, {}, "fp2", {"data_source": "files"})
+    registry.record_activation(published.version, "publish", tenant="acme")
+    private = registry.save("als", {}, {**items, "user_vectors": vectors}, {"users": [user, "y", "z"], "items": ["a", "b"]},
+                            {}, "fp3", {"data_source": "files"})
+
+    client = redis_lib.Redis.from_url(settings.redis_url)
+    report = erase_user(settings, sql_engine, client, Keyspace(settings.redis_prefix), "acme", user)
+    assert report.model_versions == 2
+
+    after = registry.get(store.version)
+    assert after.ids()["users"] == ["acme:stays-1", f"zeta:{user}"]  # the same id in another tenant stays
+    np.testing.assert_array_equal(after.arrays()["user_vectors"], vectors[1:])
+    assert after.manifest["n_users"] == 2 and after.ids()["items"] == ["a", "b"]
+    assert f"acme:{user}" not in "".join(p.read_text(errors="ignore") for p in after.path.iterdir() if p.suffix == ".json")
+    again = registry.get(published.version)
+    assert again.ids()["users"] == ["stays-2", "x"]
+    np.testing.assert_array_equal(again.arrays()["user_vectors"], vectors[1:])
+    # never published for acme: its ids belong to nobody Solace knows, so it is left alone
+    assert registry.get(private.version).ids()["users"] == [user, "y", "z"]
+    assert not [p for p in settings.models_dir.iterdir() if p.name.startswith(".")]  # no staging or trash left
+    assert erase_user(settings, sql_engine, client, Keyspace(settings.redis_prefix), "acme", user).model_versions == 0
+
+
 def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
     from training.pipeline import build_store_dataset, user_key
 

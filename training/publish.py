@@ -40,6 +40,8 @@ def publish_version(
     """
     arrays = version.arrays()
     ids = version.ids()
+    if len(ids["users"]) != len(arrays["user_vectors"]):
+        raise ValueError(f"{version.version} changed while it was read (a user was erased meanwhile): publish again")
     v = version.version
     items = arrays["item_vectors"].astype(np.float32)
     meta = {

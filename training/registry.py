@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -129,9 +130,14 @@ class ModelRegistry:
         history = self.activations()
         return history[-1]["version"] if history else None
 
-    def record_activation(self, version: str, action: str) -> None:
+    def record_activation(self, version: str, action: str, tenant: str | None = None) -> None:
+        """``tenant``: the platform a file-trained version's users were published for, which
+        is what lets erasure find that platform's users in it later."""
         history = self.activations()
-        history.append({"version": version, "action": action, "at": datetime.now(UTC).isoformat()})
+        entry = {"version": version, "action": action, "at": datetime.now(UTC).isoformat()}
+        if tenant is not None:
+            entry["tenant"] = tenant
+        history.append(entry)
         tmp = self._history_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(history, indent=2))
         os.replace(tmp, self._history_path)
@@ -144,3 +150,49 @@ class ModelRegistry:
             if entry["version"] != current:
                 return entry["version"]
         return None
+
+    def published_for(self, version: str) -> set[str]:
+        """Tenants a file-trained version's user vectors were published for."""
+        return {e["tenant"] for e in self.activations() if e["version"] == version and "tenant" in e}
+
+    # --- erasure ---
+    def erase_users(self, ids_for: Callable[[ModelVersion], Collection[str]]) -> int:
+        """Remove the user ids ``ids_for(version)`` names, and their vector rows, from every
+        version that holds them; returns how many versions were rewritten.
+
+        A version is otherwise immutable, so it is rewritten whole in a staging folder and
+        swapped in by two renames: a reader sees the old version, the new one, or (between
+        the renames) none, never ids and vectors of different shapes from one folder.
+        """
+        rewritten = 0
+        for version in self.list():
+            doomed = set(ids_for(version))
+            if not doomed:
+                continue
+            ids = version.ids()
+            users = ids.get("users", [])
+            keep = np.array([u not in doomed for u in users], dtype=bool)
+            if keep.all():
+                continue
+            arrays = version.arrays()
+            if "user_vectors" in arrays:
+                arrays["user_vectors"] = arrays["user_vectors"][keep]
+            ids["users"] = [u for u, k in zip(users, keep) if k]
+            manifest = {**version.manifest, "n_users": len(ids["users"])}
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+            trash = self.root / f".erased-{version.version}-{os.getpid()}"
+            try:
+                for extra in version.path.iterdir():
+                    if extra.name not in ("arrays.npz", "ids.json", "manifest.json") and extra.is_file():
+                        shutil.copy2(extra, staging / extra.name)
+                np.savez(staging / "arrays.npz", **arrays)
+                (staging / "ids.json").write_text(json.dumps(ids))
+                (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+                os.replace(version.path, trash)
+                os.replace(staging, version.path)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            shutil.rmtree(trash, ignore_errors=True)
+            rewritten += 1
+        return rewritten
