@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = get_engine(settings.sql_url)
     client = connect_redis(settings)
     keys = Keyspace(settings.redis_prefix)
-    metrics = ServingMetrics()
+    metrics = ServingMetrics(settings.metrics_dir)
     app.extensions["solace"] = ServingState(
         settings=settings, engine=engine, redis=client, keys=keys,
         cache=ServingCache(client, keys), key_cache=KeyCache(KeyStore(engine)),

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from flask import Flask, g, request
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 access_log = logging.getLogger("solace.access")
 
 
 class ServingMetrics:
-    def __init__(self) -> None:
+    """One app's metrics. Under gunicorn (``multiprocess_dir`` set) every worker writes its
+    samples to files in that folder and a scrape sums them over the workers, so /metrics
+    answers for the whole server whichever worker takes the scrape."""
+
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "solace_requests_total", "HTTP requests", ["route", "method", "status"],
@@ -24,12 +30,14 @@ class ServingMetrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
+        # per live worker (a "pid" label under gunicorn): mixed versions during a rollout show
         self.model_info = Gauge(
             "solace_model_active", "The active model version held by this worker", ["version"],
-            registry=self.registry,
+            registry=self.registry, multiprocess_mode="liveall",
         )
         self.degraded = Gauge(
-            "solace_degraded", "1 while this worker answers without Redis", registry=self.registry
+            "solace_degraded", "1 while this worker answers without Redis", registry=self.registry,
+            multiprocess_mode="liveall",
         )
         self.cache_lookups = Counter(
             "solace_cached_list_lookups_total", "Cached-list lookups", ["result"],
@@ -37,6 +45,16 @@ class ServingMetrics:
         )
 
     _shown_version: str | None = None
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of this worker, or of every worker under gunicorn."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=str(self.multiprocess_dir))
+        return generate_latest(merged)
 
     def install(self, app: Flask) -> None:
         @app.before_request

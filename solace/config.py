@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=365, ge=1)
     erasure_salt: str = Field(default="change-me", description="Salt of the erasure log's hashes.")
     log_level: str = Field(default="INFO")
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Shared folder of the workers' Prometheus metrics (set by `solace serve`, "
+        "which also gives it to prometheus_client); None: one process, its own metrics.")
 
     @field_validator("home")
     @classmethod

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -28,6 +33,13 @@ class SolaceServer(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def _worker_exited(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges leave the scrape (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
           threads: int = 4) -> None:
     # The master opens Redis first: with the embedded server, it owns the redis-server
@@ -35,9 +47,14 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     connect_redis(settings).ping()
     # Migrate once in the master, before workers fork and open their own connections.
     get_engine(settings.sql_url)
+    # Metrics of all workers in one scrape: a fresh folder per server (prometheus_client
+    # wants it empty at start), named to the library before any worker imports it.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="solace-metrics-"))
+    atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     SolaceServer(
-        settings,
+        settings.model_copy(update={"metrics_dir": metrics_dir}),
         {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
          "worker_class": "gthread" if threads > 1 else "sync", "timeout": 60,
-         "accesslog": None, "errorlog": "-", "loglevel": "warning"},
+         "accesslog": None, "errorlog": "-", "loglevel": "warning", "child_exit": _worker_exited},
     ).run()

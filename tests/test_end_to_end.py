@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,21 @@ def test_quickstart_then_serve_gives_suggestions_matching_simulated_needs(tmp_pa
         with pytest.raises(SolaceError) as info:
             client.recommendations("someone@example.com")
         assert info.value.status == 422 and info.value.field == "user_id"
+
+        # one scrape answers for both workers: every recommendation request is counted once
+        from prometheus_client.parser import text_string_to_metric_families
+
+        scraped = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        counted = sum(
+            sample.value for family in text_string_to_metric_families(scraped) for sample in family.samples
+            if sample.name == "solace_requests_total" and sample.labels.get("status") == "200"
+            and sample.labels.get("route", "").endswith("/recommendations")
+        )
+        assert counted == len(users)
+        # the served app runs in multiprocess mode: each live worker's gauge carries its pid
+        pids = {sample.labels.get("pid") for family in text_string_to_metric_families(scraped)
+                for sample in family.samples if sample.name == "solace_model_active"}
+        assert pids and None not in pids
     finally:
         server.terminate()
         server.wait(timeout=30)

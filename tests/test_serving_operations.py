@@ -99,3 +99,32 @@ def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> 
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_metrics_of_several_worker_processes_add_up_in_one_scrape(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Under gunicorn each worker is a process; a scrape answered by any one of them must
+    count every worker's requests (prometheus_client's multiprocess mode)."""
+    import os
+    import subprocess
+    import sys
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    worker = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from serving.metrics import ServingMetrics\n"
+        "m = ServingMetrics(Path(sys.argv[1]))\n"
+        "m.requests.labels('/v1/x', 'GET', '200').inc(int(sys.argv[2]))\n"
+        "m.degraded.set(0)\n"
+        "print(m.exposition().decode())\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    outputs = [subprocess.run([sys.executable, "-c", worker, str(tmp_path), str(n)], env=env, check=True,
+                              capture_output=True, text=True).stdout for n in (3, 5)]
+
+    def total(text: str) -> float:
+        return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                   if s.name == "solace_requests_total" and s.labels.get("route") == "/v1/x")
+
+    assert total(outputs[0]) == 3 and total(outputs[1]) == 8  # the second process's scrape counts both

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from serving.openapi import api_spec
 from serving.state import state
@@ -40,5 +40,4 @@ def readyz():  # type: ignore[no-untyped-def]
 @api_spec.validate(skip_validation=True, tags=["operations"], security={})
 def metrics():  # type: ignore[no-untyped-def]
     """Prometheus text format: requests and latency per route, model version, cache hits."""
-    registry = current_app.extensions["solace_metrics"].registry
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(current_app.extensions["solace_metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)
