@@ -240,6 +240,13 @@ def models_show(ctx: click.Context, version: str) -> None:
     click.echo(json.dumps(_services(ctx).registry.get(version).manifest, indent=2))
 
 
+def _data_source(manifest: dict[str, Any]) -> str:
+    """What a version's holdout metrics were measured on: Solace's event log (however it
+    was trained) or the files or MovieLens folder it names."""
+    source = str(manifest.get("data_source", "solace"))
+    return "solace" if source in ("solace", "solace store") else source
+
+
 @models.command(name="promote")
 @click.argument("version")
 @click.option("--require-metric", default=None, help="e.g. precision@10: refuse if the candidate is worse than the active model.")
@@ -251,7 +258,14 @@ def models_promote(ctx: click.Context, version: str, require_metric: str | None,
     candidate = services.registry.get(version)
     active = services.registry.active()
     if require_metric and active:
-        current = services.registry.get(active).manifest.get("metrics", {}).get(require_metric)
+        incumbent = services.registry.get(active)
+        sources = [_data_source(v.manifest) for v in (candidate, incumbent)]
+        if sources[0] != sources[1]:
+            raise click.ClickException(
+                f"{version} was measured on {sources[0]} data and the active {active} on {sources[1]}: their "
+                f"{require_metric} cannot be compared; not promoted (promote without --require-metric to override)"
+            )
+        current = incumbent.manifest.get("metrics", {}).get(require_metric)
         new = candidate.manifest.get("metrics", {}).get(require_metric)
         if new is None:
             raise click.ClickException(f"{version} has no metric {require_metric}")

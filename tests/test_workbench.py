@@ -620,3 +620,37 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     assert result.exit_code == 1 and "someone@example.org" in result.output and "nothing published" in result.output
     assert client.get(keys.active_model).decode() == version  # the active model is untouched
     assert client.get(keys.model_meta(personal)) is None
+
+
+def test_promote_with_require_metric_guards_on_the_metric_and_on_comparable_data(
+    tmp_path: Path, redis_url: str, redis_prefix: str,
+) -> None:
+    from solace.cli import cli
+    from training.registry import ModelRegistry
+
+    home = tmp_path / "home"
+    env = {"SOLACE_HOME": str(home), "SOLACE_REDIS_URL": redis_url, "SOLACE_REDIS_PREFIX": redis_prefix}
+    registry = ModelRegistry(home / "models")
+    vectors = {"item_vectors": np.ones((2, 3), np.float32), "user_vectors": np.ones((1, 3), np.float32)}
+    ids = {"users": ["acme:u1"], "items": ["a", "b"]}
+
+    def version(p10: float, source: str) -> str:
+        return registry.save("als", {}, vectors, ids, {"precision@10": p10}, "fp", {"data_source": source}).version
+
+    def promote(v: str, *extra: str) -> object:
+        return CliRunner().invoke(cli, ["models", "promote", v, *extra], env=env, catch_exceptions=False)
+
+    first = version(0.20, "solace")
+    assert promote(first).exit_code == 0
+    worse = version(0.19, "solace store")  # trained with --config on the store: comparable
+    result = promote(worse, "--require-metric", "precision@10")
+    assert result.exit_code == 1 and "below the active" in result.output
+    better = version(0.25, "solace")
+    assert promote(better, "--require-metric", "precision@10").exit_code == 0
+    assert registry.active() == better
+    elsewhere = version(0.90, "movielens:/data/ml-100k")
+    result = promote(elsewhere, "--require-metric", "precision@10")
+    assert result.exit_code == 1 and "cannot be compared" in result.output and registry.active() == better
+    result = promote(version(0.30, "solace"), "--require-metric", "ndcg@10")
+    assert result.exit_code == 1 and "no metric ndcg@10" in result.output
+    assert promote(elsewhere).exit_code == 0 and registry.active() == elsewhere  # without the guard: allowed
