@@ -396,6 +396,7 @@ def events_purge(ctx: click.Context, older_than_days: int | None) -> None:
 
     from collections import defaultdict
 
+    from solace.jobs import prune_versions_past_retention
     from solace.user_state import sync_user_state
 
     s = _services(ctx)
@@ -413,6 +414,11 @@ def events_purge(ctx: click.Context, older_than_days: int | None) -> None:
             sync_user_state(s.redis, s.keys, tenant, s.events.events_of(tenant, chunk), {}, also_users=chunk)
     click.echo(f"purged {removed} events older than {days} days; rebuilt the state of "
                f"{sum(len(u) for u in touched.values())} users")
+    deleted, stale_active = prune_versions_past_retention(s, cutoff)
+    click.echo(f"deleted {len(deleted)} model versions trained before the cutoff")
+    if stale_active:
+        click.echo(f"warning: the active model {stale_active} was trained before the cutoff, on events now "
+                   "purged; it is kept so serving goes on: retrain and publish", err=True)
 
 
 # --------------------------------------------------------------------------- users

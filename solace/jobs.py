@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from content_catalog.publish import publish_catalog
@@ -81,3 +82,25 @@ def publish(services: Services, version: str, action: str = "publish", tenant: s
     servable = {r.id for r in services.catalog.servable()}
     counts["servable_items"] = sum(1 for item in mv.ids()["items"] if item in servable)
     return counts
+
+
+def prune_versions_past_retention(services: Services, cutoff: datetime) -> tuple[list[str], str | None]:
+    """Delete stored versions trained on the event log before ``cutoff``.
+
+    Their user vectors were learnt from events that retention has now removed. The active
+    version is kept, since deleting it would stop serving, and is returned so the caller can
+    ask for a retrain. Versions trained on a data scientist's files hold no event-log data
+    and are left alone.
+    """
+    registry = services.registry
+    active = registry.active()
+    removed, stale_active = [], None
+    for version in registry.list():
+        if not trained_on_store(version) or datetime.fromisoformat(version.manifest["created_at"]) >= cutoff:
+            continue
+        if version.version == active:
+            stale_active = active
+            continue
+        registry.delete(version.version)
+        removed.append(version.version)
+    return removed, stale_active

@@ -226,9 +226,32 @@ def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_pat
     client = redis_lib.Redis.from_url(redis_url)
     keys = Keyspace(redis_prefix)
     apply_events(client, keys, "acme", events, 3600)
+    # model versions: two trained on the event log long ago (one still active), one recent,
+    # one trained on a data scientist's files long ago (no event-log data in it)
+    import json
+
+    import numpy as np
+
+    from training.registry import ModelRegistry
+
+    registry = ModelRegistry(home / "models")
+    arrays = {"item_vectors": np.ones((1, 2), np.float32), "user_vectors": np.ones((1, 2), np.float32)}
+
+    def saved(source: str, days_ago: int) -> str:
+        v = registry.save("als", {}, arrays, {"users": ["acme:u1"], "items": ["r-old"]}, {}, "fp", {"data_source": source})
+        manifest = {**v.manifest, "created_at": (now - timedelta(days=days_ago)).isoformat()}
+        (v.path / "manifest.json").write_text(json.dumps(manifest))
+        return v.version
+
+    old_inactive, old_active = saved("solace", 500), saved("solace", 450)
+    recent, from_files = saved("solace", 10), saved("files", 600)
+    registry.record_activation(old_active, "publish")
     env = {"SOLACE_HOME": str(home), "SOLACE_REDIS_URL": redis_url, "SOLACE_REDIS_PREFIX": redis_prefix}
     r = CliRunner().invoke(cli, ["events", "purge"], env=env)
     assert r.exit_code == 0 and "purged 2 events" in r.output
+    assert "deleted 1 model versions" in r.output and f"active model {old_active}" in r.stderr
+    assert {v.version for v in registry.list()} == {old_active, recent, from_files}
+    assert old_inactive not in {p.name for p in (home / "models").iterdir()}
     assert [e.event_id for e in EventStore(engine).user_events("acme", "u1")] == ["new"]
     assert client.smembers(keys.user_completed("acme", "u1")) == {b"r-new"}
     assert not client.exists(keys.user_interactions("acme", "u2"))

@@ -155,6 +155,13 @@ class ModelRegistry:
         """Tenants a file-trained version's user vectors were published for."""
         return {e["tenant"] for e in self.activations() if e["version"] == version and "tenant" in e}
 
+    def delete(self, version: str) -> None:
+        """Remove a version from disk: renamed away first, so it disappears at once."""
+        path = self.get(version).path
+        trash = self.root / f".deleted-{version}-{os.getpid()}"
+        os.replace(path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
     # --- erasure ---
     def erase_users(self, ids_for: Callable[[ModelVersion], Collection[str]]) -> int:
         """Remove the user ids ``ids_for(version)`` names, and their vector rows, from every
