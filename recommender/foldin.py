@@ -176,11 +176,6 @@ class BlendFoldIn:
             self.blocks.append((centred[self.seen], own, foldin))
             start += part.dims
 
-    def user_vector(self, item_matrix: np.ndarray, rows: np.ndarray, confidences: np.ndarray) -> np.ndarray | None:
-        if len(rows) == 0:
-            return None
-        return self.user_vectors(item_matrix, [rows], [confidences])[0]
-
     def user_vectors(
         self, item_matrix: np.ndarray, rows: Sequence[np.ndarray], confidences: Sequence[np.ndarray]
     ) -> np.ndarray:

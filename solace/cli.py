@@ -240,11 +240,12 @@ def models_show(ctx: click.Context, version: str) -> None:
     click.echo(json.dumps(_services(ctx).registry.get(version).manifest, indent=2))
 
 
-def _data_source(manifest: dict[str, Any]) -> str:
+def _data_source(version: Any) -> str:
     """What a version's holdout metrics were measured on: Solace's event log (however it
     was trained) or the files or MovieLens folder it names."""
-    source = str(manifest.get("data_source", "solace"))
-    return "solace" if source in ("solace", "solace store") else source
+    from training.publish import trained_on_store
+
+    return "solace" if trained_on_store(version) else str(version.manifest.get("data_source"))
 
 
 @models.command(name="promote")
@@ -259,7 +260,7 @@ def models_promote(ctx: click.Context, version: str, require_metric: str | None,
     active = services.registry.active()
     if require_metric and active:
         incumbent = services.registry.get(active)
-        sources = [_data_source(v.manifest) for v in (candidate, incumbent)]
+        sources = [_data_source(v) for v in (candidate, incumbent)]
         if sources[0] != sources[1]:
             raise click.ClickException(
                 f"{version} was measured on {sources[0]} data and the active {active} on {sources[1]}: their "
