@@ -163,27 +163,42 @@ class BlendFoldIn:
         self.seen = np.asarray(seen, dtype=bool)
         if not self.seen.any():
             self.seen = np.ones(item_matrix.shape[0], dtype=bool)
-        self.blocks: list[tuple[np.ndarray, np.ndarray, FoldIn]] = []
+        # Only each part's column range and its small shared solve are kept: a serving worker
+        # already holds the item matrix, and a part's own rows are rebuilt for the rows a
+        # batch of users touched.
+        self.blocks: list[tuple[slice, FoldIn]] = []
         start = 0
         for part in self.parts:
-            centred = item_matrix[:, start:start + part.dims].astype(np.float64)
-            own = centred + part.mean
-            if part.algorithm not in FIXED_BIAS_ALGORITHMS:
-                # the blend gave an item the part never saw its mean vector; in the part's
-                # own model such an item has no factors, so it takes no part in the solve
-                own[~self.seen] = 0.0
-            foldin = FoldIn.for_items(own, part.algorithm, part.regularization, part.user_norm, part.alpha)
-            self.blocks.append((centred[self.seen], own, foldin))
+            block = slice(start, start + part.dims)
+            own = self._own_rows(item_matrix, np.arange(item_matrix.shape[0]), part, block)
+            self.blocks.append((block, FoldIn.for_items(own, part.algorithm, part.regularization,
+                                                        part.user_norm, part.alpha)))
             start += part.dims
+
+    def _own_rows(self, item_matrix: np.ndarray, rows: np.ndarray, part: BlendPart, block: slice) -> np.ndarray:
+        """Rows of the part's own item matrix: the blend's centred block plus the part's mean."""
+        own = item_matrix[rows, block].astype(np.float64) + part.mean
+        if part.algorithm not in FIXED_BIAS_ALGORITHMS:
+            # the blend gave an item the part never saw its mean vector; in the part's own
+            # model such an item has no factors, so it takes no part in the solve
+            own[~self.seen[rows]] = 0.0
+        return own
 
     def user_vectors(
         self, item_matrix: np.ndarray, rows: Sequence[np.ndarray], confidences: Sequence[np.ndarray]
     ) -> np.ndarray:
-        """``item_matrix`` must be the matrix this fold-in was built for (its parts are kept)."""
+        """``item_matrix`` must be the matrix this fold-in was built for."""
+        touched, inverse = np.unique(np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]),
+                                     return_inverse=True)
+        local, start = [], 0
+        for r in rows:  # each user's rows, renumbered into the touched rows
+            local.append(inverse[start:start + len(r)])
+            start += len(r)
         out = []
-        for part, (seen_centred, own, foldin) in zip(self.parts, self.blocks):
-            u = foldin.user_vectors(own, rows, confidences).astype(np.float64)
-            sd = (u @ seen_centred.T).std(axis=1)
+        for part, (block, foldin) in zip(self.parts, self.blocks):
+            own = self._own_rows(item_matrix, touched, part, block)
+            u = foldin.user_vectors(own, local, confidences).astype(np.float64)
+            sd = (item_matrix[:, block] @ u.T.astype(np.float32))[self.seen].std(axis=0)
             sd[~(sd > 1e-12)] = 1.0
             out.append(u * (part.weight / sd)[:, None])
         return np.hstack(out).astype(np.float32)
