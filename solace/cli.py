@@ -243,9 +243,10 @@ def models_show(ctx: click.Context, version: str) -> None:
 def _data_source(version: Any) -> str:
     """What a version's holdout metrics were measured on: Solace's event log (however it
     was trained) or the files or MovieLens folder it names."""
+    from training.pipeline import STORE_DATA_SOURCE
     from training.publish import trained_on_store
 
-    return "solace" if trained_on_store(version) else str(version.manifest.get("data_source"))
+    return STORE_DATA_SOURCE if trained_on_store(version) else str(version.manifest.get("data_source"))
 
 
 @models.command(name="promote")

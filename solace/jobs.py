@@ -11,7 +11,7 @@ from serving.schemas import opaque_user_id
 from solace.services import Services
 from training.embed import EmbedReport, embed_texts
 from training.encoder import Encoder, get_encoder
-from training.pipeline import TrainOutcome, build_store_dataset, train_and_register
+from training.pipeline import STORE_DATA_SOURCE, TrainOutcome, build_store_dataset, train_and_register
 from training.publish import publish_version, trained_on_store
 
 Say = Callable[[str], None]
@@ -49,7 +49,7 @@ def train_from_store(
         params = DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}
     return train_and_register(
         data, algorithm, params, services.registry, random_state=settings.random_state,
-        threads=settings.threads, extra={"embedding_model": encoder_name, "data_source": "solace"},
+        threads=settings.threads, extra={"embedding_model": encoder_name, "data_source": STORE_DATA_SOURCE},
         progress=say,
     )
 
@@ -63,12 +63,13 @@ def publish(services: Services, version: str, action: str = "publish", tenant: s
     resources: serving never returns anything else, whatever the model scores.
     """
     mv = services.registry.get(version)
+    ids = mv.ids()
     if tenant is not None:
         if trained_on_store(mv):
             raise ValueError(f"{version} was trained on Solace's event log; its users already carry "
                              "their tenant, so publish it without a tenant")
         bad = []
-        for user in mv.ids()["users"]:
+        for user in ids["users"]:
             try:
                 opaque_user_id(user)
             except ValueError as exc:
@@ -80,7 +81,7 @@ def publish(services: Services, version: str, action: str = "publish", tenant: s
     services.registry.record_activation(version, action, tenant=tenant)
     publish_catalog(services.catalog, services.redis, services.keys)
     servable = {r.id for r in services.catalog.servable()}
-    counts["servable_items"] = sum(1 for item in mv.ids()["items"] if item in servable)
+    counts["servable_items"] = sum(1 for item in ids["items"] if item in servable)
     return counts
 
 

@@ -105,7 +105,7 @@ def _store_data(services: Any, weights: dict[str, float] | None) -> WorkbenchDat
     """Solace's own event log and catalog, with the raw feature lists recovered by name
     (identity columns dropped) so every configuration's recipe can be applied."""
     from solace.jobs import encoder_for
-    from training.pipeline import build_store_dataset
+    from training.pipeline import STORE_DATA_SOURCE, build_store_dataset
 
     try:
         data = build_store_dataset(services.engine, encoder_for(services).name,
@@ -130,7 +130,7 @@ def _store_data(services: Any, weights: dict[str, float] | None) -> WorkbenchDat
         data,
         lists(data.item_features, data.item_feature_names, data.item_ids, ITEM_IDENTITY_PREFIX),
         lists(data.user_features, data.user_feature_names, data.user_ids, USER_IDENTITY_PREFIX),
-        source="solace store",
+        source=STORE_DATA_SOURCE,
     )
 
 
@@ -237,7 +237,7 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
              test_file: Path | None, test_share: float, k: int, seed: int | None, threads: int | None,
              **data_opts: Any) -> None:
     """Compare configurations on one split: one table, optional JSON and HTML report."""
-    from training.report import text_table, write_html, write_json
+    from training.report import gain_text, text_table, write_html, write_json
     from training.workbench import (
         CONFIGS,
         DEFAULT_COMPARE,
@@ -298,11 +298,7 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
         gains = gains_over(runs, baseline, ranking)
         click.echo(f"\nrelative gain over {baseline}" + (f", mean ± sd over {repeats} repeats" if repeats > 1 else ""))
         for name, entry in gains.items():
-            cells = []
-            for m in ranking:
-                v, sd = entry.get(m), entry.get(f"{m}_sd")
-                cells.append(f"{m} {'-' if v is None else f'{v:+.1%}'}" + ("" if sd is None else f" ± {sd:.1%}"))
-            click.echo(f"  {name}: " + ", ".join(cells))
+            click.echo(f"  {name}: " + ", ".join(f"{m} {gain_text(entry, m)}" for m in ranking))
     meta = {
         "data": wb.source, "data_fingerprint": wb.fingerprint(), "users": wb.data.shape[0],
         "items": wb.data.shape[1], "split": split.name, "split_note": split.note,

@@ -34,6 +34,9 @@ from training.registry import ModelRegistry, ModelVersion, fingerprint
 from training.splits import random_split
 
 USER_KEY_SEP = ":"
+# The data source recorded for everything trained on Solace's own event log and catalog,
+# whose user ids are tenant-scoped keys (``user_key``).
+STORE_DATA_SOURCE = "solace"
 
 
 def user_key(tenant: str, user_id: str) -> str:

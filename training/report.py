@@ -34,6 +34,12 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def gain_text(entry: Mapping[str, Any], metric: str, plusminus: str = "±") -> str:
+    """One relative gain as a percentage, with its spread over repeats when there is one."""
+    v, sd = entry.get(metric), entry.get(f"{metric}_sd")
+    return ("-" if v is None else f"{v:+.1%}") + ("" if sd is None else f" {plusminus} {sd:.1%}")
+
+
 def text_table(results: Sequence[Result], metrics: Sequence[str]) -> str:
     """One fixed-width table: a row per configuration, a column per metric, fit time last."""
     width = max([len("configuration")] + [len(r.config.name) for r in results])
@@ -133,13 +139,9 @@ def write_html(path: Path, results: Sequence[Result], metrics: Sequence[str], me
     gains_html = ""
     if meta.get("gains"):
         gain_metrics = [m for m in next(iter(meta["gains"].values())) if not m.endswith("_sd")]
-
-        def _gain(entry: Mapping[str, Any], m: str) -> str:
-            v, sd = entry.get(m), entry.get(f"{m}_sd")
-            return ("-" if v is None else f"{v:+.1%}") + ("" if sd is None else f" &plusmn; {sd:.1%}")
-
         gain_rows = "".join(
-            f"<tr><th>{esc(name)}</th>" + "".join(f"<td>{_gain(entry, m)}</td>" for m in gain_metrics) + "</tr>"
+            f"<tr><th>{esc(name)}</th>" + "".join(f"<td>{gain_text(entry, m, '&plusmn;')}</td>" for m in gain_metrics)
+            + "</tr>"
             for name, entry in meta["gains"].items())
         gains_html = (f"<h2>Relative gain over {esc(str(meta.get('baseline')))}</h2><table><tr><th>configuration</th>"
                       + "".join(f"<th>{esc(m)}</th>" for m in gain_metrics) + f"</tr>{gain_rows}</table>")
