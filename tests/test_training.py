@@ -20,6 +20,24 @@ def test_negative_events_are_never_positives() -> None:
     assert got == {("u", "a"): 4.0, ("v", "a"): 2.0}
 
 
+def test_event_times_are_kept_per_pair_and_decay_halves_a_weight_per_half_life() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    events = [("u", "a", "like", now - timedelta(days=7)), ("u", "a", "click", now - timedelta(days=1)),
+              ("u", "b", "complete", now), ("v", "b", "like", now - timedelta(days=14))]
+    plain = {(i.user, i.item): i for i in aggregate_events(events)}
+    assert plain[("u", "a")].weight == 5.0 and plain[("u", "a")].timestamp == now - timedelta(days=1)
+    decayed = {(i.user, i.item): i.weight for i in aggregate_events(events, half_life_days=7)}
+    assert decayed[("u", "b")] == pytest.approx(4.0)          # the newest event keeps its weight
+    assert decayed[("v", "b")] == pytest.approx(5.0 / 4)      # two half-lives old
+    assert decayed[("u", "a")] == pytest.approx(5.0 / 2)      # the week-old like still beats the click
+    fast = {(i.user, i.item): i.weight for i in aggregate_events(events, half_life_days=1)}
+    assert fast[("u", "a")] == pytest.approx(1.0 / 2)         # ...unless it has faded below it
+    with pytest.raises(ValueError, match="time on every event"):
+        aggregate_events([("u", "a", "like", None)], half_life_days=1)
+
+
 def test_feature_rows_are_normalised_with_identity() -> None:
     m, names = feature_matrix(["x", "y"], {"x": [("topic:sleep", 1.0), ("tag:a", 1.0)]}, "item:")
     assert names[:2] == ["item:x", "item:y"]

@@ -654,3 +654,43 @@ def test_promote_with_require_metric_guards_on_the_metric_and_on_comparable_data
     result = promote(version(0.30, "solace"), "--require-metric", "ndcg@10")
     assert result.exit_code == 1 and "no metric ndcg@10" in result.output
     assert promote(elsewhere).exit_code == 0 and registry.active() == elsewhere  # without the guard: allowed
+
+
+def test_the_event_log_supports_the_time_split_and_time_decay(deployment: object, tmp_path: Path) -> None:
+    """Solace's own event log keeps each pair's latest event time, so a data scientist can
+    hold out each user's latest interactions and down-weight old behaviour, as with files."""
+    import scipy.sparse as sp
+
+    from training.cli import _store_data
+
+    services, _result = deployment  # type: ignore[misc]
+    plain = _store_data(services, None)
+    assert plain.timestamps is not None and plain.timestamps.nnz == plain.data.interactions.nnz
+    assert (plain.timestamps.data > 0).all()
+    split = make_split(plain, "time", test_share=0.2)
+    assert split.test.nnz > 0 and split.train.nnz + split.test.nnz == plain.data.interactions.nnz
+    # every held-out pair is at least as recent as the same user's training pairs
+    ts = plain.timestamps.tocsr()
+    for u in range(0, ts.shape[0], 7):
+        test_items = split.test.indices[split.test.indptr[u]:split.test.indptr[u + 1]]
+        train_items = split.train.indices[split.train.indptr[u]:split.train.indptr[u + 1]]
+        if len(test_items) and len(train_items):
+            assert ts[u, test_items].toarray().min() >= ts[u, train_items].toarray().max()
+
+    decayed = _store_data(services, None, half_life_days=1.0)
+    before, after = sp.csr_matrix(plain.data.interactions), sp.csr_matrix(decayed.data.interactions)
+    assert (after.indices == before.indices).all()
+    ratio = after.data / before.data
+    assert ratio.max() <= 1.0 + 1e-6 and ratio.min() < 0.99  # old pairs count less, none counts more
+
+    settings = services.settings
+    env = {"SOLACE_HOME": str(settings.home), "SOLACE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "SOLACE_REDIS_URL": settings.redis_url, "SOLACE_REDIS_PREFIX": settings.redis_prefix}
+    from solace.cli import cli
+
+    out = tmp_path / "time.json"
+    result = CliRunner().invoke(cli, ["evaluate", "--split", "time", "--compare", "popularity,als-ref",
+                                      "--half-life-days", "30", "--json", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["popularity"]["precision@10"] is not None and 0 < report["als-ref"]["auc"] <= 1

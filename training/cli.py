@@ -79,8 +79,9 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
             raise click.BadParameter("give either --movielens or --interactions, not both", param_hint="--movielens")
         if side and not opts.get("interactions"):
             raise click.BadParameter(f"--{side[0].replace('_', '-')} needs --interactions FILE", param_hint="--interactions")
-        if opts.get("half_life_days") and not opts.get("interactions"):
-            raise click.BadParameter("time decay applies to --interactions files", param_hint="--half-life-days")
+        if opts.get("half_life_days") and opts.get("movielens"):
+            raise click.BadParameter("time decay applies to --interactions files and Solace's event log, "
+                                     "not to MovieLens ratings", param_hint="--half-life-days")
         if weights and opts.get("movielens"):
             raise click.BadParameter("MovieLens ratings have no event types", param_hint="--event-weight")
         if opts.get("plots") and not opts.get("movielens"):
@@ -96,22 +97,26 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
             return load_files(opts["interactions"], opts.get("item_text"), opts.get("item_features"),
                               opts.get("user_features"), weights, opts.get("half_life_days"),
                               cache_dir=cache, threads=threads)
-        return _store_data(services, weights)
+        return _store_data(services, weights, opts.get("half_life_days"))
     except LoadError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-def _store_data(services: Any, weights: dict[str, float] | None) -> WorkbenchData:
+def _store_data(services: Any, weights: dict[str, float] | None, half_life_days: float | None = None) -> WorkbenchData:
     """Solace's own event log and catalog, with the raw feature lists recovered by name
-    (identity columns dropped) so every configuration's recipe can be applied."""
+    (identity columns dropped) so every configuration's recipe can be applied, and each
+    pair's latest event time so the ``time`` split works on the event log too."""
     from solace.jobs import encoder_for
-    from training.pipeline import STORE_DATA_SOURCE, build_store_dataset
+    from training.data_io import timestamp_matrix
+    from training.pipeline import STORE_DATA_SOURCE, build_store_dataset, store_interactions
 
     try:
+        interactions = store_interactions(services.engine, weights, half_life_days)
         data = build_store_dataset(services.engine, encoder_for(services).name,
-                                   random_state=services.settings.random_state, event_weights=weights)
+                                   random_state=services.settings.random_state, interactions=interactions)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    stamps = {(i.user, i.item): i.timestamp.timestamp() for i in interactions if i.timestamp is not None}
 
     def lists(matrix: Any, names: list[str], ids: list[str], prefix: str) -> dict[str, list[tuple[str, float]]]:
         out: dict[str, list[tuple[str, float]]] = {}
@@ -130,6 +135,7 @@ def _store_data(services: Any, weights: dict[str, float] | None) -> WorkbenchDat
         data,
         lists(data.item_features, data.item_feature_names, data.item_ids, ITEM_IDENTITY_PREFIX),
         lists(data.user_features, data.user_feature_names, data.user_ids, USER_IDENTITY_PREFIX),
+        timestamps=timestamp_matrix(stamps, data.user_ids, data.item_ids, data.interactions),
         source=STORE_DATA_SOURCE,
     )
 

@@ -33,11 +33,11 @@ from training.dataset import (
     USER_IDENTITY_PREFIX,
     FeatureList,
     InteractionData,
+    decay_factor,
     feature_matrix,
 )
 
 INTERACTION_COLUMNS = ("user_id", "item_id", "weight", "timestamp", "event")
-SECONDS_PER_DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,7 @@ def read_interactions(
         if w == 0:
             continue
         if half_life_days is not None and ts is not None and latest is not None:
-            w *= 0.5 ** ((latest - ts) / SECONDS_PER_DAY / half_life_days)
+            w *= decay_factor(latest - ts, half_life_days)
         weights[key] = max(weights.get(key, 0.0), w) if is_event else weights.get(key, 0.0) + w
     for key in negatives:
         weights.pop(key, None)

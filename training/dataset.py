@@ -72,25 +72,47 @@ class InteractionData:
         return {u: i for i, u in enumerate(self.item_ids)}
 
 
+SECONDS_PER_DAY = 86400.0
+
+
+def decay_factor(age_seconds: float, half_life_days: float) -> float:
+    """How much an interaction ``age_seconds`` older than the newest one still counts."""
+    return float(0.5 ** (max(age_seconds, 0.0) / SECONDS_PER_DAY / half_life_days))
+
+
 def aggregate_events(
-    events: Iterable[tuple[str, str, str]],
+    events: Iterable[tuple[str, str, str] | tuple[str, str, str, datetime | None]],
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
+    half_life_days: float | None = None,
 ) -> list[Interaction]:
-    """``(user, item, event type)`` to one interaction per pair.
+    """``(user, item, event type[, time])`` to one interaction per pair.
 
     A pair's confidence is its strongest positive event; any negative event (dismiss,
-    report) removes the pair from the positives altogether.
+    report) removes the pair from the positives altogether. With times, each pair keeps
+    its latest time (what the ``time`` split orders by), and ``half_life_days`` multiplies
+    each event's weight by ``0.5 ** (age / half_life)``, the age counted from the newest
+    event, so that what a user did long ago counts less than what they do now.
     """
+    rows = [(e[0], e[1], e[2], e[3] if len(e) > 3 else None) for e in events]
+    stamps = [t.timestamp() for *_rest, t in rows if t is not None]
+    newest = max(stamps, default=None)
+    if half_life_days is not None and len(stamps) < len(rows):
+        raise ValueError("time decay needs a time on every event")
     best: dict[tuple[str, str], float] = {}
+    latest: dict[tuple[str, str], datetime] = {}
     negative: set[tuple[str, str]] = set()
-    for user, item, kind in events:
+    for user, item, kind, when in rows:
         w = weights.get(kind, 0.0)
         key = (user, item)
+        if when is not None and (key not in latest or when > latest[key]):
+            latest[key] = when
         if w < 0:
             negative.add(key)
         elif w > 0:
+            if half_life_days is not None and when is not None and newest is not None:
+                w *= decay_factor(newest - when.timestamp(), half_life_days)
             best[key] = max(best.get(key, 0.0), w)
-    return [Interaction(u, i, w) for (u, i), w in best.items() if (u, i) not in negative]
+    return [Interaction(u, i, w, latest.get((u, i))) for (u, i), w in best.items() if (u, i) not in negative]
 
 
 def interaction_matrix(

@@ -21,6 +21,7 @@ from training.dataset import (
     DEFAULT_EVENT_WEIGHTS,
     ITEM_IDENTITY_PREFIX,
     USER_IDENTITY_PREFIX,
+    Interaction,
     InteractionData,
     aggregate_events,
     feature_matrix,
@@ -49,14 +50,30 @@ def split_user_key(key: str) -> tuple[str, str]:
     return tenant, user
 
 
+def store_interactions(
+    engine: Engine,
+    event_weights: dict[str, float] | None = None,
+    half_life_days: float | None = None,
+) -> list[Interaction]:
+    """Every tenant's events as one interaction per (tenant-scoped user, resource), each
+    with its latest event time (see :func:`aggregate_events`)."""
+    return aggregate_events(
+        ((user_key(t, e.user_id), e.resource_id, e.type, e.timestamp) for t, e in EventStore(engine).iter_events()),
+        event_weights or DEFAULT_EVENT_WEIGHTS,
+        half_life_days,
+    )
+
+
 def build_store_dataset(
     engine: Engine,
     embedding_model: str,
     n_clusters: int = 24,
     random_state: int = 42,
     event_weights: dict[str, float] | None = None,
+    interactions: list[Interaction] | None = None,
 ) -> InteractionData:
-    """Dataset of every tenant's events over the servable catalog."""
+    """Dataset of every tenant's events over the servable catalog (``interactions``: the
+    already aggregated events, when the caller also needs their times)."""
     catalog = CatalogStore(engine).servable()
     if not catalog:
         raise ValueError("the catalog has no approved resources: import and approve some first")
@@ -65,11 +82,8 @@ def build_store_dataset(
         embeddings = EmbeddingStore(engine).matrix(embedding_model, item_ids)
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]}: run `solace embed` first") from None
-    weights = event_weights or DEFAULT_EVENT_WEIGHTS
-    interactions = aggregate_events(
-        ((user_key(t, e.user_id), e.resource_id, e.type) for t, e in EventStore(engine).iter_events()),
-        weights,
-    )
+    if interactions is None:
+        interactions = store_interactions(engine, event_weights)
     profiles = {user_key(t, u): p for (t, u), p in ProfileStore(engine).all().items()}
     user_ids = sorted({i.user for i in interactions} | set(profiles))
     clusters, centroids = embedding_clusters(embeddings, n_clusters, random_state)
