@@ -371,6 +371,14 @@ def test_movielens_layout_loader_on_a_tiny_copy(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as info:
         load_movielens(bad_dir, plots=None, embed=False)
     assert [(p.file, p.line) for p in info.value.problems] == [("u.data", 5)]
+    # a predefined split that names an unknown item or user is refused, not trained a row short
+    (tmp_path / "c").mkdir()
+    odd = _tiny_movielens(tmp_path / "c")
+    (odd / "ua.base").write_text("1\t1\t5\t100\n2\tabc\t4\t300\n7\t3\t4\t300\n", encoding="latin-1")
+    with pytest.raises(LoadError) as info:
+        load_movielens(odd, plots=None, embed=False)
+    assert [(p.file, p.line, p.reason) for p in info.value.problems] == [
+        ("ua.base", 2, "item 'abc' is not in u.item"), ("ua.base", 3, "user '7' is not in u.user")]
 
 
 def test_movielens_100k_reads_the_grouplens_files() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -52,16 +53,26 @@ def _lines(path: Path, problems: list[RowProblem]) -> list[tuple[int, str]]:
     return [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
-def _ratings(path: Path, problems: list[RowProblem]) -> list[tuple[str, str, float, float]]:
+def _ratings(
+    path: Path, problems: list[RowProblem], users: Collection[str], items: Collection[str],
+) -> list[tuple[str, str, float, float]]:
+    """Rating rows whose user and item exist in ``u.user``/``u.item``; any other row is a
+    problem, so a predefined split is never silently a few ratings short."""
     out = []
     for n, line in _lines(path, problems):
         parts = line.split("\t")
         if len(parts) != 4:
             problems.append(RowProblem(path.name, n, f"{len(parts)} tab-separated fields, expected 4"))
             continue
-        user, item, rating, ts = parts
+        user, item, rating, ts = (p.strip() for p in parts)
+        if user not in users:
+            problems.append(RowProblem(path.name, n, f"user {user!r} is not in u.user"))
+            continue
+        if item not in items:
+            problems.append(RowProblem(path.name, n, f"item {item!r} is not in u.item"))
+            continue
         try:
-            out.append((user.strip(), item.strip(), float(rating), float(ts)))
+            out.append((user, item, float(rating), float(ts)))
         except ValueError:
             problems.append(RowProblem(path.name, n, "rating or timestamp is not a number"))
     return out
@@ -143,12 +154,14 @@ def load_movielens(
     if not directory.is_dir():
         raise LoadError([RowProblem(str(directory), 0, "not a directory")])
     problems: list[RowProblem] = []
-    ratings = _ratings(directory / "u.data", problems)
     genres = _genres(directory, problems)
     item_features, titles = _items(directory, genres, problems)
     user_features = _users(directory, problems)
-    base = _ratings(directory / "ua.base", problems) if (directory / "ua.base").is_file() else None
-    test = _ratings(directory / "ua.test", problems) if (directory / "ua.test").is_file() else None
+    ratings = _ratings(directory / "u.data", problems, user_features, item_features)
+    base = test = None
+    if (directory / "ua.base").is_file() and (directory / "ua.test").is_file():
+        base = _ratings(directory / "ua.base", problems, user_features, item_features)
+        test = _ratings(directory / "ua.test", problems, user_features, item_features)
     if problems:
         raise LoadError(problems)
     weights = {(u, i): 1.0 for u, i, _r, _t in ratings}
@@ -164,9 +177,6 @@ def load_movielens(
         if embed:
             vectors = embed_with_cache([texts[i] for i in item_ids], cache_dir, threads, progress)
             emb_map = dict(zip(item_ids, vectors))
-    unknown = sorted({i for _u, i in weights} - set(item_features))
-    if unknown:
-        raise LoadError([RowProblem("u.data", 0, f"items missing from u.item, e.g. {', '.join(unknown[:3])}")])
     wb = assemble(weights, item_features, user_features, texts, stamps, emb_map,
                   extra_items=item_ids, extra_users=list(user_features), source=f"movielens:{directory}")
     if base is not None and test is not None:
@@ -177,7 +187,7 @@ def load_movielens(
 def _matrix(ratings: list[tuple[str, str, float, float]], wb: WorkbenchData) -> sp.csr_matrix:
     uidx = wb.data.user_index()
     iidx = wb.data.item_index()
-    pairs = {(uidx[u], iidx[i]) for u, i, _r, _t in ratings if u in uidx and i in iidx}
+    pairs = {(uidx[u], iidx[i]) for u, i, _r, _t in ratings}
     rows = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
     cols = np.fromiter((p[1] for p in pairs), dtype=np.int64, count=len(pairs))
     out = sp.csr_matrix((np.ones(len(pairs), dtype=np.float32), (rows, cols)), shape=wb.data.shape)
