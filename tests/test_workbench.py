@@ -102,6 +102,42 @@ def test_bad_rows_are_all_reported_with_file_line_reason_and_nothing_loads(tmp_p
     assert str(info.value).startswith("5 problems, nothing loaded: bad.csv:3: empty user_id")
 
 
+def test_contact_details_as_user_ids_and_a_repeated_header_are_refused(tmp_path: Path) -> None:
+    """User ids are pseudonyms: an email or phone number never reaches a model version.
+    Dataset row numbers stay valid ids."""
+    path = tmp_path / "ids.csv"
+    path.write_text("user_id,item_id\n"
+                    "12345678,i1\n"              # a plain integer id: fine
+                    "ana@example.org,i1\n"       # line 3: email
+                    "+44 7700 900123,i2\n"       # line 4: phone number
+                    "user_id,item_id\n"          # line 5: a second header
+                    "u-7f3a,i2\n", encoding="utf-8")
+    with pytest.raises(LoadError) as info:
+        load_files(path)
+    got = [(p.line, p.reason.split(":")[0]) for p in info.value.problems]
+    assert got == [(3, "user_id looks like an email address"), (4, "user_id looks like a phone number"),
+                   (5, "the header row again (files concatenated?)")]
+    users = _write_csv(tmp_path / "users.csv", ["user_id", "feature"], [["u1", "age:18-24"], ["bo@x.io", "age:25-34"]])
+    with pytest.raises(LoadError) as info:
+        read_features(users, "user_id")
+    assert [(p.line, p.reason.split(":")[0]) for p in info.value.problems] == [(3, "user_id looks like an email address")]
+    items = _write_csv(tmp_path / "items.csv", ["item_id", "feature"], [["bo@x.io", "topic:sleep"]])
+    assert read_features(items, "item_id")["bo@x.io"] == [("topic:sleep", 1.0)]  # item ids are not people
+
+
+def test_a_split_with_nothing_to_hold_out_is_an_error_not_a_table_of_zeros(tmp_path: Path) -> None:
+    one_each = _write_csv(tmp_path / "one.csv", ["user_id", "item_id", "timestamp"],
+                          [[f"u{u}", f"i{u % 5}", 1_700_000_000 + u] for u in range(20)])
+    for split in ("random", "time"):
+        result = _run(["evaluate", "--interactions", str(one_each), "--split", split, "--compare", "popularity"],
+                      tmp_path / "home")
+        assert result.exit_code == 2, result.output
+        assert f"the {split} split has no test interactions: no user has enough interactions" in result.stderr
+    result = _run(["train", "--algorithm", "popularity", "--interactions", str(one_each)], tmp_path / "home")
+    assert result.exit_code == 0, result.output
+    assert "no holdout metrics" in result.stdout and "nan" not in result.stdout
+
+
 def test_a_bad_side_file_fails_the_whole_load(tmp_path: Path) -> None:
     files = _group_data(tmp_path)
     _write_csv(tmp_path / "bad_features.csv", ["item_id", "feature", "weight"], [["i1", "g", "1"], ["i2", "", "1"], ["i3", "g", "-2"]])

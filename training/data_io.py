@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from serving.schemas import opaque_user_id
 from training.dataset import (
     DEFAULT_EVENT_WEIGHTS,
     ITEM_IDENTITY_PREFIX,
@@ -135,6 +136,9 @@ def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str
                     if len(values) != len(columns):
                         yield line_no, {"__error__": f"{len(values)} fields, the header has {len(columns)}"}
                         continue
+                    if [v.strip() for v in values] == columns:
+                        yield line_no, {"__error__": "the header row again (files concatenated?)"}
+                        continue
                     yield line_no, dict(zip(columns, values, strict=True))
             except UnicodeDecodeError as exc:
                 yield line + 1, {"__error__": f"not UTF-8 ({exc.reason})"}
@@ -166,6 +170,23 @@ def _check_header(
     if len(set(columns)) != len(columns):
         problems.append(RowProblem(name, 1, "duplicate column names"))
     return problems
+
+
+def user_id_problem(user: str) -> str | None:
+    """Why ``user`` cannot be a user id, or None.
+
+    Solace stores pseudonyms only, never contact details: an id that looks like an email
+    address or a phone number is refused before anything is stored, with the API's rule.
+    Plain integers (the row numbers of public datasets such as MovieLens) are accepted
+    here; publishing them to a tenant applies the API's rule in full.
+    """
+    if user.isdigit():
+        return None
+    try:
+        opaque_user_id(user)
+    except ValueError as exc:
+        return str(exc).replace("; send an opaque pseudonym instead", ": use opaque pseudonyms")
+    return None
 
 
 def _text(row: Mapping[str, str | None], column: str) -> str:
@@ -254,6 +275,9 @@ def read_interactions(
         if not item:
             problems.append(RowProblem(name, line, "empty item_id"))
             continue
+        if (why := user_id_problem(user)) is not None:
+            problems.append(RowProblem(name, line, why))
+            continue
         try:
             if "event" in columns:
                 kind = _text(row, "event")
@@ -321,6 +345,9 @@ def read_features(
             continue
         if not feature:
             problems.append(RowProblem(path.name, line, "empty feature"))
+            continue
+        if id_column == "user_id" and (why := user_id_problem(entity)) is not None:
+            problems.append(RowProblem(path.name, line, why))
             continue
         weight = 1.0
         if _text(row, "weight"):

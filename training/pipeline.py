@@ -157,9 +157,14 @@ def train_and_register(
     metrics: dict[str, float] = {}
     if data.interactions.nnz:
         train, test = random_split(data.interactions, test_share, random_state)
-        say(f"evaluating {algorithm} on a {int(test_share * 100)}% per-user holdout")
-        probe = model_factory().fit(data.with_interactions(train))
-        metrics = evaluate_model(probe, train, test, k=k, item_embeddings=data.item_embeddings)
+        if test.nnz:
+            say(f"evaluating {algorithm} on a {int(test_share * 100)}% per-user holdout")
+            probe = model_factory().fit(data.with_interactions(train))
+            measured = evaluate_model(probe, train, test, k=k, item_embeddings=data.item_embeddings)
+            # a metric that cannot be computed on this holdout (AUC with no negatives...) is left out
+            metrics = {name: value for name, value in measured.items() if np.isfinite(value)}
+        else:
+            say(f"no holdout metrics: no user has enough interactions to hold out {int(test_share * 100)}%")
     say(f"training {algorithm} on all {data.interactions.nnz} interactions")
     model = model_factory().fit(data)
     popularity = np.log1p(np.asarray((data.interactions > 0).sum(axis=0)).ravel()).astype(np.float32)

@@ -500,7 +500,21 @@ def make_split(
     test_matrix: sp.csr_matrix | None = None,
 ) -> Split:
     """One of :data:`SPLITS` (or a given test matrix); raises ValueError when the data
-    cannot support it (no timestamps for ``time``, no predefined files...)."""
+    cannot support it (no timestamps for ``time``, no predefined files, nothing to hold
+    out): a table of zeros measured on no test data would look like a result."""
+    split = _split(wb, kind, test_share, random_state, test_matrix)
+    if split.test.nnz == 0:
+        hint = ("no item has interactions to hold out" if kind == "cold-items" else
+                f"no user has enough interactions to hold out {test_share:.0%} of them and keep one to train on")
+        raise ValueError(f"the {split.name} split has no test interactions: {hint}")
+    if split.train.nnz == 0:
+        raise ValueError(f"the {split.name} split has no training interactions")
+    return split
+
+
+def _split(
+    wb: WorkbenchData, kind: str, test_share: float, random_state: int, test_matrix: sp.csr_matrix | None,
+) -> Split:
     m = wb.data.interactions
     positives = m.copy()
     if test_matrix is not None:
