@@ -200,6 +200,67 @@ def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, red
     assert (loaded.foldin.regularization, loaded.foldin.alpha) == (25.0, 2.5)
 
 
+def test_republishing_the_active_version_never_shows_a_partial_user_hash(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]
+    """Serving reads user vectors while a publish runs: re-publishing the live version must
+    swap its user hash whole, and a user erased meanwhile must not come back."""
+    import threading
+
+    import redis
+
+    from solace.keyspace import Keyspace
+    from training.publish import publish_version
+
+    n = 40_000
+    rng = np.random.default_rng(0)
+    reg = ModelRegistry(tmp_path / "models")
+    users = [f"acme:u{u}" for u in range(n)]
+    version = reg.save("als", {"factors": 8}, {"item_vectors": rng.normal(size=(5, 8)).astype(np.float32),
+                                               "user_vectors": rng.normal(size=(n, 8)).astype(np.float32)},
+                       {"users": users, "items": [f"i{i}" for i in range(5)]}, {}, "fp", {"data_source": "solace"})
+    client = redis.Redis.from_url(redis_url)
+    keys = Keyspace(redis_prefix)
+    live = keys.user_vectors("acme", version.version)
+    publish_version(version, client, keys)
+    assert client.hlen(live) == n
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        reader = redis.Redis.from_url(redis_url)
+        while not done.is_set():
+            seen.append(reader.hlen(live))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        publish_version(version, client, keys)
+    finally:
+        done.set()
+        watcher.join()
+    assert len(seen) > 3 and min(seen) == n
+    assert not list(client.scan_iter(match=f"{live}:building:*"))
+
+    class ReadBeforeErasure(type(version)):  # type: ignore[misc]
+        """The version as a publish read it just before an erasure rewrote it on disk."""
+
+        def __init__(self, original: object) -> None:
+            super().__init__(original.version, original.path, original.manifest)  # type: ignore[attr-defined]
+            self.first_ids: dict | None = original.ids()  # type: ignore[attr-defined]
+            self.first_arrays = original.arrays()  # type: ignore[attr-defined]
+
+        def arrays(self) -> dict:
+            return self.first_arrays
+
+        def ids(self) -> dict:
+            first, self.first_ids = self.first_ids, None
+            return first if first is not None else super().ids()
+
+    stale = ReadBeforeErasure(version)
+    assert reg.erase_users(lambda _v: {"acme:u7"}) == 1
+    publish_version(stale, client, keys)
+    assert not client.hexists(live, "u7") and client.hlen(live) == n - 1
+
+
 def test_blend_fold_in_rebuilds_the_trained_blend_vectors_part_by_part() -> None:
     """A blend user folded in from their training history lands close to their trained
     blend vector: each part by its own rule, standardised and weighted as ScoreBlend did."""

@@ -8,6 +8,8 @@ one, never half of each. Older versions beyond ``keep`` are removed afterwards.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections import defaultdict
 
 import numpy as np
@@ -84,17 +86,45 @@ def publish_version(
             owner, user = (tenant, key) if tenant is not None else split_user_key(key)
             by_tenant[owner][user] = users[row].tobytes()
     for owner, vectors in by_tenant.items():
+        # built under a private name and renamed over the live one: re-publishing the active
+        # version never shows serving a hash that is missing or half-filled
         name = keys.user_vectors(owner, v)
-        client.delete(name)
+        building = f"{name}:building:{uuid.uuid4().hex}"
         batch = list(vectors.items())
-        for start in range(0, len(batch), _CHUNK):
-            client.hset(name, mapping=dict(batch[start : start + _CHUNK]))
+        try:
+            for start in range(0, len(batch), _CHUNK):
+                client.hset(building, mapping=dict(batch[start : start + _CHUNK]))
+            client.rename(building, name)
+        finally:
+            client.delete(building)
 
+    if by_tenant:
+        _drop_users_erased_meanwhile(client, keys, version, ids["users"], tenant)
     client.set(keys.active_model, v)
     removed = _remove_old_versions(client, keys, keep, current=v)
     published_users = sum(len(vectors) for vectors in by_tenant.values())
     return {"items": len(ids["items"]), "users": published_users,
             "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
+
+
+def _drop_users_erased_meanwhile(
+    client: redis.Redis, keys: Keyspace, version: ModelVersion, published: list[str], tenant: str | None,
+) -> None:
+    """A user erased while this publish ran was removed from the stored version and from the
+    live hash, but may be in the hash just renamed over it: read the version's ids again
+    and delete any published user that is no longer there."""
+    for attempt in range(20):
+        try:
+            current = set(version.ids()["users"])
+            break
+        except (OSError, ValueError):  # between the two renames of an erasure's rewrite
+            time.sleep(0.05 * (attempt + 1))
+    else:
+        raise ValueError(f"{version.version} could not be re-read after publishing: publish again")
+    for key in published:
+        if key not in current:
+            owner, user = (tenant, key) if tenant is not None else split_user_key(key)
+            client.hdel(keys.user_vectors(owner, version.version), user)
 
 
 def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current: str) -> int:
