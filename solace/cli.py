@@ -242,11 +242,16 @@ def models_show(ctx: click.Context, version: str) -> None:
 
 def _data_source(version: Any) -> str:
     """What a version's holdout metrics were measured on: Solace's event log (however it
-    was trained) or the files or MovieLens folder it names."""
+    was trained; it grows between versions, so its contents are not compared), or the
+    files or MovieLens folder it names together with the fingerprint of what they held."""
     from training.pipeline import STORE_DATA_SOURCE
     from training.publish import trained_on_store
 
-    return STORE_DATA_SOURCE if trained_on_store(version) else str(version.manifest.get("data_source"))
+    if trained_on_store(version):
+        return STORE_DATA_SOURCE
+    manifest = version.manifest
+    fingerprint = manifest.get("data_fingerprint_full") or manifest.get("data_fingerprint")
+    return f"{manifest.get('data_source')} (fingerprint {fingerprint})"
 
 
 @models.command(name="promote")

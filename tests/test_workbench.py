@@ -678,8 +678,9 @@ def test_promote_with_require_metric_guards_on_the_metric_and_on_comparable_data
     vectors = {"item_vectors": np.ones((2, 3), np.float32), "user_vectors": np.ones((1, 3), np.float32)}
     ids = {"users": ["acme:u1"], "items": ["a", "b"]}
 
-    def version(p10: float, source: str) -> str:
-        return registry.save("als", {}, vectors, ids, {"precision@10": p10}, "fp", {"data_source": source}).version
+    def version(p10: float, source: str, data: str = "fp-a") -> str:
+        extra = {"data_source": source, "data_fingerprint_full": data}
+        return registry.save("als", {}, vectors, ids, {"precision@10": p10}, "fp", extra).version
 
     def promote(v: str, *extra: str) -> object:
         return CliRunner().invoke(cli, ["models", "promote", v, *extra], env=env, catch_exceptions=False)
@@ -698,6 +699,14 @@ def test_promote_with_require_metric_guards_on_the_metric_and_on_comparable_data
     result = promote(version(0.30, "solace"), "--require-metric", "ndcg@10")
     assert result.exit_code == 1 and "no metric ndcg@10" in result.output
     assert promote(elsewhere).exit_code == 0 and registry.active() == elsewhere  # without the guard: allowed
+    # two versions trained on files: comparable only if the files held the same data
+    on_files = version(0.30, "files", "fp-a")
+    assert promote(on_files).exit_code == 0
+    other_files = version(0.50, "files", "fp-b")
+    result = promote(other_files, "--require-metric", "precision@10")
+    assert result.exit_code == 1 and "fingerprint fp-b" in result.output and registry.active() == on_files
+    same_files = version(0.31, "files", "fp-a")
+    assert promote(same_files, "--require-metric", "precision@10").exit_code == 0
 
 
 def test_the_event_log_supports_the_time_split_and_time_decay(deployment: object, tmp_path: Path) -> None:
