@@ -230,7 +230,9 @@ def models_list(ctx: click.Context) -> None:
         mark = "*" if mv.version == active else " "
         p10 = m.get("metrics", {}).get("precision@10")
         p10s = f"{p10:.4f}" if isinstance(p10, float) else "-"
-        click.echo(f"{mark} {mv.version:<40} {m['algorithm']:<10} {m['created_at'][:19]}  precision@10={p10s}")
+        # the named configuration when it was trained with --config (a blend's parts are in `show`)
+        kind = m.get("configuration") or m["algorithm"]
+        click.echo(f"{mark} {mv.version:<40} {kind:<24} {m['created_at'][:19]}  precision@10={p10s}")
 
 
 @models.command(name="show")

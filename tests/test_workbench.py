@@ -319,6 +319,16 @@ def test_evaluate_cli_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
         assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+def test_more_than_five_bad_rows_are_all_listed_in_a_file(tmp_path: Path) -> None:
+    bad = tmp_path / "many.csv"
+    bad.write_text("user_id,item_id,weight\n" + "".join(f"u{n},i{n},heavy\n" for n in range(8)), encoding="utf-8")
+    result = _run(["evaluate", "--interactions", str(bad), "--compare", "popularity"], tmp_path / "home")
+    assert result.exit_code == 1 and "(and 3 more)" in result.stderr
+    listed = (tmp_path / "home" / "load-problems.txt").read_text().splitlines()
+    assert listed == [f"many.csv:{n + 2}: weight 'heavy' is not a number" for n in range(8)]
+    assert str(tmp_path / "home" / "load-problems.txt") in result.stderr
+
+
 def test_evaluate_with_a_test_file_and_the_time_split(tmp_path: Path) -> None:
     files = _group_data(tmp_path)
     test_file = _write_csv(tmp_path / "test.csv", ["user_id", "item_id"], [["u0", "i1"], ["u1", "i12"], ["ghost", "i1"]])
@@ -638,6 +648,8 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     assert [p["algorithm"] for p in manifest["params"]["parts"]] == ["lightfm", "als"]
     assert manifest["params"]["weights"] == [0.6, 0.4]
     assert manifest["metrics"]["auc"] > 0.7  # the groups are learnt (random: 0.5), measured on the holdout
+    listed = run(["models", "list"]).stdout
+    assert re.search(rf"{version}\s+hybrid-als-demographics\s", listed), listed
 
     client = redis.Redis.from_url(redis_url)
     keys = Keyspace(redis_prefix)
@@ -658,10 +670,15 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     emails = _write_csv(tmp_path / "emails.csv", ["user_id", "item_id"],
                         [["someone@example.org", "i1"], ["someone@example.org", "i2"], ["u9", "i1"]])
     result = run(["train", "--config", "popularity", "--interactions", str(emails)])
+    assert result.exit_code == 1 and "emails.csv:2: user_id looks like an email address" in result.output
+    # a long plain number trains (datasets number their users) but is refused as a tenant's user id
+    numbers = _write_csv(tmp_path / "numbers.csv", ["user_id", "item_id"],
+                         [["07700900123", "i1"], ["07700900123", "i2"], ["u9", "i1"]])
+    result = run(["train", "--config", "popularity", "--interactions", str(numbers)])
     assert result.exit_code == 0, result.output
     personal = re.search(r"model version (\S+)", result.stdout).group(1)
     result = run(["publish", personal, "--tenant", "acme"])
-    assert result.exit_code == 1 and "someone@example.org" in result.output and "nothing published" in result.output
+    assert result.exit_code == 1 and "07700900123" in result.output and "nothing published" in result.output
     assert client.get(keys.active_model).decode() == version  # the active model is untouched
     assert client.get(keys.model_meta(personal)) is None
 

@@ -66,6 +66,18 @@ def _event_weights(pairs: tuple[str, ...]) -> dict[str, float] | None:
     return out
 
 
+def _load_failure(exc: LoadError) -> click.ClickException:
+    """The one-line message shows the first five problems; with more, the whole list goes
+    to ``$SOLACE_HOME/load-problems.txt`` so a data scientist can fix them all in one pass."""
+    if len(exc.problems) <= 5:
+        return click.ClickException(str(exc))
+    home = click.get_current_context().ensure_object(dict)["services"].settings.home
+    report = home / "load-problems.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("".join(f"{p}\n" for p in exc.problems), encoding="utf-8")
+    return click.ClickException(f"{exc} (all {len(exc.problems)} listed in {report})")
+
+
 def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False) -> WorkbenchData:
     """Build the dataset the options name; a bad file is one line with file, line and reason."""
     services = ctx.ensure_object(dict)["services"]
@@ -99,7 +111,7 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
                               cache_dir=cache, threads=threads)
         return _store_data(services, weights, opts.get("half_life_days"))
     except LoadError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _load_failure(exc) from None
 
 
 def _store_data(services: Any, weights: dict[str, float] | None, half_life_days: float | None = None) -> WorkbenchData:
@@ -206,7 +218,7 @@ def _test_matrix(wb: WorkbenchData, path: Path) -> Any:
     try:
         raw = read_interactions(path)
     except LoadError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _load_failure(exc) from None
     uidx, iidx = wb.data.user_index(), wb.data.item_index()
     pairs = [(uidx[u], iidx[i]) for (u, i) in raw.weights if u in uidx and i in iidx]
     dropped = len(raw.weights) - len(pairs)
