@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Derived data that can be rebuilt (e.g. the vectors of file texts): safe to delete."""
+        return self.home / "cache"
+
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         self.models_dir.mkdir(parents=True, exist_ok=True)

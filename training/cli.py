@@ -30,7 +30,7 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The DATA OPTIONS shared by train, evaluate and tune."""
     options = [
         click.option("--interactions", type=_FILE, help="user_id,item_id[,weight|event][,timestamp] (CSV or Parquet)."),
-        click.option("--item-text", type=_FILE, help="item_id,text: embedded with the packaged encoder (cached)."),
+        click.option("--item-text", type=_FILE, help="item_id,text: embedded with the configured encoder (cached per text)."),
         click.option("--item-features", type=_FILE, help="item_id,feature[,weight] (long format)."),
         click.option("--user-features", type=_FILE, help="user_id,feature[,weight] (long format)."),
         click.option("--movielens", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -82,7 +82,7 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
     """Build the dataset the options name; a bad file is one line with file, line and reason."""
     services = ctx.ensure_object(dict)["services"]
     settings = services.settings
-    cache = settings.home / "cache"
+    cache = settings.cache_dir
     threads = settings.threads
     side = [k for k in ("item_text", "item_features", "user_features") if opts.get(k)]
     weights = _event_weights(opts.get("event_weights") or ())
@@ -102,13 +102,15 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
             from training.movielens import load_movielens
 
             return load_movielens(opts["movielens"], plots=opts.get("plots"), cache_dir=cache,
-                                  threads=threads, progress=sys.stderr.isatty())
+                                  threads=threads, progress=sys.stderr.isatty(),
+                                  model_path=settings.embedding_model, batch_size=settings.embedding_batch_size)
         if opts.get("interactions"):
             from training.data_io import load_files
 
             return load_files(opts["interactions"], opts.get("item_text"), opts.get("item_features"),
                               opts.get("user_features"), weights, opts.get("half_life_days"),
-                              cache_dir=cache, threads=threads)
+                              cache_dir=cache, threads=threads, progress=sys.stderr.isatty(),
+                              model_path=settings.embedding_model, batch_size=settings.embedding_batch_size)
         return _store_data(services, weights, opts.get("half_life_days"))
     except LoadError as exc:
         raise _load_failure(exc) from None

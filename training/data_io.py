@@ -400,30 +400,32 @@ def read_item_text(path: Path, problems: list[RowProblem] | None = None) -> dict
 # ----------------------------------------------------------------------------- embeddings
 def embed_with_cache(
     texts: Sequence[str], cache_dir: Path | None, threads: int | None = None,
-    progress: bool = False,
+    progress: bool = False, model_path: str | None = None, batch_size: int = 64,
 ) -> np.ndarray:
-    """Embed texts with the packaged encoder, cached on disk by a hash of the texts.
+    """Embed texts with the configured encoder (``model_path``; None: the packaged one),
+    reusing every vector already in the per-text cache under ``cache_dir``.
 
-    Loading the encoder and encoding a few thousand texts costs a minute on two cores;
-    the cache makes every rerun on the same texts read one small ``.npy`` instead.
+    Loading the encoder and encoding a few thousand texts costs a minute on two cores; the
+    cache is keyed per text (model name, sha256), so a rerun encodes only new or changed
+    texts and loads no model at all when there are none, and it shares what
+    ``solace embed --item-text`` stored.
     """
-    from training.encoder import DEFAULT_MODEL_NAME, get_encoder
+    from training.embed import TextVectorCache, embed_cached
+    from training.encoder import get_encoder, model_name
 
-    digest = hashlib.sha256(DEFAULT_MODEL_NAME.encode())
-    for t in texts:
-        digest.update(t.encode("utf-8"))
-        digest.update(b"\x1e")
-    path = None if cache_dir is None else cache_dir / f"emb-{DEFAULT_MODEL_NAME}-{digest.hexdigest()[:20]}.npy"
-    if path is not None and path.is_file():
-        cached = np.load(path, allow_pickle=False)
-        if cached.shape[0] == len(texts):
-            return cached.astype(np.float32)
-    vectors = get_encoder(None, threads).encode(list(texts), batch_size=64, progress=progress)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npy")
-        np.save(tmp, vectors)
-        tmp.replace(path)
+    cache = None
+    if cache_dir is not None:
+        for stale in cache_dir.glob("emb-*.npy"):  # the former whole-list cache, never read now
+            stale.unlink(missing_ok=True)
+        cache = TextVectorCache.in_dir(cache_dir)
+    try:
+        vectors, _report = embed_cached(
+            texts, cache, model_name(model_path), lambda: get_encoder(model_path, threads),
+            batch_size=batch_size, progress=progress,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
     return vectors
 
 
@@ -499,11 +501,15 @@ def load_files(
     embed: bool = True,
     cache_dir: Path | None = None,
     threads: int | None = None,
+    progress: bool = False,
+    model_path: str | None = None,
+    batch_size: int = 64,
 ) -> WorkbenchData:
     """Read every given file, and only if all are clean build the dataset.
 
-    Item texts, when given, are embedded (cached) so the content baseline and the text
-    features of the hybrids can use them; every item then needs a text.
+    Item texts, when given, are embedded (cached per text, see :func:`embed_with_cache`)
+    so the content baseline and the text features of the hybrids can use them; every item
+    then needs a text.
     """
     problems: list[RowProblem] = []
     raw = read_interactions(interactions, event_weights, half_life_days, problems)
@@ -523,6 +529,6 @@ def load_files(
     emb_map = None
     if texts and embed:
         order = sorted(texts, key=_natural)
-        vectors = embed_with_cache([texts[i] for i in order], cache_dir, threads)
+        vectors = embed_with_cache([texts[i] for i in order], cache_dir, threads, progress, model_path, batch_size)
         emb_map = dict(zip(order, vectors))
     return assemble(raw.weights, ifeat, ufeat, texts, raw.timestamps, emb_map, source="files")

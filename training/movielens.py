@@ -144,6 +144,8 @@ def load_movielens(
     cache_dir: Path | None = None,
     threads: int | None = None,
     progress: bool = False,
+    model_path: str | None = None,
+    batch_size: int = 64,
 ) -> WorkbenchData:
     """The whole dataset (u.data), its features, the ua split, and plot embeddings if found.
 
@@ -175,7 +177,8 @@ def load_movielens(
     if plots is not None:
         texts = plot_texts(plots, item_ids, titles)
         if embed:
-            vectors = embed_with_cache([texts[i] for i in item_ids], cache_dir, threads, progress)
+            vectors = embed_with_cache([texts[i] for i in item_ids], cache_dir, threads, progress,
+                                       model_path, batch_size)
             emb_map = dict(zip(item_ids, vectors))
     wb = assemble(weights, item_features, user_features, texts, stamps, emb_map,
                   extra_items=item_ids, extra_users=list(user_features), source=f"movielens:{directory}")
