@@ -102,11 +102,22 @@ def openapi_cmd(file: Path | None) -> None:
 
 # --------------------------------------------------------------------------- offline jobs
 @cli.command()
+@click.option("--item-text", "item_texts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An item_id,text file (CSV or Parquet) to embed instead of the catalog (repeatable); "
+                   "train, evaluate and tune --item-text then reuse its vectors.")
 @click.pass_context
-def embed(ctx: click.Context) -> None:
-    """Embed approved resources whose text changed (incremental)."""
-    from solace.jobs import embed_catalog
+def embed(ctx: click.Context, item_texts: tuple[Path, ...]) -> None:
+    """Embed approved resources (or --item-text files) whose text changed (incremental)."""
+    from solace.jobs import embed_catalog, embed_item_text_files
+    from training.data_io import LoadError
 
+    if item_texts:
+        try:
+            report = embed_item_text_files(_services(ctx), item_texts, progress=sys.stderr.isatty())
+        except LoadError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{report.total} texts: {report.encoded} encoded, {report.reused} unchanged")
+        return
     report = embed_catalog(_services(ctx), progress=sys.stderr.isatty())
     click.echo(f"{report.total} resources: {report.encoded} encoded, {report.reused} unchanged")
 
@@ -152,7 +163,8 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         outcome = train_from_store(services, algorithm, _parse_params(params) or None, say=click.echo)
     else:
         from training.cli import load_data
-        from training.pipeline import train_and_register
+        from training.encoder import model_name
+        from training.pipeline import embedding_manifest, train_and_register
         from training.workbench import CONFIGS, config_data, model_for, resolve_configs
 
         name = config_name or algorithm
@@ -169,7 +181,8 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
             outcome = train_and_register(
                 data, cfg.algorithm, {}, services.registry, random_state=settings.random_state,
                 threads=settings.threads, progress=click.echo,
-                extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint()},
+                extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint(),
+                       **embedding_manifest(model_name(settings.embedding_model), wb.data.item_embeddings)},
                 model_factory=lambda: model_for(cfg, settings.random_state, settings.threads),
             )
         except ValueError as exc:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from content_catalog.publish import publish_catalog
 from serving.schemas import opaque_user_id
 from solace.services import Services
-from training.embed import EmbedReport, embed_texts
-from training.encoder import Encoder, get_encoder
-from training.pipeline import STORE_DATA_SOURCE, TrainOutcome, build_store_dataset, train_and_register
+from training.data_io import LoadError, RowProblem, read_item_text
+from training.embed import EmbedReport, TextVectorCache, embed_cached, embed_texts
+from training.encoder import Encoder, get_encoder, model_name
+from training.pipeline import STORE_DATA_SOURCE, TrainOutcome, build_store_dataset, embedding_manifest, train_and_register
 from training.publish import publish_version, trained_on_store
 
 Say = Callable[[str], None]
@@ -34,6 +36,32 @@ def embed_catalog(services: Services, progress: bool = False) -> EmbedReport:
     )
 
 
+def embed_item_text_files(services: Services, paths: Sequence[Path], progress: bool = False) -> EmbedReport:
+    """Embed the texts of item-text files into the per-text cache that ``solace train``,
+    ``evaluate`` and ``tune`` read, so they then encode nothing (or only what changed).
+
+    Every file is read before anything is encoded: one bad row anywhere raises a
+    :class:`LoadError` naming file and line, and nothing is stored. The report counts
+    distinct texts over all files.
+    """
+    problems: list[RowProblem] = []
+    texts: list[str] = []
+    for path in paths:
+        texts.extend(read_item_text(path, problems).values())
+    if problems:
+        raise LoadError(problems)
+    settings = services.settings
+    cache = TextVectorCache.in_dir(settings.cache_dir)
+    try:
+        _vectors, report = embed_cached(
+            texts, cache, model_name(settings.embedding_model), lambda: encoder_for(services),
+            batch_size=settings.embedding_batch_size, progress=progress,
+        )
+    finally:
+        cache.close()
+    return report
+
+
 def train_from_store(
     services: Services, algorithm: str, params: dict[str, Any] | None = None, say: Say | None = None
 ) -> TrainOutcome:
@@ -49,7 +77,7 @@ def train_from_store(
         params = DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}
     return train_and_register(
         data, algorithm, params, services.registry, random_state=settings.random_state,
-        threads=settings.threads, extra={"embedding_model": encoder_name, "data_source": STORE_DATA_SOURCE},
+        threads=settings.threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE},
         progress=say,
     )
 

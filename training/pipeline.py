@@ -106,6 +106,14 @@ def build_store_dataset(
     )
 
 
+def embedding_manifest(model_name: str, embeddings: np.ndarray | None) -> dict[str, Any]:
+    """What a version records of the text embeddings it was trained with, whatever the data
+    source, so a vector can be matched to the model that made it (nothing if none)."""
+    if embeddings is None:
+        return {}
+    return {"embedding_model": model_name, "embedding_dim": int(embeddings.shape[1])}
+
+
 def algorithm_params(name: str, params: dict[str, Any], random_state: int, threads: int) -> dict[str, Any]:
     """Add the seed and thread count where the algorithm takes them."""
     accepted = inspect.signature(ALGORITHMS[name].__init__).parameters
