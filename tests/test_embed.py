@@ -174,3 +174,12 @@ def test_embed_cli_refuses_a_bad_file_and_stores_nothing(tmp_path: Path, countin
     assert counting.calls == []
     cache_file = home / "cache" / TEXT_CACHE_FILE
     assert not cache_file.exists() or TextVectorCache(cache_file).count() == 0
+
+
+def test_a_configured_model_that_is_not_a_folder_is_named_in_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from training.encoder import Encoder
+
+    with pytest.raises(ValueError, match="is not a folder holding a sentence-transformers model"):
+        Encoder(str(tmp_path / "no-such-model"))

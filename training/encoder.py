@@ -49,6 +49,10 @@ class Encoder:
 
         if threads:
             torch.set_num_threads(threads)
+        if model_path is not None and not os.path.isdir(model_path):
+            # sentence-transformers would take it for a Hub repository id and fail obscurely
+            raise ValueError(f"embedding model {model_path!r} is not a folder holding a sentence-transformers "
+                             "model (SOLACE_EMBEDDING_MODEL); unset it to use the packaged all-MiniLM-L6-v2")
         self.path = model_path or packaged_model_path()
         self.name = model_name(model_path)
         self.model: SentenceTransformer = SentenceTransformer(self.path, device="cpu")
