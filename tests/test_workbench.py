@@ -125,6 +125,20 @@ def test_contact_details_as_user_ids_and_a_repeated_header_are_refused(tmp_path:
     assert read_features(items, "item_id")["bo@x.io"] == [("topic:sleep", 1.0)]  # item ids are not people
 
 
+def test_a_file_that_is_not_utf8_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    small = tmp_path / "latin.csv"
+    small.write_bytes("user_id,item_id\nu1,i1\nu2,café\nu3,i3\n".encode("latin-1"))
+    with pytest.raises(LoadError) as info:
+        load_files(small)
+    assert [(p.line, p.reason.split(" (")[0]) for p in info.value.problems] == [(3, "not UTF-8")]
+    big = tmp_path / "big.csv"  # the bad byte well past the reader's first block
+    rows = "".join(f"u{n},i{n % 50}\n" for n in range(20_000))
+    big.write_bytes(("user_id,item_id\n" + rows + "u9,naïve\n").encode("latin-1"))
+    with pytest.raises(LoadError) as info:
+        load_files(big)
+    assert [p.line for p in info.value.problems] == [20_002]
+
+
 def test_a_split_with_nothing_to_hold_out_is_an_error_not_a_table_of_zeros(tmp_path: Path) -> None:
     one_each = _write_csv(tmp_path / "one.csv", ["user_id", "item_id", "timestamp"],
                           [[f"u{u}", f"i{u % 5}", 1_700_000_000 + u] for u in range(20)])

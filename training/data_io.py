@@ -118,7 +118,7 @@ def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str
         reader = csv.reader(handle)
         header = next(reader, None)
     except UnicodeDecodeError as exc:
-        raise LoadError([RowProblem(path.name, 1, f"not UTF-8 ({exc.reason})")]) from None
+        raise LoadError([RowProblem(path.name, _first_bad_utf8_line(path), f"not UTF-8 ({exc.reason})")]) from None
     if header is None:
         handle.close()
         raise LoadError([RowProblem(path.name, 1, "empty file: a header row is required")])
@@ -141,11 +141,23 @@ def _read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str
                         continue
                     yield line_no, dict(zip(columns, values, strict=True))
             except UnicodeDecodeError as exc:
-                yield line + 1, {"__error__": f"not UTF-8 ({exc.reason})"}
+                yield _first_bad_utf8_line(path), {"__error__": f"not UTF-8 ({exc.reason})"}
             except csv.Error as exc:
                 yield reader.line_num, {"__error__": f"malformed CSV ({exc})"}
 
     return columns, csv_rows()
+
+
+def _first_bad_utf8_line(path: Path) -> int:
+    """The line of the first byte that is not UTF-8 (the text reader decodes in blocks, so
+    its own position points at the block, not at the line to fix)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _as_text(value: object) -> str:
