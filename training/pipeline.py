@@ -30,7 +30,7 @@ from training.dataset import (
 from training.embed import EmbeddingStore
 from training.evaluate import evaluate_model
 from training.features import embedding_clusters, item_feature_lists, user_feature_lists
-from training.models import ALGORITHMS, Recommender, make_algorithm
+from training.models import ALGORITHMS, Recommender, check_params, make_algorithm
 from training.registry import ModelRegistry, ModelVersion, fingerprint
 from training.splits import random_split
 
@@ -115,17 +115,15 @@ def embedding_manifest(model_name: str, embeddings: np.ndarray | None) -> dict[s
 
 
 def algorithm_params(name: str, params: dict[str, Any], random_state: int, threads: int) -> dict[str, Any]:
-    """Add the seed and thread count where the algorithm takes them."""
+    """Add the seed and thread count where the algorithm takes them; every parameter is
+    checked and coerced by the algorithm's parameter model (``ParamError`` otherwise)."""
     accepted = inspect.signature(ALGORITHMS[name].__init__).parameters
     out = dict(params)
     if "random_state" in accepted:
         out.setdefault("random_state", random_state)
     if "threads" in accepted:
         out.setdefault("threads", threads)
-    unknown = [k for k in out if k not in accepted]
-    if unknown:
-        raise ValueError(f"{name} takes no parameter {', '.join(unknown)}")
-    return out
+    return check_params(name, out)
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from training.models.base import Recommender
 from training.models.baselines import ContentCosine, Popularity
 from training.models.lightfm_hybrid import LightFMHybrid
 from training.models.matrix_factorization import ImplicitALS, ImplicitBPR
+from training.models.params import ParamError
 
 ALGORITHMS: dict[str, type[Recommender]] = {
     "lightfm": LightFMHybrid,
@@ -28,4 +30,12 @@ def make_algorithm(name: str, **params: Any) -> Recommender:
     return cls(**params)
 
 
-__all__ = ["ALGORITHMS", "Recommender", "make_algorithm"]
+def check_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` checked against algorithm ``name``'s parameter model and coerced to its
+    types; raises :class:`ParamError` naming each bad parameter, before anything is fitted."""
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name].params_model.check(params)
+
+
+__all__ = ["ALGORITHMS", "ParamError", "Recommender", "check_params", "make_algorithm"]

@@ -7,16 +7,19 @@ That is what makes one serving path, one evaluation and one Redis layout serve a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 
 from training.dataset import InteractionData
+from training.models.params import AlgorithmParams
 
 
 class Recommender(ABC):
     name: str = "base"
+    # the constructor's parameters as a pydantic model, checked before any data loads
+    params_model: ClassVar[type[AlgorithmParams]] = AlgorithmParams
 
     @abstractmethod
     def fit(self, data: InteractionData) -> Self:

@@ -8,12 +8,26 @@ import numpy as np
 
 from training.dataset import InteractionData
 from training.models.base import Recommender
+from training.models.params import AlgorithmParams
+
+
+class PopularityParams(AlgorithmParams):
+    """Popularity takes no parameters: any name given is a mistake worth saying."""
+
+    algorithm = "popularity"
+
+
+class ContentParams(AlgorithmParams):
+    """The content baseline takes no parameters either."""
+
+    algorithm = "content"
 
 
 class Popularity(Recommender):
     """Score = log(1 + number of users who engaged); the same list for everyone."""
 
     name = "popularity"
+    params_model = PopularityParams
 
     def get_params(self) -> dict[str, Any]:
         return {}
@@ -38,13 +52,14 @@ class ContentCosine(Recommender):
     """A user is the confidence-weighted mean embedding of what they engaged with."""
 
     name = "content"
+    params_model = ContentParams
 
     def get_params(self) -> dict[str, Any]:
         return {}
 
     def fit(self, data: InteractionData) -> Self:
         if data.item_embeddings is None:
-            raise ValueError("the content baseline needs item embeddings (run the embed job)")
+            raise ValueError("the content baseline needs item embeddings (the items' texts, embedded)")
         emb = data.item_embeddings.astype(np.float32)
         norms = np.linalg.norm(emb, axis=1, keepdims=True)
         norms[norms == 0] = 1.0

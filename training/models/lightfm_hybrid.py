@@ -6,11 +6,33 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
 from training.dataset import InteractionData
 from training.models.base import Recommender
+from training.models.params import AlgorithmParams
 
 Loss = Literal["warp", "bpr", "warp-kos", "logistic"]
+
+
+class LightFMParams(AlgorithmParams):
+    """:class:`LightFMHybrid`'s parameters and what LightFM accepts for each (it asserts
+    on most of them, with an empty message, only once fitting starts)."""
+
+    algorithm = "lightfm"
+
+    no_components: int = Field(32, ge=1)
+    loss: Loss = "warp"
+    learning_rate: float = Field(0.05, gt=0)
+    epochs: int = Field(30, ge=1)
+    item_alpha: float = Field(0.0, ge=0)
+    user_alpha: float = Field(0.0, ge=0)
+    max_sampled: int = Field(10, ge=1)
+    use_user_features: bool = True
+    use_item_features: bool = True
+    binary: bool = True
+    random_state: int = 42
+    threads: int = Field(1, ge=1)
 
 
 class LightFMHybrid(Recommender):
@@ -21,6 +43,7 @@ class LightFMHybrid(Recommender):
     """
 
     name = "lightfm"
+    params_model = LightFMParams
 
     def __init__(
         self,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Self
+from typing import Any, Literal, Self, get_args
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
 from training.dataset import USER_IDENTITY_PREFIX, InteractionData
 from training.models.base import Recommender
+from training.models.params import AlgorithmParams
 
 # OpenBLAS threads fight implicit's own threads; implicit warns without this.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -19,7 +21,8 @@ def _dense(array: Any) -> np.ndarray:
     return np.asarray(array.to_numpy() if hasattr(array, "to_numpy") else array, dtype=np.float32)
 
 
-WEIGHTINGS = ("none", "bm25", "bm25-users", "tfidf")
+Weighting = Literal["none", "bm25", "bm25-users", "tfidf"]
+WEIGHTINGS: tuple[str, ...] = get_args(Weighting)
 
 
 def confidence_weighting(matrix: sp.csr_matrix, weighting: str = "none", k1: float = 100.0,
@@ -75,6 +78,36 @@ def user_feature_columns(data: InteractionData, weight: float) -> sp.csr_matrix 
     return (block * (weight / float(block.data.max()))).tocsr()
 
 
+class ALSParams(AlgorithmParams):
+    """:class:`ImplicitALS`'s parameters; implicit itself checks none of these ranges."""
+
+    algorithm = "als"
+
+    factors: int = Field(32, ge=1)
+    regularization: float = Field(0.05, ge=0)
+    alpha: float = Field(1.0, gt=0)
+    iterations: int = Field(15, ge=1)
+    random_state: int = 42
+    threads: int = Field(1, ge=1)
+    weighting: Weighting = "none"
+    bm25_k1: float = Field(100.0, ge=0)
+    bm25_b: float = Field(0.8, ge=0, le=1)
+    user_feature_weight: float = Field(0.0, ge=0)
+
+
+class BPRParams(AlgorithmParams):
+    """:class:`ImplicitBPR`'s parameters."""
+
+    algorithm = "bpr"
+
+    factors: int = Field(64, ge=1)
+    learning_rate: float = Field(0.05, gt=0)
+    regularization: float = Field(0.01, ge=0)
+    iterations: int = Field(100, ge=1)
+    random_state: int = 42
+    threads: int = Field(1, ge=1)
+
+
 class ImplicitALS(Recommender):
     """Weighted ALS (Hu, Koren, Volinsky); confidences are ``alpha * weight``, where the
     weights may first be reweighted by BM25 or TF-IDF (``weighting``; default none).
@@ -86,11 +119,12 @@ class ImplicitALS(Recommender):
     """
 
     name = "als"
+    params_model = ALSParams
 
     def __init__(
         self, factors: int = 32, regularization: float = 0.05, alpha: float = 1.0,
         iterations: int = 15, random_state: int = 42, threads: int = 1,
-        weighting: str = "none", bm25_k1: float = 100.0, bm25_b: float = 0.8,
+        weighting: Weighting = "none", bm25_k1: float = 100.0, bm25_b: float = 0.8,
         user_feature_weight: float = 0.0,
     ) -> None:
         if weighting not in WEIGHTINGS:
@@ -147,6 +181,7 @@ class ImplicitBPR(Recommender):
     """Bayesian personalised ranking; implicit keeps the item bias as the last factor."""
 
     name = "bpr"
+    params_model = BPRParams
 
     def __init__(
         self, factors: int = 64, learning_rate: float = 0.05, regularization: float = 0.01,
