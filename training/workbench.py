@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field, field_validator, model_validator
 
 from recommender.foldin import BlendPart, foldin_settings, typical_user_norm
 from training.data_io import WorkbenchData
 from training.dataset import ITEM_IDENTITY_PREFIX, USER_IDENTITY_PREFIX, InteractionData, feature_matrix
 from training.evaluate import evaluate_model
 from training.models import ALGORITHMS, Recommender, make_algorithm
+from training.models.params import AlgorithmParams, ParamError
 from training.splits import cold_item_split, random_split, time_split
 
 SPLITS = ("random", "time", "cold-items", "predefined")
@@ -126,7 +128,11 @@ def resolve_configs(names: Sequence[str], overrides: Mapping[str, Mapping[str, A
     """Named configurations, with ``overrides[name]`` merged into their parameters.
 
     An override key that is a field of :class:`ModelConfig` (e.g. ``text_share``) changes
-    the recipe; any other key is an algorithm parameter.
+    the recipe; any other key is an algorithm parameter. Every value is checked (and
+    coerced from the command line's strings) here, before any data is loaded, so a typo
+    fails in a second with :class:`ParamError` rather than after minutes of training.
+    An ALS configuration given ``user_feature_weight`` > 0 also sees the users' features:
+    without them the weight would silently do nothing.
     """
     overrides = overrides or {}
     unknown = [n for n in names if n not in CONFIGS]
@@ -138,17 +144,44 @@ def resolve_configs(names: Sequence[str], overrides: Mapping[str, Mapping[str, A
     if stray:
         raise ValueError(f"--set names {', '.join(stray)}, which is not in --compare")
     out = []
-    recipe_fields = {"text_components", "text_clusters", "text_share", "feature_weight"}
     for name in names:
         cfg = CONFIGS[name]
         extra = dict(overrides.get(name, {}))
-        recipe = {k: extra.pop(k) for k in list(extra) if k in recipe_fields}
-        if "item_parts" in extra:
-            recipe["item_parts"] = _parts(extra.pop("item_parts"), ITEM_PARTS)
-        if "user_parts" in extra:
-            recipe["user_parts"] = _parts(extra.pop("user_parts"), USER_PARTS)
-        out.append(replace(cfg, params={**cfg.params, **extra}, **recipe))
+        problems: list[tuple[str | None, Any, str]] = []
+        recipe: dict[str, Any] = {}
+        try:
+            recipe.update(RecipeParams.check({k: extra.pop(k) for k in list(extra) if k in RecipeParams.model_fields}))
+        except ParamError as exc:
+            problems += exc.problems
+        for key, allowed in (("item_parts", ITEM_PARTS), ("user_parts", USER_PARTS)):
+            if key in extra:
+                value = extra.pop(key)
+                try:
+                    recipe[key] = _parts(value, allowed)
+                except ValueError as exc:
+                    problems.append((key, value, str(exc)))
+        try:
+            params = params_model(cfg.algorithm).check({**cfg.params, **extra})
+        except ParamError as exc:
+            problems += exc.problems
+        if problems:
+            raise ParamError(problems, config=name)
+        if cfg.algorithm == "als" and params.get("user_feature_weight", 0) > 0 \
+                and not recipe.get("user_parts", cfg.user_parts):
+            recipe["user_parts"] = ("features",)  # ALS drops identity columns (user_feature_columns)
+        out.append(replace(cfg, params=params, **recipe))
     return out
+
+
+class RecipeParams(AlgorithmParams):
+    """The numeric fields of a configuration's feature recipe that ``--set`` may change."""
+
+    algorithm = "a feature recipe"
+
+    text_components: int = Field(16, ge=1)
+    text_clusters: int = Field(50, ge=1)
+    text_share: float = Field(0.5, ge=0, le=1)
+    feature_weight: float | None = Field(None, ge=0)
 
 
 def _parts(value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
@@ -157,6 +190,21 @@ def _parts(value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
     if bad:
         raise ValueError(f"unknown feature part {', '.join(bad)}; choose from {', '.join(allowed)}")
     return parts
+
+
+def params_model(algorithm: str) -> type[AlgorithmParams]:
+    """The parameter model of ``algorithm``: a model class's own, or a blend's."""
+    return BlendParams if algorithm == "blend" else ALGORITHMS[algorithm].params_model
+
+
+def text_hint(source: str) -> str:
+    """How to give item texts for data from ``source`` (``WorkbenchData.source``): the
+    fix differs for files, a MovieLens folder and Solace's own catalog."""
+    if source.startswith("movielens"):
+        return "give the MovieLens plot texts (--plots FILE, or ../ml-100k-plots next to the folder)"
+    if source == "files":
+        return "give --item-text FILE (item_id,text)"
+    return "run `solace embed` to embed the catalog's texts"
 
 
 # ----------------------------------------------------------------------------- features
@@ -195,7 +243,7 @@ def item_feature_matrix(
     data = wb.data
     emb = data.item_embeddings
     if any(p.startswith("text-") for p in cfg.item_parts) and emb is None:
-        raise ValueError(f"{cfg.name} uses text features: give --item-text (or the MovieLens plots)")
+        raise ValueError(f"{cfg.name} needs item texts: {text_hint(wb.source)}")
     seen = np.asarray((train > 0).sum(axis=0)).ravel() > 0
     lists: dict[str, list[tuple[str, float]]] = {i: [] for i in data.item_ids}
     if "features" in cfg.item_parts:
@@ -291,7 +339,14 @@ def user_feature_matrix(wb: WorkbenchData, cfg: ModelConfig) -> tuple[sp.csr_mat
 
 
 def config_data(wb: WorkbenchData, cfg: ModelConfig, train: sp.csr_matrix, random_state: int) -> InteractionData:
-    """The dataset one configuration trains on: ``train`` plus its own feature recipe."""
+    """The dataset one configuration trains on: ``train`` plus its own feature recipe.
+
+    An ALS ``user_feature_weight`` with no user features in the data is refused: the
+    model would train exactly as without it and the manifest would claim otherwise.
+    """
+    if cfg.algorithm == "als" and cfg.params.get("user_feature_weight", 0) > 0 and not wb.user_features:
+        raise ValueError(f"{cfg.name}: user_feature_weight={cfg.params['user_feature_weight']} needs users' "
+                         "features (--user-features FILE), and these data have none")
     ifm, inames = item_feature_matrix(wb, cfg, train, random_state)
     ufm, unames = user_feature_matrix(wb, cfg)
     d = wb.data
@@ -332,17 +387,54 @@ def model_for(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
     return model
 
 
+def _comma_list(value: Any) -> Any:
+    """``a,b`` (or ``a+b``) from the command line as a list; anything else unchanged."""
+    if isinstance(value, str):
+        return [p.strip() for p in value.replace("+", ",").split(",") if p.strip()]
+    return value
+
+
+class BlendParams(AlgorithmParams):
+    """A blend's parameters: the named configurations it sums and one weight for each
+    (``--set hybrid-als.weights=0.7,0.3`` or a JSON list)."""
+
+    algorithm = "blend"
+
+    parts: list[str] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0)]] | None = None
+
+    @field_validator("parts", "weights", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("parts")
+    @classmethod
+    def _known_parts(cls, parts: list[str]) -> list[str]:
+        unknown = [p for p in parts if p not in CONFIGS or CONFIGS[p].algorithm == "blend"]
+        if unknown:
+            choices = ", ".join(n for n, c in CONFIGS.items() if c.algorithm != "blend")
+            raise ValueError(f"unknown blend part {', '.join(unknown)}; choose from {choices}")
+        return parts
+
+    @model_validator(mode="after")
+    def _one_weight_per_part(self) -> BlendParams:
+        if self.weights is not None:
+            if len(self.weights) != len(self.parts):
+                raise ValueError(f"give as many weights as parts ({len(self.parts)} parts, "
+                                 f"{len(self.weights)} weights)")
+            if not sum(self.weights) > 0:
+                raise ValueError("at least one blend weight must be above 0")
+        return self
+
+
 def _build_blend(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
-    params = dict(cfg.params)
-    parts = list(params.pop("parts", []))
-    weights = [float(w) for w in params.pop("weights", [1.0] * len(parts))]
-    if params:
-        raise ValueError(f"{cfg.name} (blend) takes only parts and weights, not {', '.join(params)}")
-    if not parts or len(parts) != len(weights):
-        raise ValueError(f"{cfg.name}: give as many weights as parts ({len(parts)} parts, {len(weights)} weights)")
-    unknown = [p for p in parts if p not in CONFIGS or CONFIGS[p].algorithm == "blend"]
-    if unknown:
-        raise ValueError(f"{cfg.name}: unknown blend part {', '.join(unknown)}")
+    try:
+        params = BlendParams.check(cfg.params)
+    except ParamError as exc:
+        raise ValueError(f"{cfg.name}: {exc}") from None
+    parts = list(params["parts"])
+    weights = [float(w) for w in params.get("weights") or [1.0] * len(parts)]
     models = []
     for name in parts:
         part = CONFIGS[name]
@@ -368,9 +460,10 @@ def build_model(cfg: ModelConfig, random_state: int, threads: int) -> Recommende
     if cfg.algorithm == "lightfm":
         params.setdefault("use_item_features", bool(cfg.item_parts))
         params.setdefault("use_user_features", bool(cfg.user_parts))
-    unknown = [k for k in params if k not in accepted]
-    if unknown:
-        raise ValueError(f"{cfg.name} ({cfg.algorithm}) takes no parameter {', '.join(unknown)}")
+    try:
+        params = params_model(cfg.algorithm).check(params)
+    except ParamError as exc:
+        raise ValueError(f"{cfg.name} ({cfg.algorithm}): {exc}") from None
     return make_algorithm(cfg.algorithm, **params)
 
 
@@ -551,7 +644,7 @@ def run_config(
     wb: WorkbenchData, split: Split, cfg: ModelConfig, k: int = 10, random_state: int = 42, threads: int = 1,
 ) -> Result:
     if cfg.needs_text and wb.data.item_embeddings is None:
-        raise ValueError(f"{cfg.name} needs item texts: give --item-text FILE (or the MovieLens plots)")
+        raise ValueError(f"{cfg.name} needs item texts: {text_hint(wb.source)}")
     data = config_data(wb, cfg, split.train, random_state)
     started = time.perf_counter()
     model = model_for(cfg, random_state, threads)
