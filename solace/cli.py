@@ -147,49 +147,82 @@ PUBLISH_TENANT_OPTION = click.option(
               help="A named configuration of `solace evaluate --list-configs` (overrides --algorithm).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed of the holdout split and the model (default SOLACE_RANDOM_STATE).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Training threads (default SOLACE_THREADS).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
               help="Publish the new version to Redis right away.")
 @PUBLISH_TENANT_OPTION
 @data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
-          do_publish: bool, publish_tenant: str | None, **data_opts: Any) -> None:
-    """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version."""
+          seed: int | None, threads: int | None, do_publish: bool, publish_tenant: str | None,
+          **data_opts: Any) -> None:
+    """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version.
+
+    Everything the user typed (parameters, tenant) is checked before any data is loaded:
+    a typo should cost a second, not a training run.
+    """
     from solace.jobs import train_from_store
+    from training.models import ParamError
 
     services = _services(ctx)
+    settings = services.settings
+    seed = settings.random_state if seed is None else seed
+    n_threads = settings.threads if threads is None else threads
+    on_files = bool(data_opts.get("interactions") or data_opts.get("movielens"))
+    if publish_tenant is not None:
+        if not do_publish:
+            raise click.BadParameter("only used with --publish: add --publish, or drop --tenant",
+                                     param_hint="'--tenant'")
+        _check_tenant(publish_tenant)
+        if not on_files:
+            raise click.BadParameter("a version trained on Solace's event log is published without a tenant "
+                                     "(its users already carry theirs)", param_hint="'--tenant'")
     given = {k: v for k, v in data_opts.items() if v not in (None, ())}
+    parsed = _parse_params(params)
     if not given and config_name is None:
-        outcome = train_from_store(services, algorithm, _parse_params(params) or None, say=click.echo)
+        from training.models import check_params
+
+        try:
+            check_params(algorithm, parsed)
+        except ParamError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--param'") from None
+        outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
+                                   random_state=seed, threads=n_threads)
     else:
         from training.cli import load_data
         from training.encoder import model_name
         from training.pipeline import embedding_manifest, train_and_register
-        from training.workbench import CONFIGS, config_data, model_for, resolve_configs
+        from training.workbench import CONFIGS, config_data, model_for, resolve_configs, text_hint
 
         name = config_name or algorithm
         if name not in CONFIGS:
             raise click.BadParameter(f"unknown configuration {name!r}; see `solace evaluate --list-configs`",
                                      param_hint="--config")
-        settings = services.settings
         try:
             # the same recipe, parameters and model construction as `solace evaluate`
-            cfg = resolve_configs([name], {name: _parse_params(params)})[0]
-            model_for(cfg, settings.random_state, settings.threads)  # a bad --param fails before the data loads
+            cfg = resolve_configs([name], {name: parsed})[0]
+        except ParamError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--param'") from None
+        try:
+            model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
             wb = load_data(ctx, data_opts)
-            data = config_data(wb, cfg, wb.data.interactions, settings.random_state)
+            if cfg.needs_text and wb.data.item_embeddings is None:
+                raise click.BadParameter(f"{name} needs item texts: {text_hint(wb.source)}",
+                                         param_hint="--config" if config_name else "--algorithm")
+            data = config_data(wb, cfg, wb.data.interactions, seed)
             outcome = train_and_register(
-                data, cfg.algorithm, {}, services.registry, random_state=settings.random_state,
-                threads=settings.threads, progress=click.echo,
+                data, cfg.algorithm, {}, services.registry, random_state=seed,
+                threads=n_threads, progress=click.echo,
                 extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint(),
                        **embedding_manifest(model_name(settings.embedding_model), wb.data.item_embeddings)},
-                model_factory=lambda: model_for(cfg, settings.random_state, settings.threads),
+                model_factory=lambda: model_for(cfg, seed, n_threads),
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"model version {outcome.version.version}")
-    for name, value in outcome.metrics.items():
-        click.echo(f"  {name:>14}: {value:.4f}")
+    for metric, value in outcome.metrics.items():
+        click.echo(f"  {metric:>14}: {value:.4f}")
     if do_publish:
         _publish(ctx, outcome.version.version, "publish", publish_tenant)
         click.echo("published and active")
@@ -536,10 +569,27 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns failures into a line
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"Error: {error_message(exc)}", err=True)
         if _debug_requested():
             traceback.print_exc()
         sys.exit(1)
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for an unexpected failure, in the form click gives its own errors.
+
+    ``str(KeyError("no model version 'x'"))`` is the repr of its argument, quotes and all,
+    so a lookup error shows its argument instead; an exception without a message (a
+    library's bare ``assert``) is named by its type, with where to find more.
+    """
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        text = exc.args[0]
+    else:
+        text = str(exc)
+    text = " ".join(text.split())  # one line, whatever the library's message looked like
+    if not text:
+        text = f"{type(exc).__name__} (no message; SOLACE_LOG_LEVEL=DEBUG shows the traceback)"
+    return text
 
 
 def _debug_requested() -> bool:

@@ -63,21 +63,29 @@ def embed_item_text_files(services: Services, paths: Sequence[Path], progress: b
 
 
 def train_from_store(
-    services: Services, algorithm: str, params: dict[str, Any] | None = None, say: Say | None = None
+    services: Services, algorithm: str, params: dict[str, Any] | None = None, say: Say | None = None,
+    random_state: int | None = None, threads: int | None = None,
 ) -> TrainOutcome:
+    """Train ``algorithm`` on the event log and catalog and save a version.
+
+    ``random_state`` and ``threads`` default to the settings (``solace train --seed/--threads``
+    override them). Given LightFM parameters are merged over Solace's LightFM defaults, so
+    ``--param epochs=60`` changes the epochs only.
+    """
     settings = services.settings
+    seed = settings.random_state if random_state is None else random_state
+    n_threads = settings.threads if threads is None else threads
     encoder_name = encoder_for(services).name
-    data = build_store_dataset(services.engine, encoder_name, random_state=settings.random_state)
+    data = build_store_dataset(services.engine, encoder_name, random_state=seed)
     if data.interactions.nnz == 0 and algorithm not in ("content", "popularity"):
         raise ValueError(
             f"no interactions to learn {algorithm} from yet: train --algorithm content "
             "(or popularity) until platforms have sent events"
         )
-    if params is None:
-        params = DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}
+    params = {**(DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}), **(params or {})}
     return train_and_register(
-        data, algorithm, params, services.registry, random_state=settings.random_state,
-        threads=settings.threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE},
+        data, algorithm, params, services.registry, random_state=seed,
+        threads=n_threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE},
         progress=say,
     )
 
