@@ -178,6 +178,33 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _writable_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """An output file option, checked when the command starts: a report that cannot be
+    written should fail before the training it reports on, not after."""
+    if value is None:
+        return None
+    folder = value.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {folder} does not exist", ctx=ctx, param=param)
+    if not os.access(folder, os.W_OK | os.X_OK) or (value.exists() and not os.access(value, os.W_OK)):
+        raise click.BadParameter(f"{value} is not writable", ctx=ctx, param=param)
+    return value
+
+
+def _data_args(ctx: click.Context, data_opts: dict[str, Any]) -> list[str]:
+    """The DATA OPTIONS given, back as command-line arguments (to print a command to rerun)."""
+    import shlex
+
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = data_opts.get(param.name or "")
+        if value in (None, ()) or not isinstance(param, click.Option):
+            continue
+        for one in value if param.multiple else [value]:
+            args += [param.opts[0], shlex.quote(str(one))]
+    return args
+
+
 def _split_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--split", "split_kind", type=click.Choice(["random", "time", "cold-items", "predefined"]),
@@ -242,8 +269,10 @@ def _test_matrix(wb: WorkbenchData, path: Path) -> Any:
               help="Comma-separated configurations (see --list-configs); default: lightfm-ref,als-ref,popularity,lightfm,hybrid.")
 @click.option("--set", "sets", multiple=True, metavar="CONFIG.KEY=VALUE",
               help="Override a parameter of one configuration, e.g. hybrid.epochs=30 (repeatable).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write metrics as JSON.")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write a self-contained HTML report.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_writable_file,
+              help="Write metrics as JSON.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), callback=_writable_file,
+              help="Write a self-contained HTML report.")
 @click.option("--list-configs", is_flag=True, help="List the named configurations and exit.")
 @click.option("--baseline", default=None, metavar="NAME",
               help="Also print every configuration's relative gain over NAME (one of --compare), "
@@ -257,6 +286,7 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
              test_file: Path | None, test_share: float, k: int, seed: int | None, threads: int | None,
              **data_opts: Any) -> None:
     """Compare configurations on one split: one table, optional JSON and HTML report."""
+    from training.models import ParamError
     from training.report import gain_text, text_table, write_html, write_json
     from training.workbench import (
         CONFIGS,
@@ -265,6 +295,7 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
         metric_names,
         resolve_configs,
         summarise_repeats,
+        text_hint,
     )
     from training.workbench import compare as run_compare
 
@@ -276,6 +307,8 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     names = [n.strip() for n in compare.split(",") if n.strip()] if compare else list(DEFAULT_COMPARE)
     try:
         configs = resolve_configs(names, _overrides(sets))
+    except ParamError as exc:
+        raise click.BadParameter(exc.describe(f"{exc.config}."), param_hint="'--set'") from None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--compare") from None
     if baseline is not None and baseline not in names:
@@ -285,8 +318,18 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     wb = load_data(ctx, data_opts)
     missing_text = [c.name for c in configs if c.needs_text and wb.data.item_embeddings is None]
     if missing_text:
-        raise click.BadParameter(f"{', '.join(missing_text)} need item texts (--item-text FILE or the MovieLens plots)",
-                                 param_hint="--compare")
+        one = len(missing_text) == 1
+        if compare is not None:  # named on purpose: say what is missing rather than guess
+            raise click.BadParameter(f"{', '.join(missing_text)} need{'s' if one else ''} item texts: "
+                                     f"{text_hint(wb.source)}", param_hint="--compare")
+        # the default list is a suggestion: compare what these data allow
+        configs = [c for c in configs if c.name not in missing_text]
+        click.echo(f"note: skipped {', '.join(missing_text)} of the default comparison: "
+                   f"{'it needs' if one else 'they need'} item texts; to include {'it' if one else 'them'}, "
+                   f"{text_hint(wb.source)}", err=True)
+        if baseline in missing_text:
+            raise click.BadParameter(f"{baseline} was skipped (it needs item texts): {text_hint(wb.source)}",
+                                     param_hint="--baseline")
     split = _make_split(wb, split_kind, test_file, test_share, seed)
     click.echo(f"data: {wb.source}: {wb.data.shape[0]} users, {wb.data.shape[1]} items; split {split.name}: "
                f"{split.train.nnz} train / {split.test.nnz} test interactions ({split.note})", err=True)
@@ -390,7 +433,8 @@ def _suggest(trial: Any, name: str, kind: str, bounds: Any) -> Any:
 @click.option("--folds", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Score each trial on the mean of N validation holdouts (seeds SEED+1..SEED+N): "
                    "slower, but a choice then has to hold on more than one draw.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the best parameters and all trials.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_writable_file,
+              help="Write the best parameters and all trials.")
 @click.pass_context
 def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, timeout_s: int | None,
          folds: int, json_out: Path | None, split_kind: str | None, test_file: Path | None, test_share: float,
@@ -406,7 +450,7 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     import optuna
 
     from training.splits import random_split
-    from training.workbench import CONFIGS, Split, metric_names, resolve_configs, run_config
+    from training.workbench import CONFIGS, Split, metric_names, resolve_configs, run_config, text_hint
 
     if config_name not in CONFIGS:
         raise click.BadParameter(f"unknown configuration {config_name!r}; choose from {', '.join(CONFIGS)}", param_hint="--config")
@@ -423,7 +467,7 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     n_threads = _threads(ctx, threads)
     wb = load_data(ctx, data_opts)
     if base.needs_text and wb.data.item_embeddings is None:
-        raise click.BadParameter(f"{config_name} needs item texts", param_hint="--config")
+        raise click.BadParameter(f"{config_name} needs item texts: {text_hint(wb.source)}", param_hint="--config")
     outer = _make_split(wb, split_kind, test_file, test_share, seed)
     validations = [
         Split(f"validation-{f + 1}", *random_split(outer.train, 0.2, seed + 1 + f),
@@ -454,6 +498,11 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     click.echo("test metrics with them: " + ", ".join(
         f"{m}={v:.4f}" for m, v in final.metrics.items() if v is not None))
     click.echo("use them: " + " ".join(f"--set {config_name}.{n}={json.dumps(v)}" for n, v in best.items()))
+    # evaluate takes --set CONFIG.KEY=VALUE, train takes --param KEY=VALUE: print both
+    click.echo("train with them: " + " ".join([
+        "solace train", "--config", config_name, *(f"--param {n}={json.dumps(v)}" for n, v in best.items()),
+        *_data_args(ctx, data_opts), "--seed", str(seed),
+    ]))
     if json_out:
         json_out.write_text(json.dumps({
             "config": config_name, "metric": metric, "best_value": study.best_value, "best_params": best,
