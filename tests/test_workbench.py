@@ -322,7 +322,8 @@ def test_evaluate_cli_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
         (["evaluate", "--interactions", str(files["interactions"]), "--compare", "nope"], "unknown configuration nope"),
         (["evaluate", "--interactions", str(files["interactions"]), "--split", "predefined", "--compare", "popularity"],
          "predefined split needs"),
-        (["evaluate", "--interactions", str(files["interactions"]), "--compare", "content"], "need item texts"),
+        (["evaluate", "--interactions", str(files["interactions"]), "--compare", "content"],
+         "content needs item texts: give --item-text FILE"),
         (["evaluate", "--item-features", str(files["item_features"])], "--item-features needs --interactions"),
         (["evaluate", "--interactions", str(files["interactions"]), "--compare", "popularity", "--set", "x=1"], "CONFIG.KEY=VALUE"),
     ]
