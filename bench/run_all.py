@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-BENCHES = ("serving", "freshness", "memory", "training", "embedding", "ingestion")
+BENCHES = ("serving", "freshness", "memory", "training", "embedding", "ingestion", "foldin", "reference_check")
 
 
 def main() -> None:
