@@ -77,7 +77,11 @@ class ServingMetrics:
             if st is not None:
                 model = st.cache.model
                 if model is not None and model.version != self._shown_version:
-                    self.model_info.clear()
+                    if self.multiprocess_dir is None:
+                        self.model_info.clear()
+                    elif self._shown_version is not None:
+                        # prometheus_client cannot clear labels across processes: retire the old one
+                        self.model_info.labels(self._shown_version).set(0)
                     self.model_info.labels(model.version).set(1)
                     self._shown_version = model.version
                 self.degraded.set(1 if st.cache.degraded else 0)
