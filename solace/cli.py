@@ -215,6 +215,9 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                 data, cfg.algorithm, {}, services.registry, random_state=seed,
                 threads=n_threads, progress=click.echo,
                 extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint(),
+                       # how the data were read (files, event weights, decay), to train it again
+                       "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else
+                                        v if isinstance(v, int | float) else str(v) for k, v in given.items()},
                        **embedding_manifest(model_name(settings.embedding_model), wb.data.item_embeddings)},
                 model_factory=lambda: model_for(cfg, seed, n_threads),
             )
