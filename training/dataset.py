@@ -6,6 +6,7 @@ each model version so serving can translate back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,33 +86,45 @@ def aggregate_events(
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     half_life_days: float | None = None,
 ) -> list[Interaction]:
-    """``(user, item, event type[, time])`` to one interaction per pair.
+    """``(user, item, event type[, time])`` to one interaction per pair, in one pass (the
+    event log may be large: nothing but one entry per pair is kept).
 
     A pair's confidence is its strongest positive event; any negative event (dismiss,
     report) removes the pair from the positives altogether. With times, each pair keeps
     its latest time (what the ``time`` split orders by), and ``half_life_days`` multiplies
     each event's weight by ``0.5 ** (age / half_life)``, the age counted from the newest
-    event, so that what a user did long ago counts less than what they do now.
+    event, so that what a user did long ago counts less than what they do now. The newest
+    event is known only at the end, so the strongest event is chosen on log-weights
+    shifted by time, which orders events exactly as their decayed weights do.
     """
-    rows = [(e[0], e[1], e[2], e[3] if len(e) > 3 else None) for e in events]
-    stamps = [t.timestamp() for *_rest, t in rows if t is not None]
-    newest = max(stamps, default=None)
-    if half_life_days is not None and len(stamps) < len(rows):
-        raise ValueError("time decay needs a time on every event")
-    best: dict[tuple[str, str], float] = {}
+    per_second = math.log(2) / (half_life_days * SECONDS_PER_DAY) if half_life_days is not None else 0.0
+    origin: float | None = None
+    newest: float | None = None
+    best: dict[tuple[str, str], float] = {}  # strongest weight, or with decay its shifted log
     latest: dict[tuple[str, str], datetime] = {}
     negative: set[tuple[str, str]] = set()
-    for user, item, kind, when in rows:
-        w = weights.get(kind, 0.0)
+    for event in events:
+        user, item, kind = event[0], event[1], event[2]
+        when = event[3] if len(event) > 3 else None  # type: ignore[misc]
         key = (user, item)
-        if when is not None and (key not in latest or when > latest[key]):
-            latest[key] = when
+        if when is not None:
+            if key not in latest or when > latest[key]:
+                latest[key] = when
+            stamp = when.timestamp()
+            origin = stamp if origin is None else origin
+            newest = stamp if newest is None else max(newest, stamp)
+        elif half_life_days is not None:
+            raise ValueError("time decay needs a time on every event")
+        w = weights.get(kind, 0.0)
         if w < 0:
             negative.add(key)
         elif w > 0:
-            if half_life_days is not None and when is not None and newest is not None:
-                w *= decay_factor(newest - when.timestamp(), half_life_days)
-            best[key] = max(best.get(key, 0.0), w)
+            score = w if half_life_days is None else math.log(w) + (stamp - origin) * per_second
+            if key not in best or score > best[key]:
+                best[key] = score
+    if half_life_days is not None and newest is not None and origin is not None:
+        shift = (newest - origin) * per_second
+        best = {key: math.exp(score - shift) for key, score in best.items()}
     return [Interaction(u, i, w, latest.get((u, i))) for (u, i), w in best.items() if (u, i) not in negative]
 
 
