@@ -147,6 +147,10 @@ PUBLISH_TENANT_OPTION = click.option(
               help="A named configuration of `solace evaluate --list-configs` (overrides --algorithm).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
+@click.option("--split", "split_kind", type=click.Choice(["random", "time", "predefined"]), default=None,
+              help="The holdout the version's metrics are measured on before it is refit on all data: "
+                   "random (20% per user, the default), time (each user's latest 20%) or predefined "
+                   "(MovieLens ua.base/ua.test, the figures of `solace evaluate`).")
 @click.option("--seed", type=int, default=None, help="Seed of the holdout split and the model (default SOLACE_RANDOM_STATE).")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="Training threads (default SOLACE_THREADS).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
@@ -155,8 +159,8 @@ PUBLISH_TENANT_OPTION = click.option(
 @data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
-          seed: int | None, threads: int | None, do_publish: bool, publish_tenant: str | None,
-          **data_opts: Any) -> None:
+          split_kind: str | None, seed: int | None, threads: int | None, do_publish: bool,
+          publish_tenant: str | None, **data_opts: Any) -> None:
     """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version.
 
     Everything the user typed (parameters, tenant) is checked before any data is loaded:
@@ -180,7 +184,7 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                                      "(its users already carry theirs)", param_hint="'--tenant'")
     given = {k: v for k, v in data_opts.items() if v not in (None, ())}
     parsed = _parse_params(params)
-    if not given and config_name is None:
+    if not given and config_name is None and split_kind is None:
         from training.models import check_params
 
         try:
@@ -190,7 +194,7 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
                                    random_state=seed, threads=n_threads)
     else:
-        from training.cli import load_data
+        from training.cli import load_data, make_holdout
         from training.encoder import model_name
         from training.pipeline import embedding_manifest, train_and_register
         from training.workbench import CONFIGS, config_data, model_for, resolve_configs, text_hint
@@ -211,6 +215,8 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                 raise click.BadParameter(f"{name} needs item texts: {text_hint(wb.source)}",
                                          param_hint="--config" if config_name else "--algorithm")
             data = config_data(wb, cfg, wb.data.interactions, seed)
+            # without --split: the pipeline's own seeded random holdout, which tolerates data too small to split
+            holdout = make_holdout(wb, split_kind, seed) if split_kind else None
             outcome = train_and_register(
                 data, cfg.algorithm, {}, services.registry, random_state=seed,
                 threads=n_threads, progress=click.echo,
@@ -219,7 +225,7 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                        "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else
                                         v if isinstance(v, int | float) else str(v) for k, v in given.items()},
                        **embedding_manifest(model_name(settings.embedding_model), wb.data.item_embeddings)},
-                model_factory=lambda: model_for(cfg, seed, n_threads),
+                model_factory=lambda: model_for(cfg, seed, n_threads), holdout=holdout,
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None

@@ -442,6 +442,34 @@ def test_movielens_layout_loader_on_a_tiny_copy(tmp_path: Path) -> None:
         ("ua.base", 2, "item 'abc' is not in u.item"), ("ua.base", 3, "user '7' is not in u.user")]
 
 
+def test_train_measures_a_version_on_the_holdout_it_is_asked_for(tmp_path: Path) -> None:
+    """`solace train --split predefined` on MovieLens reports the ua.test figures that
+    `solace evaluate` prints for the same configuration, and the manifest says which
+    holdout its metrics come from."""
+    home = tmp_path / "home"
+    ml = _tiny_movielens(tmp_path)
+    result = _run(["train", "--config", "popularity", "--movielens", str(ml), "--split", "predefined"], home)
+    assert result.exit_code == 0, result.output
+    version = re.search(r"model version (\S+)", result.stdout).group(1)
+    manifest = json.loads((home / "models" / version / "manifest.json").read_text())
+    assert manifest["holdout"]["split"] == "predefined" and manifest["holdout"]["test_interactions"] == 2
+    out = tmp_path / "e.json"
+    result = _run(["evaluate", "--movielens", str(ml), "--split", "predefined", "--compare", "popularity",
+                   "--json", str(out)], home)
+    assert result.exit_code == 0, result.output
+    measured = json.loads(out.read_text())["popularity"]
+    assert manifest["metrics"]["precision@10"] == pytest.approx(measured["precision@10"])
+    assert manifest["metrics"]["ndcg@10"] == pytest.approx(measured["ndcg@10"])
+    files = _group_data(tmp_path)
+    result = _run(["train", "--algorithm", "popularity", "--interactions", str(files["interactions"])], home)
+    version = re.search(r"model version (\S+)", result.stdout).group(1)
+    manifest = json.loads((home / "models" / version / "manifest.json").read_text())
+    assert manifest["holdout"]["split"] == "random" and "20%" in manifest["holdout"]["note"]
+    result = _run(["train", "--algorithm", "popularity", "--interactions", str(files["interactions"]),
+                   "--split", "predefined"], home)
+    assert result.exit_code == 2 and "predefined split needs" in result.stderr
+
+
 def test_movielens_100k_reads_the_grouplens_files() -> None:
     if not (ML_DIR / "u.data").is_file():
         pytest.skip(f"MovieLens 100K not found at {ML_DIR} (set SOLACE_SHARED)")

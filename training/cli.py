@@ -236,6 +236,15 @@ def _make_split(wb: WorkbenchData, split_kind: str | None, test_file: Path | Non
         raise click.BadParameter(str(exc), param_hint="--split") from None
 
 
+def make_holdout(wb: WorkbenchData, kind: str, seed: int, share: float = 0.2) -> Any:
+    """The holdout ``solace train`` measures a version on, made as ``evaluate`` makes its
+    splits (so ``--split predefined`` on MovieLens gives the ``ua.test`` figures)."""
+    from training.pipeline import Holdout
+
+    split = _make_split(wb, kind, None, share, seed)
+    return Holdout(split.name, split.train, split.test, split.note)
+
+
 def _test_matrix(wb: WorkbenchData, path: Path) -> Any:
     """A test file over the loaded users and items; pairs with unknown ids cannot be scored
     and are reported (a test file naming only unknown ids is an error)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
@@ -127,6 +128,16 @@ def algorithm_params(name: str, params: dict[str, Any], random_state: int, threa
 
 
 @dataclass
+class Holdout:
+    """The train/test matrices a version's metrics are measured on, and how they were made."""
+
+    name: str
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    note: str
+
+
+@dataclass
 class TrainOutcome:
     version: ModelVersion
     model: Recommender
@@ -145,12 +156,16 @@ def train_and_register(
     extra: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     model_factory: Callable[[], Recommender] | None = None,
+    holdout: Holdout | None = None,
 ) -> TrainOutcome:
-    """Evaluate on a seeded holdout, refit on all data, save the version.
+    """Evaluate on a holdout, refit on all data, save the version.
 
     ``model_factory`` builds a fresh, unfitted model (a named workbench configuration,
     blends included) so that what is trained here is exactly what ``solace evaluate``
-    measured; without it the model is ``make_algorithm(algorithm, **params)``.
+    measured; without it the model is ``make_algorithm(algorithm, **params)``. The holdout
+    is a seeded per-user random ``test_share`` unless ``holdout`` gives one (a time split,
+    or MovieLens' ``ua.base``/``ua.test``), and the manifest says which it was, so that a
+    version's metrics can be read next to ``solace evaluate``'s.
     """
     say = progress or (lambda _m: None)
     if model_factory is None:
@@ -161,10 +176,15 @@ def train_and_register(
     else:
         full_params = model_factory().get_params()
     metrics: dict[str, float] = {}
+    if holdout is None:
+        holdout = Holdout("random", *random_split(data.interactions, test_share, random_state),
+                          f"{test_share:.0%} of each user's interactions held out (seed {random_state})")
+    extra = {**(extra or {}), "holdout": {"split": holdout.name, "note": holdout.note,
+                                          "test_interactions": int(holdout.test.nnz)}}
     if data.interactions.nnz:
-        train, test = random_split(data.interactions, test_share, random_state)
+        train, test = holdout.train, holdout.test
         if test.nnz:
-            say(f"evaluating {algorithm} on a {int(test_share * 100)}% per-user holdout")
+            say(f"evaluating {algorithm} on the {holdout.name} holdout: {holdout.note}")
             probe = model_factory().fit(data.with_interactions(train))
             measured = evaluate_model(probe, train, test, k=k, item_embeddings=data.item_embeddings)
             # a metric that cannot be computed on this holdout (AUC with no negatives...) is left out
