@@ -300,15 +300,18 @@ def models_show(ctx: click.Context, version: str) -> None:
 def _data_source(version: Any) -> str:
     """What a version's holdout metrics were measured on: Solace's event log (however it
     was trained; it grows between versions, so its contents are not compared), or the
-    files or MovieLens folder it names together with the fingerprint of what they held."""
+    files or MovieLens folder it names together with the fingerprint of what they held;
+    and which kind of holdout the metrics come from (random and time splits differ)."""
     from training.pipeline import STORE_DATA_SOURCE
     from training.publish import trained_on_store
 
-    if trained_on_store(version):
-        return STORE_DATA_SOURCE
     manifest = version.manifest
+    # versions from before the holdout was recorded were all measured on the random one
+    holdout = f"{manifest.get('holdout', {}).get('split', 'random')} holdout"
+    if trained_on_store(version):
+        return f"{STORE_DATA_SOURCE} ({holdout})"
     fingerprint = manifest.get("data_fingerprint_full") or manifest.get("data_fingerprint")
-    return f"{manifest.get('data_source')} (fingerprint {fingerprint})"
+    return f"{manifest.get('data_source')} (fingerprint {fingerprint}, {holdout})"
 
 
 @models.command(name="promote")

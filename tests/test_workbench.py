@@ -771,6 +771,12 @@ def test_promote_with_require_metric_guards_on_the_metric_and_on_comparable_data
     assert result.exit_code == 1 and "fingerprint fp-b" in result.output and registry.active() == on_files
     same_files = version(0.31, "files", "fp-a")
     assert promote(same_files, "--require-metric", "precision@10").exit_code == 0
+    # the same data measured on another kind of holdout is not comparable either
+    on_time = registry.save("als", {}, vectors, ids, {"precision@10": 0.9}, "fp",
+                            {"data_source": "files", "data_fingerprint_full": "fp-a",
+                             "holdout": {"split": "time"}}).version
+    result = promote(on_time, "--require-metric", "precision@10")
+    assert result.exit_code == 1 and "time holdout" in result.output and registry.active() == same_files
 
 
 def test_the_event_log_supports_the_time_split_and_time_decay(deployment: object, tmp_path: Path) -> None:
