@@ -75,16 +75,20 @@ def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users
 # --------------------------------------------------------------------------- serve
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
-@click.option("--threads", default=4, show_default=True,
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Threads per worker (gthread: keep-alive, and numpy releases the GIL).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the HTTP API with gunicorn."""
     from solace.serve import serve as run_server
 
-    run_server(_services(ctx).settings, host=host, port=port, workers=workers, threads=threads)
+    settings = _services(ctx).settings
+    click.echo(f"Serving on http://{host}:{port} ({workers} workers x {threads} threads; "
+               f"API docs at /docs; Ctrl-C to stop)", err=True)
+    run_server(settings, host=host, port=port, workers=workers, threads=threads)
+    click.echo("Stopped.", err=True)
 
 
 @cli.command(name="openapi")

@@ -40,6 +40,14 @@ def _worker_exited(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def _remove_in_master(folder: Path, master_pid: int) -> None:
+    """Workers are forked after this handler is registered and run it when they exit: only
+    the master may remove the metrics folder, or one worker's exit (a timeout, a reload)
+    leaves its replacement without the folder and gunicorn stops the whole server."""
+    if os.getpid() == master_pid:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
           threads: int = 4) -> None:
     # The master opens Redis first: with the embedded server, it owns the redis-server
@@ -50,7 +58,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     # Metrics of all workers in one scrape: a fresh folder per server (prometheus_client
     # wants it empty at start), named to the library before any worker imports it.
     metrics_dir = Path(tempfile.mkdtemp(prefix="solace-metrics-"))
-    atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    atexit.register(_remove_in_master, metrics_dir, os.getpid())
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     SolaceServer(
         settings.model_copy(update={"metrics_dir": metrics_dir}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -100,6 +101,21 @@ def test_quickstart_then_serve_gives_suggestions_matching_simulated_needs(tmp_pa
         pids = {sample.labels.get("pid") for family in text_string_to_metric_families(scraped)
                 for sample in family.samples if sample.name == "solace_model_active"}
         assert pids and None not in pids
+
+        # a worker that exits (a timeout, a reload) is replaced and the server keeps answering
+        workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 2, workers
+        os.kill(int(workers[0]), signal.SIGTERM)
+        deadline = time.time() + 30
+        while True:
+            now = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+            if len(now) == 2 and workers[0] not in now:
+                break
+            assert server.poll() is None and time.time() < deadline, "the server stopped after one worker exited"
+            time.sleep(0.3)
+        for _ in range(4):  # both workers answer, the new one included
+            assert client.health()["status"] == "ok"
+        assert server.poll() is None
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)

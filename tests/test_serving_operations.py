@@ -54,7 +54,10 @@ def test_metrics_expose_routes_model_version_and_cache_hits(app_client, deployme
     _services, result = deployment
     for _ in range(2):
         app_client.get("/v1/users/sim-00007/recommendations?k=3")
-    text = app_client.get("/metrics").data.decode()
+    response = app_client.get("/metrics")
+    text = response.data.decode()
+    # Prometheus' parser refuses a media type with a repeated parameter
+    assert response.headers["Content-Type"].count("charset") == 1
     assert 'route="/v1/users/<user_id>/recommendations"' in text
     assert f'solace_model_active{{version="{result.version}"}} 1.0' in text
     assert 'solace_cached_list_lookups_total{result="hit"}' in text

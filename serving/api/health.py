@@ -40,4 +40,4 @@ def readyz():  # type: ignore[no-untyped-def]
 @api_spec.validate(skip_validation=True, tags=["operations"], security={})
 def metrics():  # type: ignore[no-untyped-def]
     """Prometheus text format: requests and latency per route, model version, cache hits."""
-    return Response(current_app.extensions["solace_metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(current_app.extensions["solace_metrics"].exposition(), content_type=CONTENT_TYPE_LATEST)
