@@ -155,7 +155,7 @@ PUBLISH_TENANT_OPTION = click.option(
               help="The holdout the version's metrics are measured on before it is refit on all data: "
                    "random (20% per user, the default), time (each user's latest 20%) or predefined "
                    "(MovieLens ua.base/ua.test, the figures of `solace evaluate`).")
-@click.option("--seed", type=int, default=None, help="Seed of the holdout split and the model (default SOLACE_RANDOM_STATE).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the holdout split and the model (default SOLACE_RANDOM_STATE).")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="Training threads (default SOLACE_THREADS).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
               help="Publish the new version to Redis right away.")

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(default=64, ge=1, le=4096)
     threads: int = Field(default=2, ge=1, le=256, description="Threads for training jobs.")
-    random_state: int = Field(default=42)
+    random_state: int = Field(default=42, ge=0, description="Seed of splits, simulation and models (numpy wants it >= 0).")
     rate_limit: str = Field(default="1200/minute", description="Per API key, limits syntax.")
     cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Cached list lifetime.")
     max_topic_share: float = Field(default=0.4, gt=0, le=1, description="Diversity cap per topic.")

@@ -213,7 +213,7 @@ def _split_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--test-share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
                      show_default=True, help="Share held out by random, time and cold-items splits."),
         click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True),
-        click.option("--seed", type=int, default=None, help="Seed of splits and models (default SOLACE_RANDOM_STATE)."),
+        click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of splits and models (default SOLACE_RANDOM_STATE)."),
         click.option("--threads", type=click.IntRange(1, 64), default=None, help="Training threads (default SOLACE_THREADS)."),
     ]
     for option in reversed(options):
