@@ -186,6 +186,16 @@ def test_event_types_map_to_weights_negatives_are_never_positive_and_decay_with_
     bad = _write_csv(tmp_path / "e2.csv", ["user_id", "item_id", "event"], [["u", "a", "clik"]])
     with pytest.raises(LoadError, match="unknown event type 'clik'"):
         read_interactions(bad)
+    # a weight for an event type the data never has is most likely a typo: said, not ignored
+    result = _run(["evaluate", "--interactions", str(path), "--event-weight", "lik=5", "--compare", "popularity",
+                   "--split", "random", "--test-share", "0.5"], tmp_path / "home")
+    assert "note: --event-weight lik: no event of that type in events.csv" in result.stderr, result.output
+    plain = _write_csv(tmp_path / "plain.csv", ["user_id", "item_id"], [["u", "a"], ["u", "b"], ["v", "a"]])
+    result = _run(["evaluate", "--interactions", str(plain), "--event-weight", "like=5", "--compare", "popularity"],
+                  tmp_path / "home")
+    assert "plain.csv has no event column: --event-weight is not used" in result.stderr, result.output
+    result = _run(["evaluate", "--event-weight", "foo=3", "--compare", "popularity"], tmp_path / "home")
+    assert result.exit_code == 2 and "foo: Solace's event log records only" in result.stderr
 
 
 # ----------------------------------------------------------------------------- splits

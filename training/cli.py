@@ -86,6 +86,7 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
     threads = settings.threads
     side = [k for k in ("item_text", "item_features", "user_features") if opts.get(k)]
     weights = _event_weights(opts.get("event_weights") or ())
+    named = [pair.partition("=")[0].strip() for pair in opts.get("event_weights") or ()]
     try:
         if opts.get("movielens") and opts.get("interactions"):
             raise click.BadParameter("give either --movielens or --interactions, not both", param_hint="--movielens")
@@ -107,10 +108,19 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
         if opts.get("interactions"):
             from training.data_io import load_files
 
-            return load_files(opts["interactions"], opts.get("item_text"), opts.get("item_features"),
-                              opts.get("user_features"), weights, opts.get("half_life_days"),
-                              cache_dir=cache, threads=threads, progress=sys.stderr.isatty(),
-                              model_path=settings.embedding_model, batch_size=settings.embedding_batch_size)
+            wb = load_files(opts["interactions"], opts.get("item_text"), opts.get("item_features"),
+                            opts.get("user_features"), weights, opts.get("half_life_days"),
+                            cache_dir=cache, threads=threads, progress=sys.stderr.isatty(), named_event_types=named,
+                            model_path=settings.embedding_model, batch_size=settings.embedding_batch_size)
+            for note in wb.notes:
+                click.echo(f"note: {note}", err=True)
+            return wb
+        from solace.events import EVENT_TYPES
+
+        unknown = [t for t in named if t not in EVENT_TYPES]
+        if unknown:
+            raise click.BadParameter(f"{', '.join(unknown)}: Solace's event log records only "
+                                     f"{', '.join(EVENT_TYPES)}", param_hint="--event-weight")
         return _store_data(services, weights, opts.get("half_life_days"))
     except LoadError as exc:
         raise _load_failure(exc) from None

@@ -81,6 +81,7 @@ class WorkbenchData:
     timestamps: sp.csr_matrix | None = None
     predefined: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
     source: str = "files"
+    notes: list[str] = field(default_factory=list)  # what the loader chose to tell the user
 
     def fingerprint(self) -> str:
         """Identifies the data a result was measured on (ids and matrix contents)."""
@@ -243,6 +244,7 @@ class RawInteractions:
     weights: dict[tuple[str, str], float]
     timestamps: dict[tuple[str, str], float] | None
     negatives: set[tuple[str, str]]
+    event_types: set[str] | None = None  # the types seen, or None without an event column
 
 
 def read_interactions(
@@ -276,6 +278,7 @@ def read_interactions(
         return RawInteractions({}, None, set())
     has_ts = "timestamp" in columns
     records: list[tuple[str, str, float, float | None, bool]] = []  # user, item, w, ts, is_event
+    seen_types: set[str] = set()
     for line, row in rows:
         if "__error__" in row:
             problems.append(RowProblem(name, line, str(row["__error__"])))
@@ -310,6 +313,8 @@ def read_interactions(
             problems.append(RowProblem(name, line, str(exc)))
             continue
         records.append((user, item, weight, ts, "event" in columns))
+        if "event" in columns:
+            seen_types.add(kind)
     if own and problems:
         raise LoadError(problems)
     latest = max((r[3] for r in records if r[3] is not None), default=None)
@@ -330,7 +335,8 @@ def read_interactions(
         weights[key] = max(weights.get(key, 0.0), w) if is_event else weights.get(key, 0.0) + w
     for key in negatives:
         weights.pop(key, None)
-    return RawInteractions(weights, stamps if has_ts else None, negatives)
+    return RawInteractions(weights, stamps if has_ts else None, negatives,
+                           seen_types if "event" in columns else None)
 
 
 def read_features(
@@ -514,6 +520,7 @@ def load_files(
     cache_dir: Path | None = None,
     threads: int | None = None,
     progress: bool = False,
+    named_event_types: Sequence[str] = (),
     model_path: str | None = None,
     batch_size: int = 64,
 ) -> WorkbenchData:
@@ -543,4 +550,19 @@ def load_files(
         order = sorted(texts, key=_natural)
         vectors = embed_with_cache([texts[i] for i in order], cache_dir, threads, progress, model_path, batch_size)
         emb_map = dict(zip(order, vectors))
-    return assemble(raw.weights, ifeat, ufeat, texts, raw.timestamps, emb_map, source="files")
+    wb = assemble(raw.weights, ifeat, ufeat, texts, raw.timestamps, emb_map, source="files")
+    wb.notes += _event_weight_notes(interactions.name, raw.event_types, named_event_types)
+    return wb
+
+
+def _event_weight_notes(name: str, seen: set[str] | None, named: Sequence[str]) -> list[str]:
+    """A weight given for an event type the file does not have is most likely a typo."""
+    if not named:
+        return []
+    if seen is None:
+        return [f"{name} has no event column: --event-weight is not used (give a weight column instead)"]
+    absent = [t for t in named if t not in seen]
+    if not absent:
+        return []
+    return [f"--event-weight {', '.join(absent)}: no event of that type in {name} "
+            f"(its types: {', '.join(sorted(seen)) or 'none'})"]
