@@ -278,6 +278,7 @@ def models() -> None:
 @models.command(name="list")
 @click.pass_context
 def models_list(ctx: click.Context) -> None:
+    """Every model version, newest first: * marks the active one."""
     services = _services(ctx)
     active = services.registry.active()
     versions = services.registry.list()
@@ -298,6 +299,7 @@ def models_list(ctx: click.Context) -> None:
 @click.argument("version")
 @click.pass_context
 def models_show(ctx: click.Context, version: str) -> None:
+    """A version's manifest: algorithm, configuration, parameters, data, holdout and metrics."""
     click.echo(json.dumps(_services(ctx).registry.get(version).manifest, indent=2))
 
 
@@ -306,16 +308,15 @@ def _data_source(version: Any) -> str:
     was trained; it grows between versions, so its contents are not compared), or the
     files or MovieLens folder it names together with the fingerprint of what they held;
     and which kind of holdout the metrics come from (random and time splits differ)."""
-    from training.pipeline import STORE_DATA_SOURCE
     from training.publish import trained_on_store
 
     manifest = version.manifest
     # versions from before the holdout was recorded were all measured on the random one
     holdout = f"{manifest.get('holdout', {}).get('split', 'random')} holdout"
     if trained_on_store(version):
-        return f"{STORE_DATA_SOURCE} ({holdout})"
+        return f"Solace's event log ({holdout})"
     fingerprint = manifest.get("data_fingerprint_full") or manifest.get("data_fingerprint")
-    return f"{manifest.get('data_source')} (fingerprint {fingerprint}, {holdout})"
+    return f"{manifest.get('data_source')} data (fingerprint {fingerprint}, {holdout})"
 
 
 @models.command(name="promote")
@@ -333,13 +334,14 @@ def models_promote(ctx: click.Context, version: str, require_metric: str | None,
         sources = [_data_source(v) for v in (candidate, incumbent)]
         if sources[0] != sources[1]:
             raise click.ClickException(
-                f"{version} was measured on {sources[0]} data and the active {active} on {sources[1]}: their "
+                f"{version} was measured on {sources[0]} and the active {active} on {sources[1]}: their "
                 f"{require_metric} cannot be compared; not promoted (promote without --require-metric to override)"
             )
         current = incumbent.manifest.get("metrics", {}).get(require_metric)
         new = candidate.manifest.get("metrics", {}).get(require_metric)
         if new is None:
-            raise click.ClickException(f"{version} has no metric {require_metric}")
+            known = ", ".join(sorted(candidate.manifest.get("metrics", {}))) or "none"
+            raise click.ClickException(f"{version} has no metric {require_metric} (it has: {known})")
         if current is not None and new < current:
             raise click.ClickException(
                 f"{version} has {require_metric}={new:.4f}, below the active {active} ({current:.4f}); not promoted"
@@ -462,7 +464,9 @@ def events() -> None:
               help="Default: SOLACE_EVENT_RETENTION_DAYS (365).")
 @click.pass_context
 def events_purge(ctx: click.Context, older_than_days: int | None) -> None:
-    """Delete events older than the retention period from the event log."""
+    """Delete events older than the retention period, the per-user state derived from them,
+    and the inactive model versions trained on the event log before the cutoff (the active
+    one is kept, with a warning to retrain)."""
     from datetime import UTC, datetime, timedelta
 
     from collections import defaultdict
@@ -603,6 +607,10 @@ def error_message(exc: BaseException) -> str:
     else:
         text = str(exc)
     text = " ".join(text.split())  # one line, whatever the library's message looked like
+    import redis
+
+    if isinstance(exc, redis.ConnectionError):
+        text += " (Redis: check SOLACE_REDIS_URL, or unset it for the embedded server)"
     if not text:
         text = f"{type(exc).__name__} (no message; SOLACE_LOG_LEVEL=DEBUG shows the traceback)"
     return text

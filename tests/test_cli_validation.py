@@ -305,6 +305,10 @@ def test_unexpected_errors_are_one_line_without_repr_quotes(
     assert "Traceback" not in err
     assert error_message(AssertionError()) == "AssertionError (no message; SOLACE_LOG_LEVEL=DEBUG shows the traceback)"
     assert error_message(ValueError("two\nlines")) == "two lines"
+    import redis
+
+    assert error_message(redis.ConnectionError("Error 111 connecting")).endswith("check SOLACE_REDIS_URL, "
+                                                                               "or unset it for the embedded server)")
 
     monkeypatch.setenv("SOLACE_LOG_LEVEL", "DEBUG")
     with pytest.raises(SystemExit):

@@ -450,6 +450,11 @@ def test_movielens_layout_loader_on_a_tiny_copy(tmp_path: Path) -> None:
         load_movielens(odd, plots=None, embed=False)
     assert [(p.file, p.line, p.reason) for p in info.value.problems] == [
         ("ua.base", 2, "item 'abc' is not in u.item"), ("ua.base", 3, "user '7' is not in u.user")]
+    (odd / "u.user").unlink()  # a missing file is one problem, not one per rating
+    with pytest.raises(LoadError) as info:
+        load_movielens(odd, plots=None, embed=False)
+    assert [(p.file, p.reason.split(" /")[0]) for p in info.value.problems] == [
+        ("u.user", "missing file"), ("ua.base", "item 'abc' is not in u.item")]
 
 
 def test_train_measures_a_version_on_the_holdout_it_is_asked_for(tmp_path: Path) -> None:

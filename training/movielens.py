@@ -57,7 +57,8 @@ def _ratings(
     path: Path, problems: list[RowProblem], users: Collection[str], items: Collection[str],
 ) -> list[tuple[str, str, float, float]]:
     """Rating rows whose user and item exist in ``u.user``/``u.item``; any other row is a
-    problem, so a predefined split is never silently a few ratings short."""
+    problem, so a predefined split is never silently a few ratings short. (When one of
+    those files is missing or empty, that one problem is reported, not one per rating.)"""
     out = []
     for n, line in _lines(path, problems):
         parts = line.split("\t")
@@ -65,10 +66,10 @@ def _ratings(
             problems.append(RowProblem(path.name, n, f"{len(parts)} tab-separated fields, expected 4"))
             continue
         user, item, rating, ts = (p.strip() for p in parts)
-        if user not in users:
+        if users and user not in users:
             problems.append(RowProblem(path.name, n, f"user {user!r} is not in u.user"))
             continue
-        if item not in items:
+        if items and item not in items:
             problems.append(RowProblem(path.name, n, f"item {item!r} is not in u.item"))
             continue
         try:
