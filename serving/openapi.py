@@ -61,6 +61,9 @@ def parse_query(model: type[BaseModel]) -> Any:
 
 
 def parse_json(model: type[BaseModel]) -> Any:
+    if not request.is_json:
+        # get_json ignores a body not declared as JSON: say so, rather than that it is not JSON
+        raise ApiError(400, "bad_request", "send the body as JSON with Content-Type: application/json", "body")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "the request body must be a JSON object", "body")

@@ -77,6 +77,8 @@ def test_bad_requests_name_the_field(app_client) -> None:  # type: ignore[no-unt
     assert r.status_code == 422 and r.json["error"]["field"] == "user_id"
     r = app_client.post("/v1/events", data="not json", content_type="application/json")
     assert r.status_code == 400 and r.json["error"]["field"] == "body"
+    r = app_client.post("/v1/events", data='{"events": []}', content_type="text/plain")
+    assert r.status_code == 400 and "Content-Type: application/json" in r.json["error"]["message"]
     r = app_client.post("/v1/events", json={"events": [{"event_id": "x", "user_id": "u1",
                                                          "resource_id": "r", "type": "teleport",
                                                          "timestamp": "2026-01-01T00:00:00Z"}]})
