@@ -706,6 +706,7 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     version = re.search(r"model version (\S+)", result.stdout).group(1)
     manifest = json.loads((home / "models" / version / "manifest.json").read_text())
     assert manifest["algorithm"] == "blend" and manifest["configuration"] == "hybrid-als-demographics"
+    assert version.startswith("hybrid-als-demographics-")  # named after what was trained
     assert manifest["data_options"]["interactions"] == str(files["interactions"])
     assert [p["algorithm"] for p in manifest["params"]["parts"]] == ["lightfm", "als"]
     assert manifest["params"]["weights"] == [0.6, 0.4]

@@ -79,7 +79,9 @@ class ModelRegistry:
         extra: dict[str, Any] | None = None,
     ) -> ModelVersion:
         created = datetime.now(UTC)
-        version = f"{algorithm}-{created:%Y%m%dT%H%M%S}-{fingerprint(params, data_fingerprint, created.isoformat())[:6]}"
+        # named after the configuration when there is one (`train --config hybrid` -> hybrid-...)
+        label = (extra or {}).get("configuration") or algorithm
+        version = f"{label}-{created:%Y%m%dT%H%M%S}-{fingerprint(params, data_fingerprint, created.isoformat())[:6]}"
         manifest = {
             "version": version,
             "algorithm": algorithm,

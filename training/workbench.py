@@ -623,7 +623,7 @@ def _split(
         return Split(kind, tr, te, note=f"each user's latest {test_share:.0%} held out")
     if kind == "cold-items":
         tr, te, cold = cold_item_split(positives, test_share, random_state)
-        return Split(kind, tr, te, cold, note=f"all interactions of {len(cold)} items ({test_share:.0%}) held out (seed {random_state})")
+        return Split(kind, tr, te, cold, note=f"all interactions of {len(cold)} item{'s' if len(cold) != 1 else ''} ({test_share:.0%}) held out (seed {random_state})")
     if kind == "predefined":
         if wb.predefined is None:
             raise ValueError("the predefined split needs --movielens DIR with ua.base/ua.test, or use --test FILE")
