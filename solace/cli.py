@@ -41,16 +41,18 @@ def cli(ctx: click.Context) -> None:
 
 # --------------------------------------------------------------------------- quickstart
 @cli.command()
-@click.option("--port", default=8000, show_default=True, help="Port to serve the API on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to serve the API on.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--no-serve", is_flag=True, help="Stop after publishing (do not start the API).")
-@click.option("--users", "n_users", default=600, show_default=True, help="Simulated users.")
+@click.option("--users", "n_users", type=click.IntRange(1, 1_000_000), default=600, show_default=True, help="Simulated users.")
 @click.pass_context
 def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users: int) -> None:
     """Load the seed catalog, simulate a history, embed, train, publish and serve."""
     from solace.quickstart import run_quickstart
 
     services = _services(ctx)
+    if not no_serve:
+        _check_can_bind(host, port)  # before the offline part, not after it
     click.echo(f"Solace quick start in {services.settings.home} (embedded defaults unless configured)")
     result = run_quickstart(services, n_users=n_users, say=click.echo)
     click.echo(f"\nOffline part done in {result.seconds:.0f} s: model {result.version}")
@@ -85,10 +87,31 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) 
     from solace.serve import serve as run_server
 
     settings = _services(ctx).settings
+    _check_can_bind(host, port)
     click.echo(f"Serving on http://{host}:{port} ({workers} workers x {threads} threads; "
                f"API docs at /docs; Ctrl-C to stop)", err=True)
     run_server(settings, host=host, port=port, workers=workers, threads=threads)
     click.echo("Stopped.", err=True)
+
+
+def _check_can_bind(host: str, port: int) -> None:
+    """One clear line for a busy port or a bad host, before gunicorn retries the bind and
+    prints the same error five times."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.BadParameter(f"{host!r} is not an address this machine can listen on ({exc.strerror})",
+                                 param_hint="'--host'") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror} "
+                                       "(another server on that port? give --port)") from None
 
 
 @cli.command(name="openapi")

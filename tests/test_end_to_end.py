@@ -123,6 +123,21 @@ def test_quickstart_then_serve_gives_suggestions_matching_simulated_needs(tmp_pa
     assert "Traceback" not in output and "Warning:" not in output, output[-2000:]
 
 
+def test_serve_on_a_busy_port_is_one_error_line_before_any_work(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
+    env["SOLACE_HOME"] = str(tmp_path / "h")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for command in (["serve"], ["quickstart"]):
+            done = _solace(*command, "--port", str(port), env=env)
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            assert done.returncode == 1 and len(lines) == 1, done.stderr
+            assert f"cannot listen on 127.0.0.1:{port}" in lines[0]
+    assert not (tmp_path / "h" / "models").exists()  # the quick start stopped before its offline part
+
+
 def test_cli_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
     env["SOLACE_HOME"] = str(tmp_path / "h")
