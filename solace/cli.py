@@ -241,6 +241,10 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
             if cfg.needs_text and wb.data.item_embeddings is None:
                 raise click.BadParameter(f"{name} needs item texts: {text_hint(wb.source)}",
                                          param_hint="--config" if config_name else "--algorithm")
+            if data_opts.get("item_text") and not cfg.needs_text:
+                using = ", ".join(n for n, c in CONFIGS.items() if c.needs_text and c.algorithm != "content")
+                click.echo(f"note: {name} does not learn from item texts (they are stored with the version for "
+                           f"serving's content features); configurations that do: {using}", err=True)
             data = config_data(wb, cfg, wb.data.interactions, seed)
             # without --split: the pipeline's own seeded random holdout, which tolerates data too small to split
             holdout = make_holdout(wb, split_kind, seed) if split_kind else None

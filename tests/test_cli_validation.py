@@ -172,6 +172,9 @@ def test_train_takes_seed_and_threads_options(tmp_path: Path) -> None:
     params = _manifest(home, result)["params"]
     assert params["random_state"] == 42 and params["threads"] == 1
     assert _run(["train", "--threads", "0", *data], home).exit_code == 2
+    texts = _write_csv(tmp_path / "texts.csv", ["item_id", "text"], [[f"i{i}", f"exercise {i}"] for i in range(40)])
+    result = _run(["train", "--algorithm", "popularity", "--item-text", str(texts), *data], home)
+    assert result.exit_code == 0 and "note: popularity does not learn from item texts" in result.stderr
     for command in (["train"], ["evaluate", "--compare", "popularity"]):  # numpy seeds are never negative
         result = _run([*command, "--seed", "-1", *data], home)
         assert result.exit_code == 2 and "'--seed'" in _error_line(result), result.output
