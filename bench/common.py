@@ -57,6 +57,16 @@ def parse_args(description: str, extra: Any = None) -> argparse.Namespace:
     return ap.parse_args()
 
 
+def movielens_dir() -> Path | None:
+    """``$SOLACE_SHARED/data/ml-100k`` (default ``/work/shared``) when it holds the ua split,
+    else None after saying why the benchmark skips it (the data is never in the repository)."""
+    directory = Path(os.environ.get("SOLACE_SHARED", "/work/shared")) / "data" / "ml-100k"
+    if not (directory / "ua.base").is_file():
+        say(f"MovieLens 100K not found at {directory}: skipped (set SOLACE_SHARED)")
+        return None
+    return directory
+
+
 def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 

@@ -25,7 +25,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench.common import emit_json, parse_args, print_table, say  # noqa: E402
+from bench.common import emit_json, movielens_dir, parse_args, print_table, say  # noqa: E402
 
 THREADS = 2
 BATCH = 100
@@ -46,10 +46,8 @@ class _Vectors:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    shared = Path(os.environ.get("SOLACE_SHARED", "/work/shared"))
-    directory = shared / "data" / "ml-100k"
-    if not (directory / "ua.base").is_file():
-        say(f"MovieLens 100K not found at {directory}: skipped (set SOLACE_SHARED)")
+    directory = movielens_dir()
+    if directory is None:
         return
     from recommender.foldin import BlendFoldIn, FoldIn, foldin_settings, typical_user_norm
     from training.evaluate import evaluate_model

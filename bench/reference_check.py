@@ -30,7 +30,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench.common import emit_json, parse_args, print_table, say  # noqa: E402
+from bench.common import emit_json, movielens_dir, parse_args, print_table, say  # noqa: E402
 
 THREADS = 2
 SEED = 42
@@ -63,10 +63,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    shared = Path(os.environ.get("SOLACE_SHARED", "/work/shared"))
-    directory = shared / "data" / "ml-100k"
-    if not (directory / "ua.base").is_file():
-        say(f"MovieLens 100K not found at {directory}: skipped (set SOLACE_SHARED)")
+    directory = movielens_dir()
+    if directory is None:
         return
     from training.movielens import default_plots_path, load_movielens
     from training.workbench import make_split
