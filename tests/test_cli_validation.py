@@ -214,6 +214,10 @@ def test_report_files_in_a_missing_folder_fail_before_any_training(tmp_path: Pat
     assert result.exit_code == 2
     assert _error_line(result) == f"Error: Invalid value for '{command[1]}': folder {target.parent} does not exist"
     assert "data:" not in result.output and "tuning" not in result.output
+    folder = f"{tmp_path / 'reports'}/"  # a trailing slash names a folder, never a file called "reports"
+    result = _run([*command, folder, "--interactions", str(files["interactions"])], tmp_path / "home")
+    assert result.exit_code == 2 and "names a folder: give a file name" in _error_line(result)
+    assert not (tmp_path / "reports").exists()
 
 
 def test_default_comparison_skips_text_configurations_without_texts(tmp_path: Path) -> None:

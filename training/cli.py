@@ -188,11 +188,16 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _writable_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+def _writable_file(ctx: click.Context, param: click.Parameter, raw: str | None) -> Path | None:
     """An output file option, checked when the command starts: a report that cannot be
-    written should fail before the training it reports on, not after."""
-    if value is None:
+    written should fail before the training it reports on, not after. (Taken as text: a
+    trailing slash, which a Path drops, means a folder was named instead of a file.)"""
+    if raw is None:
         return None
+    if raw.endswith(("/", os.sep)):
+        raise click.BadParameter(f"{raw} names a folder: give a file name, e.g. {raw.rstrip('/' + os.sep)}/report"
+                                 f"{'.html' if param.name == 'html_out' else '.json'}", ctx=ctx, param=param)
+    value = Path(raw)
     folder = value.parent
     if not folder.is_dir():
         raise click.BadParameter(f"folder {folder} does not exist", ctx=ctx, param=param)
@@ -288,9 +293,9 @@ def _test_matrix(wb: WorkbenchData, path: Path) -> Any:
               help="Comma-separated configurations (see --list-configs); default: lightfm-ref,als-ref,popularity,lightfm,hybrid.")
 @click.option("--set", "sets", multiple=True, metavar="CONFIG.KEY=VALUE",
               help="Override a parameter of one configuration, e.g. hybrid.epochs=30 (repeatable).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_writable_file,
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), callback=_writable_file,
               help="Write metrics as JSON.")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), callback=_writable_file,
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), callback=_writable_file,
               help="Write a self-contained HTML report.")
 @click.option("--list-configs", is_flag=True, help="List the named configurations and exit.")
 @click.option("--baseline", default=None, metavar="NAME",
@@ -452,7 +457,7 @@ def _suggest(trial: Any, name: str, kind: str, bounds: Any) -> Any:
 @click.option("--folds", type=click.IntRange(1, 10), default=1, show_default=True,
               help="Score each trial on the mean of N validation holdouts (seeds SEED+1..SEED+N): "
                    "slower, but a choice then has to hold on more than one draw.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), callback=_writable_file,
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), callback=_writable_file,
               help="Write the best parameters and all trials.")
 @click.pass_context
 def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, timeout_s: int | None,
