@@ -34,6 +34,7 @@ from training.dataset import (
     USER_IDENTITY_PREFIX,
     FeatureList,
     InteractionData,
+    aggregate_events,
     decay_factor,
     feature_matrix,
 )
@@ -277,8 +278,9 @@ def read_interactions(
             raise LoadError(problems)
         return RawInteractions({}, None, set())
     has_ts = "timestamp" in columns
-    records: list[tuple[str, str, float, float | None, bool]] = []  # user, item, w, ts, is_event
-    seen_types: set[str] = set()
+    is_event = "event" in columns
+    records: list[tuple[str, str, float, float | None]] = []  # user, item, weight, time
+    events: list[tuple[str, str, str, float | None]] = []  # user, item, event type, time
     for line, row in rows:
         if "__error__" in row:
             problems.append(RowProblem(name, line, str(row["__error__"])))
@@ -294,12 +296,10 @@ def read_interactions(
             problems.append(RowProblem(name, line, why))
             continue
         try:
-            if "event" in columns:
-                kind = _text(row, "event")
-                if kind not in weights_map:
-                    raise ValueError(f"unknown event type {kind!r} (known: {', '.join(sorted(weights_map))})")
-                weight = float(weights_map[kind])
-            elif "weight" in columns and _text(row, "weight"):
+            kind = _text(row, "event")
+            if is_event and kind not in weights_map:
+                raise ValueError(f"unknown event type {kind!r} (known: {', '.join(sorted(weights_map))})")
+            if "weight" in columns and _text(row, "weight"):
                 weight = parse_weight(_text(row, "weight"))
             else:
                 weight = 1.0
@@ -312,16 +312,26 @@ def read_interactions(
         except ValueError as exc:
             problems.append(RowProblem(name, line, str(exc)))
             continue
-        records.append((user, item, weight, ts, "event" in columns))
-        if "event" in columns:
-            seen_types.add(kind)
+        if is_event:
+            events.append((user, item, kind, ts))
+        else:
+            records.append((user, item, weight, ts))
     if own and problems:
         raise LoadError(problems)
+    if is_event:
+        # exactly the rule of Solace's own event log: strongest (decayed) event, negatives remove
+        pairs = aggregate_events(events, weights_map, half_life_days)
+        return RawInteractions(
+            {(p.user, p.item): p.weight for p in pairs},
+            {(p.user, p.item): p.timestamp for p in pairs} if has_ts else None,
+            {(u, i) for u, i, kind, _t in events if weights_map[kind] < 0},
+            {kind for _u, _i, kind, _t in events},
+        )
     latest = max((r[3] for r in records if r[3] is not None), default=None)
     weights: dict[tuple[str, str], float] = {}
     stamps: dict[tuple[str, str], float] = {}
     negatives: set[tuple[str, str]] = set()
-    for user, item, w, ts, is_event in records:
+    for user, item, w, ts in records:
         key = (user, item)
         if ts is not None:
             stamps[key] = max(stamps.get(key, ts), ts)
@@ -332,11 +342,10 @@ def read_interactions(
             continue
         if half_life_days is not None and ts is not None and latest is not None:
             w *= decay_factor(latest - ts, half_life_days)
-        weights[key] = max(weights.get(key, 0.0), w) if is_event else weights.get(key, 0.0) + w
+        weights[key] = weights.get(key, 0.0) + w
     for key in negatives:
         weights.pop(key, None)
-    return RawInteractions(weights, stamps if has_ts else None, negatives,
-                           seen_types if "event" in columns else None)
+    return RawInteractions(weights, stamps if has_ts else None, negatives)
 
 
 def read_features(

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -82,7 +83,7 @@ def decay_factor(age_seconds: float, half_life_days: float) -> float:
 
 
 def aggregate_events(
-    events: Iterable[tuple[str, str, str] | tuple[str, str, str, datetime | None]],
+    events: Iterable[tuple[str, str, str] | tuple[str, str, str, datetime | float | None]],
     weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     half_life_days: float | None = None,
 ) -> list[Interaction]:
@@ -95,13 +96,14 @@ def aggregate_events(
     each event's weight by ``0.5 ** (age / half_life)``, the age counted from the newest
     event, so that what a user did long ago counts less than what they do now. The newest
     event is known only at the end, so the strongest event is chosen on log-weights
-    shifted by time, which orders events exactly as their decayed weights do.
+    shifted by time, which orders events exactly as their decayed weights do. Times are
+    datetimes (the event log) or Unix seconds (files), not mixed.
     """
     per_second = math.log(2) / (half_life_days * SECONDS_PER_DAY) if half_life_days is not None else 0.0
     origin: float | None = None
     newest: float | None = None
     best: dict[tuple[str, str], float] = {}  # strongest weight, or with decay its shifted log
-    latest: dict[tuple[str, str], datetime] = {}
+    latest: dict[tuple[str, str], Any] = {}  # datetime or seconds, as given
     negative: set[tuple[str, str]] = set()
     for event in events:
         user, item, kind = event[0], event[1], event[2]
@@ -110,7 +112,7 @@ def aggregate_events(
         if when is not None:
             if key not in latest or when > latest[key]:
                 latest[key] = when
-            stamp = when.timestamp()
+            stamp = when.timestamp() if isinstance(when, datetime) else float(when)
             origin = stamp if origin is None else origin
             newest = stamp if newest is None else max(newest, stamp)
         elif half_life_days is not None:

@@ -31,7 +31,7 @@ class LightFMParams(AlgorithmParams):
     use_user_features: bool = True
     use_item_features: bool = True
     binary: bool = True
-    random_state: int = 42
+    random_state: int = Field(42, ge=0)  # numpy seeds are never negative
     threads: int = Field(1, ge=1)
 
 

@@ -87,7 +87,7 @@ class ALSParams(AlgorithmParams):
     regularization: float = Field(0.05, ge=0)
     alpha: float = Field(1.0, gt=0)
     iterations: int = Field(15, ge=1)
-    random_state: int = 42
+    random_state: int = Field(42, ge=0)  # numpy seeds are never negative
     threads: int = Field(1, ge=1)
     weighting: Weighting = "none"
     bm25_k1: float = Field(100.0, ge=0)
@@ -104,7 +104,7 @@ class BPRParams(AlgorithmParams):
     learning_rate: float = Field(0.05, gt=0)
     regularization: float = Field(0.01, ge=0)
     iterations: int = Field(100, ge=1)
-    random_state: int = 42
+    random_state: int = Field(42, ge=0)  # numpy seeds are never negative
     threads: int = Field(1, ge=1)
 
 
