@@ -224,7 +224,7 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         from training.cli import load_data, make_holdout
         from training.encoder import model_name
         from training.pipeline import embedding_manifest, train_and_register
-        from training.workbench import CONFIGS, config_data, model_for, resolve_configs, text_hint
+        from training.workbench import CONFIGS, config_data, model_for, require_item_texts, resolve_configs
 
         name = config_name or algorithm
         if name not in CONFIGS:
@@ -238,9 +238,10 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         try:
             model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
             wb = load_data(ctx, data_opts)
-            if cfg.needs_text and wb.data.item_embeddings is None:
-                raise click.BadParameter(f"{name} needs item texts: {text_hint(wb.source)}",
-                                         param_hint="--config" if config_name else "--algorithm")
+            try:
+                require_item_texts(cfg, wb)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--config" if config_name else "--algorithm") from None
             if data_opts.get("item_text") and not cfg.needs_text:
                 using = ", ".join(n for n, c in CONFIGS.items() if c.needs_text and c.algorithm != "content")
                 click.echo(f"note: {name} does not learn from item texts (they are stored with the version for "

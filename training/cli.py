@@ -474,7 +474,7 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     import optuna
 
     from training.splits import random_split
-    from training.workbench import CONFIGS, Split, metric_names, resolve_configs, run_config, text_hint
+    from training.workbench import CONFIGS, Split, metric_names, require_item_texts, resolve_configs, run_config
 
     if config_name not in CONFIGS:
         raise click.BadParameter(f"unknown configuration {config_name!r}; choose from {', '.join(CONFIGS)}", param_hint="--config")
@@ -490,8 +490,10 @@ def tune(ctx: click.Context, config_name: str, metric: str | None, trials: int, 
     seed = _settings(ctx).random_state if seed is None else seed
     n_threads = _threads(ctx, threads)
     wb = load_data(ctx, data_opts)
-    if base.needs_text and wb.data.item_embeddings is None:
-        raise click.BadParameter(f"{config_name} needs item texts: {text_hint(wb.source)}", param_hint="--config")
+    try:
+        require_item_texts(base, wb)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from None
     outer = _make_split(wb, split_kind, test_file, test_share, seed)
     validations = [
         Split(f"validation-{f + 1}", *random_split(outer.train, 0.2, seed + 1 + f),

@@ -197,6 +197,12 @@ def params_model(algorithm: str) -> type[AlgorithmParams]:
     return BlendParams if algorithm == "blend" else ALGORITHMS[algorithm].params_model
 
 
+def require_item_texts(cfg: ModelConfig, wb: WorkbenchData) -> None:
+    """Raise ValueError, saying how to give texts for these data, when ``cfg`` needs them."""
+    if cfg.needs_text and wb.data.item_embeddings is None:
+        raise ValueError(f"{cfg.name} needs item texts: {text_hint(wb.source)}")
+
+
 def text_hint(source: str) -> str:
     """How to give item texts for data from ``source`` (``WorkbenchData.source``): the
     fix differs for files, a MovieLens folder and Solace's own catalog."""
@@ -242,8 +248,6 @@ def item_feature_matrix(
         return None, []
     data = wb.data
     emb = data.item_embeddings
-    if any(p.startswith("text-") for p in cfg.item_parts) and emb is None:
-        raise ValueError(f"{cfg.name} needs item texts: {text_hint(wb.source)}")
     seen = np.asarray((train > 0).sum(axis=0)).ravel() > 0
     lists: dict[str, list[tuple[str, float]]] = {i: [] for i in data.item_ids}
     if "features" in cfg.item_parts:
@@ -344,6 +348,7 @@ def config_data(wb: WorkbenchData, cfg: ModelConfig, train: sp.csr_matrix, rando
     An ALS ``user_feature_weight`` with no user features in the data is refused: the
     model would train exactly as without it and the manifest would claim otherwise.
     """
+    require_item_texts(cfg, wb)
     if cfg.algorithm == "als" and cfg.params.get("user_feature_weight", 0) > 0 and not wb.user_features:
         raise ValueError(f"{cfg.name}: user_feature_weight={cfg.params['user_feature_weight']} needs users' "
                          "features (--user-features FILE), and these data have none")
@@ -643,8 +648,6 @@ class Result:
 def run_config(
     wb: WorkbenchData, split: Split, cfg: ModelConfig, k: int = 10, random_state: int = 42, threads: int = 1,
 ) -> Result:
-    if cfg.needs_text and wb.data.item_embeddings is None:
-        raise ValueError(f"{cfg.name} needs item texts: {text_hint(wb.source)}")
     data = config_data(wb, cfg, split.train, random_state)
     started = time.perf_counter()
     model = model_for(cfg, random_state, threads)
