@@ -83,7 +83,7 @@ def publish_version(
     store = trained_on_store(version)
     if store or tenant is not None:
         for row, key in enumerate(ids["users"]):
-            owner, user = (tenant, key) if tenant is not None else split_user_key(key)
+            owner, user = _tenant_and_user(key, tenant)
             by_tenant[owner][user] = users[row].tobytes()
     for owner, vectors in by_tenant.items():
         # built under a private name and renamed over the live one: re-publishing the active
@@ -107,6 +107,12 @@ def publish_version(
             "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
 
 
+def _tenant_and_user(key: str, tenant: str | None) -> tuple[str, str]:
+    """Where a version's user id is served: under ``tenant`` for a file-trained version
+    published for it, else under the tenant its ``tenant:user`` key names."""
+    return (tenant, key) if tenant is not None else split_user_key(key)
+
+
 def _drop_users_erased_meanwhile(
     client: redis.Redis, keys: Keyspace, version: ModelVersion, published: list[str], tenant: str | None,
 ) -> None:
@@ -123,7 +129,7 @@ def _drop_users_erased_meanwhile(
         raise ValueError(f"{version.version} could not be re-read after publishing: publish again")
     for key in published:
         if key not in current:
-            owner, user = (tenant, key) if tenant is not None else split_user_key(key)
+            owner, user = _tenant_and_user(key, tenant)
             client.hdel(keys.user_vectors(owner, version.version), user)
 
 
