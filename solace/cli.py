@@ -309,7 +309,7 @@ def models_list(ctx: click.Context) -> None:
     """Every model version, newest first: * marks the active one."""
     services = _services(ctx)
     active = services.registry.active()
-    versions = services.registry.list()
+    versions = list(reversed(services.registry.list()))  # the registry lists oldest first
     if not versions:
         click.echo("no model versions yet: run `solace train` or `solace quickstart`")
         return
@@ -381,13 +381,21 @@ def models_promote(ctx: click.Context, version: str, require_metric: str | None,
 @models.command(name="rollback")
 @click.pass_context
 def models_rollback(ctx: click.Context) -> None:
-    """Make the previously active version active again."""
+    """Make the version that was active before the current one active again.
+
+    Rollback walks back through the activation history: after publishing A, then B,
+    then C, one rollback makes B active and a second one A (rolling back twice never
+    goes forward to C again). A publish or promote after a rollback is a new step:
+    the next rollback undoes it. Republishing the active version is not a step, and
+    versions deleted since (by retention) are skipped. With nothing earlier, it is an
+    error and the active version stays.
+    """
     from solace.jobs import publish
 
     services = _services(ctx)
     previous = services.registry.previous()
     if previous is None:
-        raise click.ClickException("no previous version to roll back to")
+        raise click.ClickException("no earlier activation to roll back to (see `solace models rollback --help`)")
     publish(services, previous, action="rollback")
     click.echo(f"rolled back to {previous}")
 

@@ -116,7 +116,8 @@ class ModelRegistry:
         for path in sorted(self.root.iterdir()):
             if path.is_dir() and not path.name.startswith(".") and (path / "manifest.json").is_file():
                 out.append(ModelVersion(path.name, path, json.loads((path / "manifest.json").read_text())))
-        return sorted(out, key=lambda v: v.manifest["created_at"])
+        # oldest first; the name breaks ties of versions created in the same instant
+        return sorted(out, key=lambda v: (v.manifest["created_at"], v.version))
 
     # --- activation history ---
     @property
@@ -144,14 +145,45 @@ class ModelRegistry:
         tmp.write_text(json.dumps(history, indent=2))
         os.replace(tmp, self._history_path)
 
+    def activation_stack(self) -> list[str]:
+        """The versions a run of rollbacks would go back through, oldest first, the active
+        one last.
+
+        The history file records every activation, rollbacks included, so it cannot be
+        read backwards as it is: after A, B, C and one rollback to B, the entry before the
+        last is C, and a second rollback would go forward to C again. Replaying it as a
+        stack fixes that: a publish or promote pushes its version (unless it is already
+        active: republishing is not a step), and a rollback to a version below the top
+        pops down to it. So rollback twice goes back two activations, and a new activation
+        after rollbacks is undone by the next rollback. A rollback entry naming a version
+        not on the stack (a history written before this rule) is taken as an activation.
+        """
+        stack: list[str] = []
+        for entry in self.activations():
+            version = entry["version"]
+            if entry.get("action") == "rollback" and version in stack[:-1]:
+                while stack[-1] != version:
+                    stack.pop()
+            elif not stack or stack[-1] != version:
+                stack.append(version)
+        return stack
+
     def previous(self) -> str | None:
-        """The version active before the current one (for rollback)."""
-        history = self.activations()
-        current = self.active()
-        for entry in reversed(history[:-1]):
-            if entry["version"] != current:
-                return entry["version"]
+        """The version ``rollback`` returns to: the nearest one below the active version on
+        :meth:`activation_stack` that is still stored (retention may have deleted some)."""
+        stack = self.activation_stack()
+        current = stack[-1] if stack else None
+        for version in reversed(stack[:-1]):
+            if version != current and self._stored(version):
+                return version
         return None
+
+    def _stored(self, version: str) -> bool:
+        try:
+            self.get(version)
+        except KeyError:
+            return False
+        return True
 
     def published_for(self, version: str) -> set[str]:
         """Tenants a file-trained version's user vectors were published for."""
