@@ -48,10 +48,21 @@ def salted_hash(settings: Settings, tenant: str, user_id: str) -> str:
 def erase_user(
     settings: Settings, engine: Engine, client: redis.Redis, keys: Keyspace, tenant: str, user_id: str
 ) -> ErasureReport:
+    """Erase ``user_id`` of ``tenant`` and nobody else.
+
+    Every store is addressed by the exact id: SQL rows by equality (never ``LIKE``), Redis
+    by exact key names and hash fields, the registry by exact membership. A prefix
+    (``ali``), an extension (``alice:work``) or a glob look-alike (``a?ice``) of the id is
+    another user and keeps everything.
+    """
     events = EventStore(engine).erase_user(tenant, user_id)
     profiles = ProfileStore(engine).erase(tenant, user_id)
-    entries = erase_user_state(client, keys, tenant, user_id)
     registry = ModelRegistry(settings.models_dir)
+    versions = {v.version for v in registry.list()}
+    active = client.get(keys.active_model)
+    if active:
+        versions.add(active.decode())
+    entries = erase_user_state(client, keys, tenant, user_id, versions)
 
     def ids_in(version: ModelVersion) -> set[str]:
         # trained on the event log: tenant-scoped keys; trained on files: the raw id, but

@@ -2,7 +2,8 @@
 
 Keys are prefixed (so several deployments or test runs can share one server) and, for
 anything about users, namespaced by tenant, so one platform's keys can never be addressed
-with another's ids. Erasure walks :meth:`Keyspace.user_keys` and the per-version hashes.
+with another's ids. Erasure deletes exactly :meth:`Keyspace.user_keys` and the user's field
+of the per-version hashes; no pattern ever contains a user id.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
 def glob_escape(value: str) -> str:
-    """A literal for Redis MATCH patterns: an id must never act as a wildcard."""
+    """A literal for Redis MATCH patterns (prefix and tenant; never a user id: a pattern
+    ``...:u:<id>:*`` also matches every id that starts with ``<id>:``, so user keys are only
+    ever addressed by their exact names, :meth:`Keyspace.user_keys`)."""
     return _GLOB_SPECIAL.sub(r"\\\1", value)
 
 
@@ -94,9 +97,6 @@ class Keyspace:
 
     def user_cached_lists(self, tenant: str, user: str) -> str:
         return f"{self.prefix}:t:{tenant}:u:{user}:lists"
-
-    def user_pattern(self, tenant: str, user: str) -> str:
-        return f"{glob_escape(self.prefix)}:t:{glob_escape(tenant)}:u:{glob_escape(user)}:*"
 
     def user_keys(self, tenant: str, user: str) -> list[str]:
         return [

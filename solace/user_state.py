@@ -102,13 +102,25 @@ def sync_user_state(
     return len(users)
 
 
-def erase_user_state(client: redis.Redis, keys: Keyspace, tenant: str, user: str) -> int:
-    """Remove every Redis trace of one user of one tenant; returns keys and fields removed."""
-    removed = 0
-    doomed = list(keys.user_keys(tenant, user))
-    for raw in client.scan_iter(match=keys.user_pattern(tenant, user), count=500):
-        doomed.append(raw.decode())
-    removed += int(client.delete(*set(doomed)))
-    for raw in client.scan_iter(match=keys.user_vectors_pattern(tenant), count=500):
-        removed += int(client.hdel(raw, user))
+def erase_user_state(
+    client: redis.Redis, keys: Keyspace, tenant: str, user: str, versions: Iterable[str] = (),
+) -> int:
+    """Remove every Redis trace of one user of one tenant; returns keys and fields removed.
+
+    Only exact names are touched: the user's own keys (:meth:`Keyspace.user_keys`) and the
+    user's field in each user-vector hash. A MATCH pattern over the id would also reach
+    other users, ``alice:work`` for ``alice`` (their keys start with hers), so no pattern
+    ever contains a user id. The vector hashes are the ``versions`` given (the registry's
+    and the active one) plus every one of the tenant's ``uv`` hashes a SCAN finds, whose
+    pattern names the tenant only: that also covers versions already gone from the
+    registry and a hash a publish is still building.
+    """
+    removed = int(client.delete(*keys.user_keys(tenant, user)))
+    hashes = {keys.user_vectors(tenant, v) for v in versions}
+    hashes.update(raw.decode() for raw in client.scan_iter(match=keys.user_vectors_pattern(tenant), count=500))
+    if hashes:
+        pipe = client.pipeline(transaction=False)
+        for name in sorted(hashes):
+            pipe.hdel(name, user)
+        removed += sum(int(n) for n in pipe.execute())
     return removed
