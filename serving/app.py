@@ -12,6 +12,7 @@ from flask_limiter import Limiter
 
 from content_catalog.store import CatalogStore
 from serving.errors import register_error_handlers
+from serving.fallback import RedisGuard, SqlFallback
 from serving.metrics import ServingMetrics
 from serving.model_cache import ServingCache
 from serving.openapi import api_spec, docs_blueprint, swagger_blueprint
@@ -24,6 +25,7 @@ from solace.keyspace import Keyspace
 from solace.logs import configure_logging
 from solace.redis_conn import connect_redis
 from solace.users import ProfileStore
+from training.dataset import DEFAULT_EVENT_WEIGHTS
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -62,6 +64,26 @@ def build_openapi() -> dict[str, Any]:
         return api_spec.spec  # type: ignore[no-any-return]
 
 
+def _wire_recovery(st: ServingState, settings: Settings) -> None:
+    """Rebuilding Redis from SQL is an offline job's code: imported only when needed, so a
+    worker that never sees Redis lost never loads it."""
+
+    def restore() -> None:
+        from solace.recovery import restore_redis
+        from solace.services import Services
+
+        restore_redis(Services(settings), say=logging.getLogger("solace.recovery").info)
+
+    def resync(users: set[tuple[str, str]], erasures: set[tuple[str, str]]) -> None:
+        from solace.recovery import resync_users
+        from solace.services import Services
+
+        resync_users(Services(settings), users, erasures)
+
+    st.guard = RedisGuard(restore, st.redis, st.keys)
+    st.resync = resync
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -77,7 +99,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         cache=ServingCache(client, keys), key_cache=KeyCache(KeyStore(engine)),
         catalog=CatalogStore(engine), events=EventStore(engine), profiles=ProfileStore(engine),
         metrics=metrics,
+        fallback=SqlFallback(engine, EventStore(engine), ProfileStore(engine), dict(DEFAULT_EVENT_WEIGHTS),
+                             settings.risk_window_hours * 3600),
     )
+    _wire_recovery(app.extensions["solace"], settings)
     metrics.install(app)
     app.extensions["solace_metrics"] = metrics
 

@@ -220,14 +220,22 @@ class ServingCache:
                 if blob is not None:
                     self.catalog_embeddings[item] = np.frombuffer(blob, dtype=np.float32)
 
-    def check(self) -> None:
-        """Read versions and refresh (used by readiness and by endpoints without user state)."""
+    def check(self) -> bool:
+        """Read versions and refresh (used by readiness and by endpoints without user state).
+
+        False when Redis no longer holds Solace's state (emptied and not yet rebuilt from
+        SQL): the worker then keeps what it holds rather than load an empty catalog.
+        """
         pipe = self.client.pipeline(transaction=False)
         pipe.get(self.keys.active_model)
         pipe.get(self.keys.catalog_version)
-        active, cat_v = pipe.execute()
-        self.refresh(active, cat_v)
+        pipe.exists(self.keys.restored)
+        active, cat_v, restored = pipe.execute()
         self.mark_ok()
+        if not restored:
+            return False
+        self.refresh(active, cat_v)
+        return True
 
     def mark_ok(self) -> None:
         self.degraded = False

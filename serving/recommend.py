@@ -17,6 +17,7 @@ from recommender.crisis import detect_crisis
 from recommender.explain import interest_topics_from, reason_for
 from recommender.policy import PolicyRequest, apply_policy
 from serving.errors import ApiError
+from serving.fallback import UserState
 from recommender.catalog_view import CatalogView
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
@@ -43,16 +44,9 @@ class RecRequest:
     explain: bool = True
 
 
-@dataclass
-class UserState:
-    vector: np.ndarray | None = None
-    completed: set[str] = field(default_factory=set)
-    dismissed: set[str] = field(default_factory=set)
-    interactions: dict[str, float] = field(default_factory=dict)
-    profile: dict[str, object] = field(default_factory=dict)
-    risk: bool = False
-    cached: bytes | None = None
-    tenant_policy: dict[str, object] = field(default_factory=dict)
+class StateLost(Exception):
+    """Redis answers but no longer holds Solace's state (emptied or new): a restore from SQL
+    has been started; until it is done, answers come from SQL."""
 
 
 def _signature(req: RecRequest, model_version: str, catalog_version: int | None) -> str:
@@ -76,6 +70,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     pipe.get(keys.active_model)
     pipe.get(keys.catalog_version)
     pipe.get(keys.tenant_policy(req.tenant))
+    pipe.exists(keys.restored)
     user = req.user_id
     sig = None
     if user is not None:
@@ -89,21 +84,27 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
             sig = _signature(req, version, cache.catalog_version)
             pipe.hget(keys.user_cached_lists(req.tenant, user), sig)
     results = pipe.execute()
+    if not results[3]:
+        st.redis_lost()
+        raise StateLost()
+    st.redis_back()
     before = (version, cache.catalog_version)
     cache.refresh(results[0], results[1])
     cache.mark_ok()
     model, view = cache.pair()
     us = UserState()
     us.tenant_policy = json.loads(results[2]) if results[2] else {}
+    if st.fallback is not None:
+        st.fallback.remember_policy(req.tenant, us.tenant_policy)
     if user is None:
         return us, model, view
-    raw_vec, completed, dismissed, inter, profile, risk = results[3:9]
+    raw_vec, completed, dismissed, inter, profile, risk = results[4:10]
     if (model.version if model else None, cache.catalog_version) != before:
         # the model or catalog changed under us: read the vector for the version we now hold
         raw_vec = st.redis.hget(keys.user_vectors(req.tenant, model.version), user) if model else None
         sig = None
     elif sig is not None:
-        us.cached = results[9]
+        us.cached = results[10]
     if raw_vec is not None and model is not None:
         vec = np.frombuffer(raw_vec, dtype=np.float32)
         if vec.shape[0] == model.dim:
@@ -114,6 +115,21 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     us.profile = json.loads(profile) if profile else {}
     us.risk = bool(risk)
     return us, model, view
+
+
+def _state_without_redis(st: ServingState, req: RecRequest, model: LoadedModel | None) -> UserState:
+    """The user's state from SQL (or the strictest rules), with a vector folded in from
+    their interactions so the list stays personal during an outage."""
+    if st.fallback is None:
+        return UserState(strict=True)
+    us = st.fallback.user_state(req.tenant, req.user_id)
+    if model is not None and us.interactions:
+        pairs = [(model.item_index[i], w) for i, w in us.interactions.items() if i in model.item_index]
+        if pairs:
+            rows = [np.asarray([r for r, _ in pairs], dtype=np.int64)]
+            confs = [np.asarray([w for _, w in pairs])]
+            us.vector = model.foldin.user_vectors(model.item_matrix, rows, confs)[0]
+    return us
 
 
 def _feature_vector(model: LoadedModel, features: list[str], age_band: str | None) -> np.ndarray | None:
@@ -161,10 +177,14 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
 
 
-def policy_request(st: ServingState, tenant_policy: dict[str, object], **kw: object) -> PolicyRequest:
-    """The deployment's policy, made stricter (never looser) by the tenant's settings."""
+def policy_request(st: ServingState, tenant_policy: dict[str, object], strict: bool = False,
+                   **kw: object) -> PolicyRequest:
+    """The deployment's policy, made stricter (never looser) by the tenant's settings;
+    ``strict`` (nothing about the user could be read) leaves out every heavy resource."""
     topic_share = min(st.settings.max_topic_share, float(tenant_policy.get("max_topic_share") or 1.0))  # type: ignore[arg-type]
     heavy_share = min(st.settings.max_heavy_share, float(tenant_policy.get("max_heavy_share") if tenant_policy.get("max_heavy_share") is not None else 1.0))  # type: ignore[arg-type]
+    if strict:
+        heavy_share = 0.0
     kw["is_minor"] = bool(kw.get("is_minor")) or bool(tenant_policy.get("treat_all_as_minors"))
     return PolicyRequest(
         max_topic_share=topic_share, max_heavy_share=heavy_share,
@@ -186,12 +206,13 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     degraded = False
     try:
         us, model, view = _read_state(st, req)
-    except redis.RedisError:
-        log.warning("redis unreachable; answering from the last model held (degraded)")
-        st.cache.mark_degraded()
-        us = UserState()
+    except (redis.RedisError, StateLost) as exc:
+        if isinstance(exc, redis.RedisError):
+            log.warning("redis unreachable; answering from the last model held and SQL (degraded)")
+            st.cache.mark_degraded()
         degraded = True
         model, view = st.cache.pair()
+        us = _state_without_redis(st, req, model)
     if model is None or view is None:
         raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
     if st.metrics is not None and _cacheable(req) and not degraded:
@@ -226,7 +247,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     excluded = frozenset(index[i] for i in (us.completed | us.dismissed) if i in index)
     policy = policy_request(
         st, us.tenant_policy, types=req.types, locale=locale, opt_outs=opt_outs,
-        is_minor=age_band in MINOR_AGE_BANDS, risk=risk, exclude_rows=excluded,
+        is_minor=age_band in MINOR_AGE_BANDS or us.strict, risk=risk or us.strict, exclude_rows=excluded,
+        strict=us.strict, tenant=req.tenant,
     )
     crisis_rows, ranked = apply_policy(view, scores, req.k, policy, model.embeddings)
 

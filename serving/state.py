@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import redis
 from flask import current_app
 from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
+from serving.fallback import SqlFallback
 from serving.model_cache import ServingCache
 from serving.metrics import ServingMetrics
 from solace.config import Settings
@@ -45,6 +49,10 @@ class KeyCache:
         return key
 
 
+class RedisGuardLike(Protocol):
+    def trigger(self) -> None: ...
+
+
 @dataclass
 class ServingState:
     settings: Settings
@@ -57,6 +65,43 @@ class ServingState:
     events: EventStore
     profiles: ProfileStore
     metrics: "ServingMetrics | None" = None
+    fallback: SqlFallback | None = None
+    # starts a rebuild of Redis from SQL (set by the app factory; None in bare tests)
+    guard: "RedisGuardLike | None" = None
+    # users whose SQL changed while Redis could not take it: resynced once it answers again
+    pending: set[tuple[str, str]] = field(default_factory=set)
+    pending_erasures: set[tuple[str, str]] = field(default_factory=set)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock)
+    resync: "Callable[[set[tuple[str, str]], set[tuple[str, str]]], None] | None" = None
+
+    def redis_lost(self) -> None:
+        """Redis answered without Solace's state: start the rebuild (at most one at a time)."""
+        if self.guard is not None:
+            self.guard.trigger()
+
+    def redis_back(self) -> None:
+        """Redis answers with its state: apply what changed in SQL while it could not."""
+        if not (self.pending or self.pending_erasures) or self.resync is None:
+            return
+        if not self._pending_lock.acquire(blocking=False):
+            return
+        try:
+            users, erasures = set(self.pending), set(self.pending_erasures)
+            self.resync(users, erasures)
+            self.pending -= users
+            self.pending_erasures -= erasures
+        except Exception:  # noqa: BLE001 - retried at the next request
+            logging.getLogger("solace.serving").warning("resyncing users after a Redis outage failed; will retry")
+        finally:
+            self._pending_lock.release()
+
+    def changed_without_redis(self, tenant: str, users: set[str], erased: bool = False) -> None:
+        """Remember users whose SQL state moved on while Redis was unreachable."""
+        with self._pending_lock:
+            for user in users:
+                (self.pending_erasures if erased else self.pending).add((tenant, user))
+                if self.fallback is not None:
+                    self.fallback.forget_user(tenant, user)
 
 
 def state() -> ServingState:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import redis
 
+from serving.model_cache import LoadedModel
 from serving.state import ServingState
+from solace.keyspace import Keyspace
 
 
 def fold_in_users(st: ServingState, tenant: str, users: Iterable[str]) -> int:
@@ -16,12 +19,21 @@ def fold_in_users(st: ServingState, tenant: str, users: Iterable[str]) -> int:
     so a newer model published meanwhile is never given a vector from an older space.
     """
     model = st.cache.model
-    users = sorted(set(users))
-    if model is None or not users:
+    if model is None:
         return 0
-    pipe = st.redis.pipeline(transaction=False)
+    return fold_in_from_redis(st.redis, st.keys, model, tenant, users)
+
+
+def fold_in_from_redis(
+    client: redis.Redis, keys: Keyspace, model: LoadedModel, tenant: str, users: Iterable[str],
+) -> int:
+    """The fold-in itself, for serving and for publish/restore (which hold no worker state)."""
+    users = sorted(set(users))
+    if not users:
+        return 0
+    pipe = client.pipeline(transaction=False)
     for user in users:
-        pipe.hgetall(st.keys.user_interactions(tenant, user))
+        pipe.hgetall(keys.user_interactions(tenant, user))
     histories = pipe.execute()
     known, rows, confs = [], [], []
     for user, history in zip(users, histories):
@@ -36,5 +48,5 @@ def fold_in_users(st: ServingState, tenant: str, users: Iterable[str]) -> int:
         solved = model.foldin.user_vectors(model.item_matrix, rows, confs)
         vectors = {user: solved[n].tobytes() for n, user in enumerate(known)}
     if vectors:
-        st.redis.hset(st.keys.user_vectors(tenant, model.version), mapping=vectors)
+        client.hset(keys.user_vectors(tenant, model.version), mapping=vectors)
     return len(vectors)

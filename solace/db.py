@@ -6,6 +6,8 @@ declared by the module that owns them (catalog, events, users, keys) on this met
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import Engine, MetaData, create_engine, event
 
 metadata = MetaData(
@@ -18,7 +20,22 @@ metadata = MetaData(
     }
 )
 
+# Engines hold sockets, so they belong to the process that made them: the cache is keyed by
+# process id and emptied in a forked child (gunicorn's workers fork from the master), and a
+# child never closes or reuses its parent's connections.
 _ENGINES: dict[str, Engine] = {}
+_OWNER_PID = os.getpid()
+
+
+def _forget_inherited_engines() -> None:
+    global _OWNER_PID
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)  # drop the parent's pool without closing its sockets
+    _ENGINES.clear()
+    _OWNER_PID = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_engines)
 
 
 def _normalise(url: str) -> str:
@@ -33,6 +50,8 @@ def _normalise(url: str) -> str:
 def get_engine(url: str) -> Engine:
     """One pooled engine per URL and process, with every table created."""
     url = _normalise(url)
+    if os.getpid() != _OWNER_PID:  # forked by a route that skipped the at-fork hook
+        _forget_inherited_engines()
     engine = _ENGINES.get(url)
     if engine is None:
         if url.startswith("sqlite"):

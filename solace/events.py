@@ -170,3 +170,19 @@ class EventStore:
         with self.engine.begin() as conn:
             result = conn.execute(delete(events_table).where(events_table.c.ts < cutoff))
         return int(result.rowcount or 0)
+
+
+def log_position(engine: Engine) -> int:
+    """How far the event log has grown (its largest row id): a version records it when
+    trained, so serving knows which users acted after it."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(events_table.c.id))).scalar() or 0)
+
+
+def users_after(engine: Engine, position: int) -> set[tuple[str, str]]:
+    """``(tenant, user)`` of every event stored after ``position`` of the log."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(events_table.c.tenant, events_table.c.user_id).where(events_table.c.id > position).distinct()
+        ).all()
+    return {(r.tenant, r.user_id) for r in rows}

@@ -9,6 +9,7 @@ from typing import Any
 
 from content_catalog.publish import publish_catalog
 from serving.schemas import opaque_user_id
+from solace.events import log_position
 from solace.services import Services
 from training.data_io import LoadError, RowProblem, read_item_text
 from training.embed import EmbedReport, TextVectorCache, embed_cached, embed_texts
@@ -76,6 +77,7 @@ def train_from_store(
     seed = settings.random_state if random_state is None else random_state
     n_threads = settings.threads if threads is None else threads
     encoder_name = encoder_for(services).name
+    position = log_position(services.engine)  # before reading: later events are folded in
     data = build_store_dataset(services.engine, encoder_name, random_state=seed)
     if data.interactions.nnz == 0 and algorithm not in ("content", "popularity"):
         raise ValueError(
@@ -85,7 +87,8 @@ def train_from_store(
     params = {**(DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}), **(params or {})}
     return train_and_register(
         data, algorithm, params, services.registry, random_state=seed,
-        threads=n_threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE},
+        threads=n_threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE,
+               "event_log_position": position},
         progress=say,
     )
 
@@ -113,9 +116,23 @@ def publish(services: Services, version: str, action: str = "publish", tenant: s
         if bad:
             more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
             raise ValueError(f"user id {bad[0]}{more}: nothing published")
-    counts = publish_version(mv, services.redis, services.keys, tenant=tenant)
-    services.registry.record_activation(version, action, tenant=tenant)
-    publish_catalog(services.catalog, services.redis, services.keys)
+    from solace.recovery import refold_users, restore_redis
+
+    if not services.redis.exists(services.keys.restored):
+        # an empty (or new) Redis: publishing only the version would leave serving without
+        # users' state, so everything SQL and the registry hold is written, this version too
+        services.registry.record_activation(version, action, tenant=tenant)
+        restored = restore_redis(services)
+        counts = {"items": len(ids["items"]), "users": restored.get("model_users", 0),
+                  "users_not_published": len(ids["users"]) - restored.get("model_users", 0),
+                  "removed_versions": 0, "folded_in": restored.get("folded_in", 0)}
+    else:
+        counts = publish_version(mv, services.redis, services.keys, tenant=tenant)
+        services.registry.record_activation(version, action, tenant=tenant)
+        publish_catalog(services.catalog, services.redis, services.keys)
+        # users serving had folded in (not in this version, or active since it was trained)
+        # keep a vector: a rollback or a re-publish must not make them cold again
+        counts["folded_in"] = refold_users(services, version)
     servable = {r.id for r in services.catalog.servable()}
     counts["servable_items"] = sum(1 for item in ids["items"] if item in servable)
     return counts

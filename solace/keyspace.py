@@ -61,6 +61,15 @@ class Keyspace:
     def models_pattern(self) -> str:
         return f"{self.prefix}:model:*"
 
+    # --- whether this Redis holds Solace's state (absent: emptied or new, rebuild from SQL) ---
+    @property
+    def restored(self) -> str:
+        return f"{self.prefix}:state:restored"
+
+    @property
+    def restore_lock(self) -> str:
+        return f"{self.prefix}:state:restoring"
+
     # --- catalog snapshot for serving ---
     @property
     def catalog_version(self) -> str:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from content_catalog.publish import publish_catalog
-from content_catalog.seed import load_seed_catalog
+from content_catalog.seed import install_seed_catalog, load_seed_catalog
 from solace.keys import Role
 from solace.services import Services
 from solace.user_state import sync_user_state
 from training.simulate import SIMULATED_SOURCE, simulate_history
+from solace.recovery import mark_restored
 from solace.jobs import embed_catalog, publish, train_from_store
 
 DEMO_TENANT = "demo"
@@ -60,7 +61,7 @@ def run_quickstart(
 
     say("1/6 loading the seed catalog")
     seed = load_seed_catalog()
-    counts = services.catalog.upsert_many(seed, actor="seed")
+    counts = install_seed_catalog(services.catalog)
     say(f"    {len(seed)} resources ({counts['created']} new, {counts['updated']} updated)")
     publish_catalog(services.catalog, services.redis, services.keys)
 
@@ -89,6 +90,7 @@ def run_quickstart(
         services.redis, services.keys, DEMO_TENANT,
         (e for _t, e in services.events.iter_events(DEMO_TENANT)), history.profiles,
     )
+    mark_restored(services)
 
     say("6/6 creating a demo API key")
     secret = _demo_key(services)

@@ -7,16 +7,34 @@ gunicorn's workers all see the same keys.
 
 from __future__ import annotations
 
+import os
+
 import redis
 
 from solace.config import Settings
 
 _CLIENTS: dict[str, redis.Redis] = {}
+# Clients made by a parent process stay the parent's (its sockets, and with the embedded
+# server, the server process it owns); a forked child opens its own.
+_INHERITED: list[redis.Redis] = []
+_OWNER_PID = os.getpid()
+
+
+def _forget_inherited_clients() -> None:
+    global _OWNER_PID
+    _INHERITED.extend(_CLIENTS.values())  # kept referenced: collecting one could stop the server
+    _CLIENTS.clear()
+    _OWNER_PID = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_clients)
 
 
 def connect_redis(settings: Settings) -> redis.Redis:
     """A client for the configured Redis (cached per process and target)."""
     target = settings.redis_url or f"embedded:{settings.embedded_redis_path}"
+    if os.getpid() != _OWNER_PID:
+        _forget_inherited_clients()
     client = _CLIENTS.get(target)
     if client is not None:
         return client

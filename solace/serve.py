@@ -12,7 +12,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from solace.config import Settings
-from solace.db import get_engine
+from solace.db import dispose_engines, get_engine
+from solace.keyspace import Keyspace
 from solace.redis_conn import connect_redis
 
 
@@ -52,9 +53,17 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
           threads: int = 4) -> None:
     # The master opens Redis first: with the embedded server, it owns the redis-server
     # process that every worker then shares.
-    connect_redis(settings).ping()
-    # Migrate once in the master, before workers fork and open their own connections.
+    client = connect_redis(settings)
+    client.ping()
+    if not settings.redis_url:
+        # the embedded server reloads its last snapshot, which can be older than SQL (it
+        # may have died with the workers): workers rebuild it from SQL before they are ready
+        client.delete(Keyspace(settings.redis_prefix).restored)
+    # Migrate once in the master, then close its connections: each worker opens its own
+    # after the fork (a shared socket interleaves replies between processes).
     get_engine(settings.sql_url)
+    dispose_engines()
+    client.connection_pool.disconnect()  # the master keeps the embedded server, not a socket
     # Metrics of all workers in one scrape: a fresh folder per server (prometheus_client
     # wants it empty at start), named to the library before any worker imports it.
     metrics_dir = Path(tempfile.mkdtemp(prefix="solace-metrics-"))

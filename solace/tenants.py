@@ -51,3 +51,10 @@ class TenantPolicyStore:
                 select(tenant_policies_table.c.policy).where(tenant_policies_table.c.tenant == tenant)
             ).first()
         return TenantPolicy.model_validate(row.policy) if row else TenantPolicy()
+
+
+def all_policies(engine: Engine) -> dict[str, dict[str, object]]:
+    """Every tenant's stored policy, as written to Redis (for rebuilding Redis from SQL)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(tenant_policies_table.c.tenant, tenant_policies_table.c.policy)).all()
+    return {row.tenant: dict(row.policy) for row in rows}

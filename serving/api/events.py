@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Blueprint, g, jsonify
 
 from serving.auth import require
@@ -43,7 +44,11 @@ def post_events():  # type: ignore[no-untyped-def]
     new_ids = st.events.add_batch(g.tenant, events)
     fresh = [e for e in events if e.event_id in new_ids]
     if fresh:
-        apply_events(st.redis, st.keys, g.tenant, fresh, int(st.settings.risk_window_hours * 3600))
-        st.cache.check()
-        fold_in_users(st, g.tenant, {e.user_id for e in fresh if EVENT_WEIGHTS.get(e.type, 0) > 0})
+        try:
+            apply_events(st.redis, st.keys, g.tenant, fresh, int(st.settings.risk_window_hours * 3600))
+            if st.cache.check():
+                fold_in_users(st, g.tenant, {e.user_id for e in fresh if EVENT_WEIGHTS.get(e.type, 0) > 0})
+        except redis.RedisError:
+            # durable in SQL, which serving reads until Redis is back; then resynced
+            st.changed_without_redis(g.tenant, {e.user_id for e in fresh})
     return jsonify({"accepted": len(new_ids), "duplicates": len(events) - len(new_ids)}), 202

@@ -21,12 +21,17 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.get("/readyz")
 @api_spec.validate(skip_validation=True, tags=["operations"], security={})
 def readyz():  # type: ignore[no-untyped-def]
-    """Redis answers and an active model is loaded; 503 otherwise."""
+    """Redis answers and holds Solace's state (rebuilt from SQL after a loss), and an
+    active model is loaded; 503 otherwise."""
     st = state()
-    checks = {"redis": False, "model": False}
+    checks = {"redis": False, "state": False, "model": False}
     try:
-        st.cache.check()
+        checks["state"] = st.cache.check()
         checks["redis"] = True
+        if checks["state"]:
+            st.redis_back()
+        else:
+            st.redis_lost()
     except Exception:  # noqa: BLE001 - any failure means not ready
         st.cache.mark_degraded()
     checks["model"] = st.cache.model is not None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Blueprint, g, jsonify
 
 from serving.api.recommendations import checked_user_id
+from serving.errors import ApiError
 from serving.auth import require
 from serving.openapi import doc, parse_json
 from serving.schemas import UserProfileIn
@@ -33,7 +35,10 @@ def put_user(user_id: str):  # type: ignore[no-untyped-def]
         opt_outs=[str(t) for t in body.opt_outs],
     )
     st.profiles.put(g.tenant, uid, profile)
-    put_profile(st.redis, st.keys, g.tenant, uid, profile)
+    try:
+        put_profile(st.redis, st.keys, g.tenant, uid, profile)
+    except redis.RedisError:  # stored in SQL, which serving reads until Redis is back
+        st.changed_without_redis(g.tenant, {uid})
     return jsonify(profile.to_json())
 
 
@@ -46,5 +51,13 @@ def delete_user(user_id: str):  # type: ignore[no-untyped-def]
     Answers 204 whether or not the user existed, so erasure reveals nothing.
     """
     st = state()
-    erase_user(st.settings, st.engine, st.redis, st.keys, g.tenant, checked_user_id(user_id))
+    uid = checked_user_id(user_id)
+    try:
+        erase_user(st.settings, st.engine, st.redis, st.keys, g.tenant, uid)
+    except redis.RedisError:
+        # SQL is erased; Redis is finished when it answers again, but only a complete
+        # erasure is confirmed: the platform retries
+        st.changed_without_redis(g.tenant, {uid}, erased=True)
+        raise ApiError(503, "unavailable", "erasure recorded but not yet complete (the cache is unreachable); "
+                       "retry this request", headers={"Retry-After": "5"}) from None
     return "", 204
