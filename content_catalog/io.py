@@ -2,6 +2,11 @@
 
 Reading validates every record and collects every problem (file, record number, field,
 reason) before anything is written, so an import is all or nothing.
+
+CSV cells hold list fields (steps, topics, tags, locales, content warnings) as JSON arrays,
+so a step may contain ``|``, commas, quotes, newlines or any unicode; files of the older
+format, lists joined with ``|``, are still read. Rows end with CRLF (RFC 4180), so the
+writer quotes any cell holding a carriage return and the reader keeps it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pydantic import ValidationError
 from content_catalog.schema import Resource
 
 FORMATS = ("json", "jsonl", "yaml", "csv")
-# CSV cells: lists joined with '|', nested objects as JSON.
+# CSV cells: lists and nested objects as JSON (lists joined with '|' are still read).
 _LIST_FIELDS = ("topics", "tags", "locales", "content_warnings", "steps")
 _OBJECT_FIELDS = ("group", "contact")
 CSV_COLUMNS = tuple(Resource.model_fields)
@@ -71,7 +76,8 @@ def _raw_records(text: str, fmt: str, name: str) -> list[tuple[int, Any]]:
         return list(enumerate(data, 1))
     if fmt == "jsonl":
         out = []
-        for n, line in enumerate(text.splitlines(), 1):
+        # only "\n" ends a record: JSON written with ensure_ascii=False may hold U+2028 etc.
+        for n, line in enumerate(text.split("\n"), 1):
             if line.strip():
                 try:
                     out.append((n, json.loads(line)))
@@ -79,7 +85,7 @@ def _raw_records(text: str, fmt: str, name: str) -> list[tuple[int, Any]]:
                     out.append((n, _Unparsable(f"not valid JSON ({exc.msg})")))
         return out
     if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         return [(n, _from_csv_row(row)) for n, row in enumerate(reader, 1)]
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -97,14 +103,15 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, Any] | _Unparsable:
         if value is None or value == "":
             continue
         if key in _LIST_FIELDS:
-            out[key] = value.split("|")
+            out[key] = _csv_list(value)
         elif key in _OBJECT_FIELDS:
             try:
                 out[key] = json.loads(value)
             except json.JSONDecodeError:
                 return _Unparsable(f"{key}: not valid JSON")
         elif key == "is_crisis_resource":
-            out[key] = value.strip().lower() in ("true", "1", "yes")
+            flag = _BOOLEANS.get(value.strip().lower())
+            out[key] = value if flag is None else flag  # an unknown word is named by validation
         elif key == "duration_minutes":
             out[key] = int(value) if value.strip().isdigit() else value
         else:
@@ -112,12 +119,34 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, Any] | _Unparsable:
     return out
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _csv_list(value: str) -> list[Any]:
+    """A list cell: a JSON array, or the older format of items joined with '|'."""
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list):
+            return parsed
+    return value.split("|")
+
+
 def read_catalog_file(path: Path, fmt: str | None = None) -> list[Resource]:
     """Every record validated; raises CatalogFileError listing all problems."""
+    return [r for _n, r in read_catalog_records(path, fmt)]
+
+
+def read_catalog_records(path: Path, fmt: str | None = None) -> list[tuple[int, Resource]]:
+    """Every record validated, with its record number (the line, for JSONL) for messages."""
     name = str(path)
     fmt = format_of(path, fmt)
     try:
-        text = path.read_text(encoding="utf-8")
+        # newline="": a carriage return inside a quoted CSV cell is content, not a line end
+        with path.open(encoding="utf-8", newline="" if fmt == "csv" else None) as fh:
+            text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{name}: cannot read: {exc}") from None
     try:
@@ -125,7 +154,7 @@ def read_catalog_file(path: Path, fmt: str | None = None) -> list[Resource]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"{name}: not valid {fmt.upper()}: {exc}") from None
     problems: list[RecordProblem] = []
-    resources: list[Resource] = []
+    resources: list[tuple[int, Resource]] = []
     seen: dict[str, int] = {}
     for number, record in records:
         if isinstance(record, _Unparsable):
@@ -145,7 +174,7 @@ def read_catalog_file(path: Path, fmt: str | None = None) -> list[Resource]:
             problems.append(RecordProblem(name, number, "id", f"repeats record {seen[resource.id]}"))
             continue
         seen[resource.id] = number
-        resources.append(resource)
+        resources.append((number, resource))
     if problems:
         raise CatalogFileError(problems)
     return resources
@@ -165,14 +194,12 @@ def write_catalog(resources: Iterable[Resource], fmt: str) -> str:
         return yaml.safe_dump(records, sort_keys=False, allow_unicode=True)
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\r\n")
         writer.writeheader()
         for r in records:
             row: dict[str, Any] = {}
             for key, value in r.items():
-                if key in _LIST_FIELDS:
-                    row[key] = "|".join(value)
-                elif key in _OBJECT_FIELDS:
+                if key in _LIST_FIELDS or key in _OBJECT_FIELDS:
                     row[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
                 elif isinstance(value, bool):
                     row[key] = "true" if value else "false"
