@@ -1,20 +1,45 @@
-"""``solace catalog ...``: the editors' command line."""
+"""``solace catalog ...``: the editors' command line.
+
+Every change goes through the store's one ownership and review rule
+(``content_catalog.access``), the same as the editor API. The command line's caller is the
+operator: global staff, unless ``--tenant T`` makes it that tenant's staff (to change the
+tenant's private resources). ``--reviewer`` asserts the reviewer right, as before.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import click
 
-from content_catalog.io import FORMATS, CatalogFileError, read_catalog_file, write_catalog
+from content_catalog.access import Actor
+from content_catalog.io import FORMATS, CatalogFileError, read_catalog_records, write_catalog
 from content_catalog.publish import publish_catalog
 from solace.jobs import encoder_for
 
 
 def _services(ctx: click.Context):  # type: ignore[no-untyped-def]
     return ctx.find_root().obj["services"]
+
+
+def _actor(actor: str | None, reviewer: bool, tenant: str | None) -> Actor:
+    from solace.keys import TENANT_PATTERN
+
+    if tenant is not None and not re.match(TENANT_PATTERN, tenant):
+        raise click.BadParameter("lowercase letters, digits, '-' and '_' (max 64)", param_hint="--tenant")
+    return Actor.operator(actor or "cli", reviewer=reviewer, tenant=tenant)
+
+
+ACTOR_OPTION = click.option("--actor", default=None, help="Who is acting (for the audit log). Default: cli.")
+REVIEWER_OPTION = click.option(
+    "--reviewer", is_flag=True,
+    help="Assert the actor holds the reviewer right (to approve, and to edit or retire a crisis line).")
+TENANT_OPTION = click.option(
+    "--tenant", default=None,
+    help="Act as this tenant's staff: add and change its private resources. Default: global staff.")
 
 
 @click.group()
@@ -26,23 +51,49 @@ def catalog() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="Default: from the file name.")
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
-@click.option("--actor", default="cli", show_default=True, help="Who is importing (for the audit log).")
+@click.option("--approve", is_flag=True,
+              help="Approve the new and changed records as --actor (needs --reviewer and --actor).")
+@ACTOR_OPTION
+@REVIEWER_OPTION
+@TENANT_OPTION
 @click.pass_context
-def import_cmd(ctx: click.Context, file: Path, fmt: str | None, dry_run: bool, actor: str) -> None:
-    """Import FILE (all or nothing; upsert by id; unchanged records untouched)."""
+def import_cmd(ctx: click.Context, file: Path, fmt: str | None, dry_run: bool, approve: bool,
+               actor: str | None, reviewer: bool, tenant: str | None) -> None:
+    """Import FILE (all or nothing; upsert by id; unchanged records untouched).
+
+    The file's status, reviewed_by and reviewed_at are ignored: new and changed records
+    land as drafts, or back in review when approved before, unless a reviewer asks to
+    approve them with --approve --actor NAME --reviewer.
+    """
+    from content_catalog.store import ImportRejected
+
+    if approve and not reviewer:
+        raise click.ClickException("--approve needs the reviewer right: add --reviewer (and --actor NAME)")
+    if approve and not actor:
+        raise click.ClickException("--approve records who approved: add --actor NAME")
+    who = _actor(actor, reviewer, tenant)
     try:
-        resources = read_catalog_file(file, fmt)
+        records = read_catalog_records(file, fmt)
     except CatalogFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     if dry_run:
-        click.echo(f"{file}: {len(resources)} valid records (dry run: nothing written)")
+        click.echo(f"{file}: {len(records)} valid records (dry run: nothing written)")
         return
     services = _services(ctx)
-    counts = services.catalog.upsert_many(resources, actor=actor)
+    try:
+        counts = services.catalog.import_resources([r for _n, r in records], who, approve=approve)
+    except ImportRejected as exc:
+        for index, field, reason in exc.problems:
+            click.echo(f"{file}: record {records[index][0]}: {field}: {reason}", err=True)
+        raise click.ClickException(str(exc)) from None
     publish_catalog(services.catalog, services.redis, services.keys, encoder_for(services))
-    click.echo(f"{file}: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged")
+    approved = f", {counts['approved']} approved" if approve else ""
+    click.echo(f"{file}: {counts['created']} created, {counts['updated']} updated, "
+               f"{counts['unchanged']} unchanged{approved}")
 
 
 @catalog.command(name="export")
@@ -60,7 +111,8 @@ def export_cmd(ctx: click.Context, file: Path | None, fmt: str | None) -> None:
     if file is None:
         sys.stdout.write(text)
     else:
-        file.write_text(text, encoding="utf-8")
+        with file.open("w", encoding="utf-8", newline="") as fh:  # exact bytes, CRLF kept in CSV
+            fh.write(text)
         click.echo(f"wrote {len(resources)} resources to {file}", err=True)
 
 
@@ -71,7 +123,7 @@ def export_cmd(ctx: click.Context, file: Path | None, fmt: str | None) -> None:
 @click.option("--locale", default=None)
 @click.pass_context
 def list_cmd(ctx: click.Context, rtype: str | None, topic: str | None, status: str | None, locale: str | None) -> None:
-    """List resources, optionally filtered."""
+    """List resources, optionally filtered; the last column is the owner (global or a tenant)."""
     n = 0
     for stored in _services(ctx).catalog.iter_all():
         r = stored.resource
@@ -82,7 +134,8 @@ def list_cmd(ctx: click.Context, rtype: str | None, topic: str | None, status: s
         if locale and not any(loc.split("-")[0] == locale.split("-")[0] for loc in r.locales):
             continue
         n += 1
-        click.echo(f"{r.id:<48} {r.type:<9} {r.status:<10} {','.join(r.topics)}")
+        owner = f"tenant:{stored.owner_tenant}" if stored.owner_tenant else "global"
+        click.echo(f"{r.id:<48} {r.type:<9} {r.status:<10} {','.join(r.topics)}  {owner}")
     click.echo(f"{n} resources", err=True)
 
 
@@ -96,6 +149,7 @@ def show_cmd(ctx: click.Context, resource_id: str) -> None:
         raise click.ClickException(f"no resource {resource_id!r}")
     out = stored.resource.model_dump(mode="json", exclude_none=True)
     out["_version"] = stored.version
+    out["_owner_tenant"] = stored.owner_tenant
     click.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
 
@@ -129,22 +183,24 @@ def _after_change(ctx: click.Context) -> None:
 
 @catalog.command(name="add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--actor", default="cli", show_default=True)
+@ACTOR_OPTION
+@TENANT_OPTION
 @click.pass_context
-def add_cmd(ctx: click.Context, file: Path, actor: str) -> None:
+def add_cmd(ctx: click.Context, file: Path, actor: str | None, tenant: str | None) -> None:
     """Add the resources of FILE as new drafts (each must have a new id)."""
     from content_catalog.store import CatalogError
 
+    who = _actor(actor, False, tenant)
     try:
-        resources = read_catalog_file(file)
+        records = read_catalog_records(file)
     except CatalogFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(str(exc)) from None
     store = _services(ctx).catalog
-    for r in resources:
+    for _n, r in records:
         try:
-            store.create(r, actor)
+            store.create(r, who)
         except CatalogError as exc:
             raise _fail_on_workflow(exc) from None
         click.echo(f"added {r.id} as a draft")
@@ -155,15 +211,18 @@ def add_cmd(ctx: click.Context, file: Path, actor: str) -> None:
 @click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
               help="A field to change; VALUE is JSON when it parses as JSON (lists, numbers).")
 @click.option("--expect-version", type=int, default=None, help="Refuse if someone changed it since.")
-@click.option("--actor", default="cli", show_default=True)
+@ACTOR_OPTION
+@REVIEWER_OPTION
+@TENANT_OPTION
 @click.pass_context
 def edit_cmd(ctx: click.Context, resource_id: str, assignments: tuple[str, ...],
-             expect_version: int | None, actor: str) -> None:
-    """Change fields of a resource. Clinical edits of approved content go back to review."""
+             expect_version: int | None, actor: str | None, reviewer: bool, tenant: str | None) -> None:
+    """Change fields of a resource. Any change but tags sends approved content back to review."""
     from pydantic import ValidationError
 
     from content_catalog.store import CatalogError
 
+    who = _actor(actor, reviewer, tenant)
     changes: dict[str, object] = {}
     for item in assignments:
         name, sep, raw = item.partition("=")
@@ -176,7 +235,7 @@ def edit_cmd(ctx: click.Context, resource_id: str, assignments: tuple[str, ...],
     if not changes:
         raise click.UsageError("nothing to change: give at least one --set FIELD=VALUE")
     try:
-        stored = _services(ctx).catalog.edit(resource_id, changes, actor, expect_version)
+        stored = _services(ctx).catalog.edit(resource_id, changes, who, expect_version)
     except (CatalogError, ValidationError) as exc:
         raise _fail_on_workflow(exc) from None
     _after_change(ctx)
@@ -185,17 +244,20 @@ def edit_cmd(ctx: click.Context, resource_id: str, assignments: tuple[str, ...],
 
 @catalog.command(name="review")
 @click.argument("resource_id")
-@click.option("--action", type=click.Choice(["submit", "approve", "reject"]), required=True)
+@click.option("--action", type=click.Choice(["submit", "approve", "reject", "retire", "unretire"]), required=True)
 @click.option("--actor", required=True, help="The editor or reviewer (recorded in the audit log).")
-@click.option("--reviewer", is_flag=True, help="Assert the actor holds the reviewer right (needed to approve).")
+@REVIEWER_OPTION
+@TENANT_OPTION
 @click.pass_context
-def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, reviewer: bool) -> None:
-    """Move a resource through review: submit, approve (reviewers only) or reject."""
+def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, reviewer: bool,
+               tenant: str | None) -> None:
+    """Move a resource through review: submit, approve (reviewers only), reject, retire,
+    or unretire (back to review: served again only once a reviewer approves it)."""
     from content_catalog.store import CatalogError
 
     try:
-        stored = _services(ctx).catalog.review(resource_id, action, actor, can_approve=reviewer)
-    except (CatalogError, PermissionError) as exc:
+        stored = _services(ctx).catalog.review(resource_id, action, _actor(actor, reviewer, tenant))
+    except CatalogError as exc:
         raise _fail_on_workflow(exc) from None
     _after_change(ctx)
     click.echo(f"{resource_id}: {stored.resource.status}")
@@ -203,14 +265,17 @@ def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, re
 
 @catalog.command(name="retire")
 @click.argument("resource_id")
-@click.option("--actor", default="cli", show_default=True)
+@ACTOR_OPTION
+@REVIEWER_OPTION
+@TENANT_OPTION
 @click.pass_context
-def retire_cmd(ctx: click.Context, resource_id: str, actor: str) -> None:
-    """Stop serving a resource at once (it stays in the catalog and its history)."""
+def retire_cmd(ctx: click.Context, resource_id: str, actor: str | None, reviewer: bool, tenant: str | None) -> None:
+    """Stop serving a resource at once (it stays in the catalog and its history).
+    Retiring a crisis line needs --reviewer."""
     from content_catalog.store import CatalogError
 
     try:
-        _services(ctx).catalog.review(resource_id, "retire", actor)
+        _services(ctx).catalog.review(resource_id, "retire", _actor(actor, reviewer, tenant))
     except CatalogError as exc:
         raise _fail_on_workflow(exc) from None
     _after_change(ctx)

@@ -3,7 +3,9 @@
 A change reaches serving without retraining: the snapshot holds only approved, non-retired
 resources with their text embeddings, and bumping the version makes workers reload at
 their next request. A resource the active model has never seen gets its vector from its
-features there (see ``serving.model_cache``).
+features there (see ``serving.model_cache``). A tenant-private resource's card carries its
+``owner_tenant``, so serving shows it to that tenant's users only
+(``recommender.catalog_view``).
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ _CARD_EXCLUDE = {"body", "steps", "summary", "status", "reviewed_by", "reviewed_
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
-def resource_card(resource: Resource) -> dict[str, object]:
-    return resource.model_dump(mode="json", exclude_none=True, exclude=_CARD_EXCLUDE)
+def resource_card(resource: Resource, owner_tenant: str | None = None) -> dict[str, object]:
+    card = resource.model_dump(mode="json", exclude_none=True, exclude=_CARD_EXCLUDE)
+    if owner_tenant is not None:
+        card["owner_tenant"] = owner_tenant
+    return card
 
 
 def publish_catalog(
@@ -40,13 +45,14 @@ def publish_catalog(
     """
     from training.embed import EmbeddingStore, embed_texts
 
-    servable = store.servable()
+    owned = store.servable_with_owners()
+    servable = [r for r, _owner in owned]
     embeddings = EmbeddingStore(store.engine)
     model_name = encoder.name if encoder is not None else DEFAULT_EMBEDDING_MODEL
     if encoder is not None:
         embed_texts({r.id: r.text_for_embedding() for r in servable}, embeddings, encoder)
     vectors = embeddings.vectors(model_name, [r.id for r in servable])
-    cards = {r.id: json.dumps(resource_card(r)) for r in servable}
+    cards = {r.id: json.dumps(resource_card(r, owner)) for r, owner in owned}
     staging_items = keys.catalog_items + ":staging"
     staging_emb = keys.catalog_embeddings + ":staging"
     pipe = client.pipeline(transaction=True)

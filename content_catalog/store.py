@@ -2,7 +2,9 @@
 
 The store keeps each resource's current record and, separately, its last approved record:
 serving reads only the approved one, so an edit under review never reaches users before a
-reviewer approves it.
+reviewer approves it. Every write (editor API, command line, import, seed) goes through
+this store, which applies the one ownership and review rule of ``content_catalog.access``
+inside the write's transaction.
 """
 
 from __future__ import annotations
@@ -24,13 +26,33 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    or_,
     select,
     update,
 )
 
+from content_catalog.access import (
+    WORKFLOW_FIELDS,
+    Actor,
+    CatalogError,
+    Forbidden,
+    NotFound,
+    StaleVersion,
+    WorkflowError,
+    approved_record,
+    authorise,
+    changed_records,
+    record_with_status,
+    same_content,
+)
 from content_catalog.schema import Resource
 from content_catalog.taxonomy import ReviewStatus
 from solace.db import metadata
+
+__all__ = [
+    "Actor", "CatalogError", "CatalogStore", "Forbidden", "ImportRejected", "NotFound",
+    "StaleVersion", "StoredResource", "WorkflowError",
+]
 
 resources_table = Table(
     "resources",
@@ -44,6 +66,8 @@ resources_table = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # NULL: the global catalog; else the one tenant whose staff change it and whose users see it.
+    Column("owner_tenant", String(64), nullable=True, index=True),
 )
 
 audit_table = Table(
@@ -57,9 +81,7 @@ audit_table = Table(
     Column("changes", JSON, nullable=False),
 )
 
-# Fields whose change is a clinical change: an approved resource goes back to review.
-CLINICAL_FIELDS = frozenset({"body", "steps", "topics", "content_warnings", "audience", "contact"})
-_WORKFLOW_FIELDS = frozenset({"status", "reviewed_by", "reviewed_at"})
+REVIEW_ACTIONS = ("submit", "approve", "reject", "retire", "unretire")
 
 
 def _dump(resource: Resource) -> dict[str, Any]:
@@ -68,7 +90,7 @@ def _dump(resource: Resource) -> dict[str, Any]:
 
 def content_hash(data: dict[str, Any]) -> str:
     """Hash of what the resource says (not of its workflow state)."""
-    payload = {k: v for k, v in data.items() if k not in _WORKFLOW_FIELDS}
+    payload = {k: v for k, v in data.items() if k not in WORKFLOW_FIELDS}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -79,23 +101,21 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]
     }
 
 
-class CatalogError(Exception):
-    """A workflow rule was broken; the message says which, for the editor to read."""
+def _is_crisis(row: Any) -> bool:
+    return bool(row.data.get("is_crisis_resource")) or bool(
+        row.approved_data and row.approved_data.get("is_crisis_resource")
+    )
 
 
-class NotFound(CatalogError):
-    pass
+class ImportRejected(CatalogError):
+    """Some records may not be imported by this caller; nothing was written.
 
+    ``problems`` holds ``(index in the input, field, reason)`` for every refused record.
+    """
 
-class StaleVersion(CatalogError):
-    """Someone changed the resource since the editor read it (optimistic concurrency)."""
-
-
-class WorkflowError(CatalogError):
-    pass
-
-
-REVIEW_ACTIONS = ("submit", "approve", "reject", "retire")
+    def __init__(self, problems: list[tuple[int, str, str]]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} record(s) refused; nothing was imported")
 
 
 @dataclass(frozen=True)
@@ -104,232 +124,74 @@ class StoredResource:
     version: int
     approved: Resource | None
     updated_at: datetime
+    owner_tenant: str | None = None
 
 
 class CatalogStore:
-    """Reads and writes resources; every write is audited in the same transaction."""
+    """Reads and writes resources; every write is authorised and audited in one transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    # ------------------------------------------------------------------ reading
     def _row_to_stored(self, row: Any) -> StoredResource:
         approved = Resource.model_validate(row.approved_data) if row.approved_data else None
         return StoredResource(
-            resource=Resource.model_validate(row.data),
-            version=row.version,
-            approved=approved,
-            updated_at=row.updated_at,
+            resource=Resource.model_validate(row.data), version=row.version,
+            approved=approved, updated_at=row.updated_at, owner_tenant=row.owner_tenant,
         )
 
-    def get(self, resource_id: str) -> StoredResource | None:
+    @staticmethod
+    def _visible(query: Any, viewer: Actor | None) -> Any:
+        if viewer is None or viewer.tenant is None:
+            return query
+        owner = resources_table.c.owner_tenant
+        return query.where(or_(owner.is_(None), owner == viewer.tenant))
+
+    def get(self, resource_id: str, viewer: Actor | None = None) -> StoredResource | None:
+        """The resource, or None when it does not exist or ``viewer`` may not see it."""
+        query = select(resources_table).where(resources_table.c.id == resource_id)
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(resources_table).where(resources_table.c.id == resource_id)
-            ).first()
+            row = conn.execute(self._visible(query, viewer)).first()
         return self._row_to_stored(row) if row else None
 
-    def iter_all(self) -> Iterator[StoredResource]:
+    def iter_all(self, viewer: Actor | None = None) -> Iterator[StoredResource]:
+        query = self._visible(select(resources_table).order_by(resources_table.c.id), viewer)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(resources_table).order_by(resources_table.c.id)).all()
+            rows = conn.execute(query).all()
         for row in rows:
             yield self._row_to_stored(row)
 
-    def servable(self) -> list[Resource]:
-        """The last approved version of every resource that is not retired."""
-        out: list[Resource] = []
+    def servable_with_owners(self) -> list[tuple[Resource, str | None]]:
+        """The last approved version of every non-retired resource, with its owner tenant."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(resources_table.c.approved_data, resources_table.c.status)
+                select(resources_table.c.approved_data, resources_table.c.status,
+                       resources_table.c.owner_tenant)
                 .where(resources_table.c.approved_data.is_not(None))
                 .order_by(resources_table.c.id)
             ).all()
-        for approved_data, status in rows:
-            if status != ReviewStatus.RETIRED:
-                out.append(Resource.model_validate(approved_data))
-        return out
+        return [
+            (Resource.model_validate(approved), owner)
+            for approved, status, owner in rows if status != ReviewStatus.RETIRED
+        ]
 
-    def upsert_many(self, resources: Iterable[Resource], actor: str) -> dict[str, int]:
-        """Insert or update by id in one transaction; unchanged records are left untouched."""
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            for resource in resources:
-                counts[self._upsert(conn, resource, actor, now)] += 1
-        return counts
-
-    def _upsert(self, conn: Any, resource: Resource, actor: str, now: datetime) -> str:
-        data = _dump(resource)
-        chash = content_hash(data)
-        row = conn.execute(
-            select(resources_table).where(resources_table.c.id == resource.id)
-        ).first()
-        approved = data if resource.status == ReviewStatus.APPROVED else None
-        if row is None:
-            conn.execute(
-                insert(resources_table).values(
-                    id=resource.id, type=resource.type, status=resource.status, data=data,
-                    approved_data=approved, content_hash=chash, version=1,
-                    created_at=now, updated_at=now,
-                )
-            )
-            self._audit(conn, resource.id, actor, "create", _diff({}, data), now)
-            return "created"
-        if row.data == data:
-            return "unchanged"
-        values: dict[str, Any] = {
-            "type": resource.type, "status": resource.status, "data": data,
-            "content_hash": chash, "version": row.version + 1, "updated_at": now,
-        }
-        if approved is not None:
-            values["approved_data"] = approved
-        conn.execute(
-            update(resources_table).where(resources_table.c.id == resource.id).values(**values)
-        )
-        self._audit(conn, resource.id, actor, "update", _diff(row.data, data), now)
-        return "updated"
-
-    def _audit(
-        self, conn: Any, resource_id: str, actor: str, action: str,
-        changes: dict[str, Any], now: datetime,
-    ) -> None:
-        conn.execute(
-            insert(audit_table).values(
-                resource_id=resource_id, actor=actor, action=action, at=now, changes=changes
-            )
-        )
-
-    # ------------------------------------------------------------------ editor workflow
-    def _locked_row(self, conn: Any, resource_id: str, expected_version: int | None) -> Any:
-        """The row, locked for this transaction, after the optimistic-concurrency check."""
-        query = select(resources_table).where(resources_table.c.id == resource_id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = conn.execute(query).first()
-        if row is None:
-            raise NotFound(f"no resource {resource_id!r}")
-        if expected_version is not None and row.version != expected_version:
-            raise StaleVersion(
-                f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
-            )
-        return row
-
-    def _write(
-        self, conn: Any, row: Any, data: dict[str, Any], actor: str, action: str,
-        now: datetime, approved: dict[str, Any] | None | bool = False,
-    ) -> StoredResource:
-        values: dict[str, Any] = {
-            "status": data["status"], "type": data["type"], "data": data,
-            "content_hash": content_hash(data), "version": row.version + 1, "updated_at": now,
-        }
-        if approved is not False:
-            values["approved_data"] = approved
-        conn.execute(update(resources_table).where(resources_table.c.id == row.id).values(**values))
-        self._audit(conn, row.id, actor, action, _diff(row.data, data), now)
-        new_approved = values.get("approved_data", row.approved_data)
-        return StoredResource(
-            Resource.model_validate(data), row.version + 1,
-            Resource.model_validate(new_approved) if new_approved else None, now,
-        )
-
-    def create(self, resource: Resource, actor: str) -> StoredResource:
-        """A new resource always starts as a draft, whatever the record says."""
-        data = _dump(resource)
-        data.update(status=ReviewStatus.DRAFT.value)
-        data.pop("reviewed_by", None)
-        data.pop("reviewed_at", None)
-        draft = Resource.model_validate(data)
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            exists = conn.execute(
-                select(resources_table.c.id).where(resources_table.c.id == draft.id)
-            ).first()
-            if exists:
-                raise WorkflowError(f"a resource with id {draft.id!r} already exists")
-            self._upsert(conn, draft, actor, now)
-        stored = self.get(draft.id)
-        assert stored is not None
-        return stored
-
-    def edit(
-        self, resource_id: str, changes: dict[str, Any], actor: str,
-        expected_version: int | None = None,
-    ) -> StoredResource:
-        """Apply a partial change. A clinical change to an approved resource sends it back
-        to review; its last approved version keeps being served meanwhile."""
-        forbidden = {"id", "status", "reviewed_by", "reviewed_at"} & set(changes)
-        if forbidden:
-            raise WorkflowError(
-                f"{sorted(forbidden)[0]} cannot be edited; use the review workflow"
-            )
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            row = self._locked_row(conn, resource_id, expected_version)
-            if row.status == ReviewStatus.RETIRED:
-                raise WorkflowError(f"{resource_id} is retired; it cannot be edited")
-            merged = {**row.data, **changes}
-            merged = {k: v for k, v in merged.items() if v is not None}
-            resource = Resource.model_validate(merged)  # raises ValidationError naming the field
-            data = _dump(resource)
-            if data == row.data:
-                return self._row_to_stored(row)
-            clinical = any(row.data.get(f) != data.get(f) for f in CLINICAL_FIELDS)
-            approved: dict[str, Any] | None | bool = False
-            if row.status == ReviewStatus.APPROVED:
-                if clinical:
-                    data["status"] = ReviewStatus.IN_REVIEW.value
-                else:
-                    approved = data  # presentational edits of approved content go live
-            return self._write(conn, row, data, actor, "edit", now, approved)
-
-    def review(
-        self, resource_id: str, action: str, actor: str, can_approve: bool = False,
-        expected_version: int | None = None,
-    ) -> StoredResource:
-        """``submit`` (draft -> in_review), ``approve`` (in_review -> approved, reviewers
-        only), ``reject`` (in_review -> draft), ``retire`` (any -> retired)."""
-        if action not in REVIEW_ACTIONS:
-            raise WorkflowError(f"unknown review action {action!r}; use {', '.join(REVIEW_ACTIONS)}")
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            row = self._locked_row(conn, resource_id, expected_version)
-            status = row.status
-            data = dict(row.data)
-            approved: dict[str, Any] | None | bool = False
-            if action == "submit":
-                if status != ReviewStatus.DRAFT:
-                    raise WorkflowError(f"only a draft can be submitted; {resource_id} is {status}")
-                data["status"] = ReviewStatus.IN_REVIEW.value
-            elif action == "approve":
-                if not can_approve:
-                    raise PermissionError("approving needs the reviewer right")
-                if status != ReviewStatus.IN_REVIEW:
-                    raise WorkflowError(f"only a resource in review can be approved; {resource_id} is {status}")
-                data.update(status=ReviewStatus.APPROVED.value, reviewed_by=actor,
-                            reviewed_at=now.isoformat().replace("+00:00", "Z"))
-                data = _dump(Resource.model_validate(data))
-                approved = data
-            elif action == "reject":
-                if status != ReviewStatus.IN_REVIEW:
-                    raise WorkflowError(f"only a resource in review can be rejected; {resource_id} is {status}")
-                data["status"] = ReviewStatus.DRAFT.value
-            else:
-                if status == ReviewStatus.RETIRED:
-                    raise WorkflowError(f"{resource_id} is already retired")
-                data["status"] = ReviewStatus.RETIRED.value
-            return self._write(conn, row, data, actor, action, now, approved)
+    def servable(self) -> list[Resource]:
+        """The last approved version of every resource that is not retired."""
+        return [r for r, _owner in self.servable_with_owners()]
 
     def page(
         self, offset: int = 0, limit: int = 50, rtype: str | None = None,
-        status: str | None = None, topic: str | None = None,
+        status: str | None = None, topic: str | None = None, viewer: Actor | None = None,
     ) -> tuple[list[StoredResource], int]:
-        """A page of resources in id order, with the total that match."""
+        """A page of the resources ``viewer`` sees, in id order, with the total that match."""
         query = select(resources_table).order_by(resources_table.c.id)
         if rtype:
             query = query.where(resources_table.c.type == rtype)
         if status:
             query = query.where(resources_table.c.status == status)
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(self._visible(query, viewer)).all()
         found = [self._row_to_stored(r) for r in rows]
         if topic:
             found = [s for s in found if topic in s.resource.topics]
@@ -350,3 +212,199 @@ class CatalogStore:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return len(conn.execute(select(resources_table.c.id)).all())
+
+    # ------------------------------------------------------------------ writing
+    def _audit(
+        self, conn: Any, resource_id: str, actor: Actor, action: str,
+        changes: dict[str, Any], now: datetime,
+    ) -> None:
+        conn.execute(
+            insert(audit_table).values(
+                resource_id=resource_id, actor=actor.name, action=action, at=now, changes=changes
+            )
+        )
+
+    def _row(self, conn: Any, resource_id: str) -> Any:
+        """The row, locked for this transaction on PostgreSQL (SQLite locks the database)."""
+        query = select(resources_table).where(resources_table.c.id == resource_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return conn.execute(query).first()
+
+    def _checked_row(
+        self, conn: Any, resource_id: str, actor: Actor, action: str,
+        expected_version: int | None,
+    ) -> Any:
+        """The locked row after the ownership rule and the optimistic-concurrency check."""
+        row = self._row(conn, resource_id)
+        if row is None:
+            raise NotFound(f"no resource {resource_id!r}")
+        authorise(actor, resource_id, row.owner_tenant, action, _is_crisis(row))
+        if expected_version is not None and row.version != expected_version:
+            raise StaleVersion(
+                f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
+            )
+        return row
+
+    def _insert(
+        self, conn: Any, data: dict[str, Any], actor: Actor, now: datetime,
+        approved: dict[str, Any] | None, action: str,
+    ) -> None:
+        conn.execute(
+            insert(resources_table).values(
+                id=data["id"], type=data["type"], status=data["status"], data=data,
+                approved_data=approved, content_hash=content_hash(data), version=1,
+                created_at=now, updated_at=now, owner_tenant=actor.new_owner,
+            )
+        )
+        self._audit(conn, data["id"], actor, action, _diff({}, data), now)
+
+    def _write(
+        self, conn: Any, row: Any, data: dict[str, Any], actor: Actor, action: str,
+        now: datetime, approved: dict[str, Any] | None | bool = False,
+    ) -> StoredResource:
+        """Store the new current record; ``approved`` is the new approved record, None to
+        clear it, or False to keep the one being served."""
+        values: dict[str, Any] = {
+            "status": data["status"], "type": data["type"], "data": data,
+            "content_hash": content_hash(data), "version": row.version + 1, "updated_at": now,
+        }
+        if approved is not False:
+            values["approved_data"] = approved
+        conn.execute(update(resources_table).where(resources_table.c.id == row.id).values(**values))
+        changes = _diff(row.data, data)
+        if approved is not False and approved != row.approved_data:
+            changes["approved_version"] = {"old": row.approved_data is not None, "new": approved is not None}
+        self._audit(conn, row.id, actor, action, changes, now)
+        new_approved = values.get("approved_data", row.approved_data)
+        return StoredResource(
+            Resource.model_validate(data), row.version + 1,
+            Resource.model_validate(new_approved) if new_approved else None, now, row.owner_tenant,
+        )
+
+    def create(self, resource: Resource, actor: Actor) -> StoredResource:
+        """A new resource always starts as a draft owned by the caller's side (global staff:
+        the global catalog; a tenant's staff: that tenant), whatever the record says."""
+        data = record_with_status(_dump(resource), ReviewStatus.DRAFT)
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            if self._row(conn, resource.id) is not None:
+                raise WorkflowError(f"a resource with id {resource.id!r} already exists")
+            self._insert(conn, data, actor, now, None, "create")
+        stored = self.get(resource.id)
+        assert stored is not None
+        return stored
+
+    def import_resources(
+        self, resources: Iterable[Resource], actor: Actor, approve: bool = False,
+    ) -> dict[str, int]:
+        """Insert or update by id, all or nothing, under the same rule as every edit.
+
+        A file's ``status``, ``reviewed_by`` and ``reviewed_at`` are never trusted: new
+        records land as drafts, changed ones follow the review rule, unchanged ones are left
+        untouched. Only a caller with the reviewer right who asks (``approve``) gets the new
+        and changed records approved, recorded as that caller, and with them the records
+        whose draft or text in review the file repeats (counted as ``approved``). Every
+        refused record is listed in :class:`ImportRejected`.
+        """
+        if approve and not actor.reviewer:
+            raise Forbidden("approving an import needs the reviewer right")
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "approved": 0}
+        problems: list[tuple[int, str, str]] = []
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            for index, resource in enumerate(resources):
+                try:
+                    counts[self._import_one(conn, resource, actor, approve, now)] += 1
+                except CatalogError as exc:
+                    problems.append((index, "id", str(exc)))
+            if problems:
+                raise ImportRejected(problems)  # inside the transaction: it rolls back
+        return counts
+
+    def _import_one(
+        self, conn: Any, resource: Resource, actor: Actor, approve: bool, now: datetime,
+    ) -> str:
+        new = record_with_status(_dump(resource), ReviewStatus.DRAFT)
+        row = self._row(conn, resource.id)
+        if row is None:
+            approved = approved_record(new, actor, now) if approve else None
+            self._insert(conn, approved or new, actor, now, approved, "create")
+            return "created"
+        if not actor.sees(row.owner_tenant):
+            raise WorkflowError(f"a resource with id {resource.id!r} already exists")
+        if same_content(row.data, new):
+            pending = row.status in (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW)
+            if not (approve and pending):
+                return "unchanged"
+            authorise(actor, row.id, row.owner_tenant, "approve", _is_crisis(row))
+            data = approved_record(row.data, actor, now)
+            self._write(conn, row, data, actor, "approve", now, data)
+            return "approved"
+        authorise(actor, row.id, row.owner_tenant, "edit", _is_crisis(row))
+        data, approved = changed_records(row.id, row.status, row.data, new, actor, now, approve)
+        self._write(conn, row, data, actor, "update", now, approved)
+        return "updated"
+
+    def edit(
+        self, resource_id: str, changes: dict[str, Any], actor: Actor,
+        expected_version: int | None = None,
+    ) -> StoredResource:
+        """Apply a partial change. A change to anything users read or reach sends an
+        approved resource back to review; its last approved version keeps serving."""
+        forbidden = ({"id"} | WORKFLOW_FIELDS) & set(changes)
+        if forbidden:
+            raise WorkflowError(
+                f"{sorted(forbidden)[0]} cannot be edited; use the review workflow"
+            )
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            row = self._checked_row(conn, resource_id, actor, "edit", expected_version)
+            if row.status == ReviewStatus.RETIRED:
+                raise WorkflowError(f"{resource_id} is retired: un-retire it before editing it")
+            merged = {**row.data, **changes}
+            merged = {k: v for k, v in merged.items() if v is not None}
+            resource = Resource.model_validate(merged)  # raises ValidationError naming the field
+            new = _dump(resource)
+            if new == row.data:
+                return self._row_to_stored(row)
+            data, approved = changed_records(row.id, row.status, row.data, new, actor, now)
+            return self._write(conn, row, data, actor, "edit", now, approved)
+
+    def review(
+        self, resource_id: str, action: str, actor: Actor,
+        expected_version: int | None = None,
+    ) -> StoredResource:
+        """``submit`` (draft -> in_review), ``approve`` (in_review -> approved, reviewers
+        only), ``reject`` (in_review -> draft), ``retire`` (any -> retired; a crisis line
+        needs the reviewer right), ``unretire`` (retired -> in_review: served again only
+        once a reviewer approves it)."""
+        if action not in REVIEW_ACTIONS:
+            raise WorkflowError(f"unknown review action {action!r}; use {', '.join(REVIEW_ACTIONS)}")
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            row = self._checked_row(conn, resource_id, actor, action, expected_version)
+            status = row.status
+            approved: dict[str, Any] | None | bool = False
+            if action == "submit":
+                if status != ReviewStatus.DRAFT:
+                    raise WorkflowError(f"only a draft can be submitted; {resource_id} is {status}")
+                data = record_with_status(row.data, ReviewStatus.IN_REVIEW)
+            elif action == "approve":
+                if status != ReviewStatus.IN_REVIEW:
+                    raise WorkflowError(f"only a resource in review can be approved; {resource_id} is {status}")
+                data = approved = approved_record(row.data, actor, now)
+            elif action == "reject":
+                if status != ReviewStatus.IN_REVIEW:
+                    raise WorkflowError(f"only a resource in review can be rejected; {resource_id} is {status}")
+                data = record_with_status(row.data, ReviewStatus.DRAFT)
+            elif action == "retire":
+                if status == ReviewStatus.RETIRED:
+                    raise WorkflowError(f"{resource_id} is already retired")
+                data = record_with_status(row.data, ReviewStatus.RETIRED)
+            else:
+                if status != ReviewStatus.RETIRED:
+                    raise WorkflowError(f"only a retired resource can be un-retired; {resource_id} is {status}")
+                # the text approved before retirement is not served again without a new review
+                data, approved = record_with_status(row.data, ReviewStatus.IN_REVIEW), None
+            return self._write(conn, row, data, actor, action, now, approved)

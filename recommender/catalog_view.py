@@ -1,7 +1,9 @@
 """The servable catalog as arrays aligned with a model's item rows.
 
 Serving filters candidates with vectorised masks rather than per-item Python checks; this
-view precomputes those masks once per (model version, catalog version) pair.
+view precomputes those masks once per (model version, catalog version) pair. A card with an
+``owner_tenant`` is a tenant's private resource: :meth:`CatalogView.servable_for` shows it
+to that tenant's requests only.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class CatalogView:
     languages: list[frozenset[str]]
     tie_bonus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     topic_ids: list[tuple[int, ...]] = field(default_factory=list)
+    owners: list[str | None] = field(default_factory=list)  # None: the global catalog
+    _tenant_masks: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Candidate masks by request shape, filled by recommender.policy (the view is immutable).
     memo: dict[object, np.ndarray] = field(default_factory=dict, repr=False)
@@ -99,10 +103,24 @@ class CatalogView:
         # Skills and recovery content wins ties (a nudge far below any real score gap).
         tie_bonus = (skill * 1e-6).astype(np.float32)
         topic_ids = [tuple(int(t) for t in np.flatnonzero(row)) for row in topics]
+        owners = [c.get("owner_tenant") if c is not None else None for c in aligned]
         return cls(
             list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
-            crisis, skill, group_full, languages, tie_bonus, topic_ids,
+            crisis, skill, group_full, languages, tie_bonus, topic_ids, owners,
         )
+
+    def servable_for(self, tenant: str | None) -> np.ndarray:
+        """Servable items a request of ``tenant`` may get: the global catalog plus that
+        tenant's private resources (None: the global catalog only). Memoised per tenant."""
+        mask = self._tenant_masks.get(tenant)
+        if mask is None:
+            owned = [o is None or o == tenant for o in self.owners] if self.owners else [True] * len(self.item_ids)
+            mask = self.servable & np.array(owned, dtype=bool)
+            mask.setflags(write=False)
+            if len(self._tenant_masks) > 1024:  # bounded: one entry per tenant seen
+                self._tenant_masks.clear()
+            self._tenant_masks[tenant] = mask
+        return mask
 
     def language_mask(self, locale: str | None) -> np.ndarray:
         """Items available in the locale's language (memoised: this runs per request)."""

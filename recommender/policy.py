@@ -3,7 +3,8 @@
 Every list Solace returns, online or in offline evaluation, passes through
 :func:`apply_policy`:
 
-1. only approved, non-retired resources (the view's ``servable`` mask);
+1. only approved, non-retired resources (the view's ``servable`` mask), and of those only
+   the global catalog and the request's own tenant's private resources;
 2. when the request signals risk, crisis resources for the user's country (else the
    international directory) come first and are never filtered or diversified away;
 3. a user's topic opt-outs are never served; under-18s get no adult or detailed
@@ -35,12 +36,15 @@ class PolicyRequest:
     max_topic_share: float = 0.4
     max_heavy_share: float = 0.3
     extra_excluded_topics: frozenset[str] = field(default_factory=frozenset)
+    # The tenant the request is for: its private resources join the global catalog.
+    # None (offline use, tests): the global catalog only.
+    tenant: str | None = None
 
 
 def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
     """Items that may appear in the personalised part of the list (a fresh array)."""
     blocked = frozenset(req.opt_outs | req.extra_excluded_topics)
-    key = (req.types, language_of(req.locale) if req.locale else "", req.is_minor, blocked)
+    key = (req.types, language_of(req.locale) if req.locale else "", req.is_minor, blocked, req.tenant)
     static = view.memo.get(key)
     if static is None:
         static = _static_mask(view, req, blocked)
@@ -57,7 +61,7 @@ def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
 def _static_mask(view: CatalogView, req: PolicyRequest, blocked: frozenset[str]) -> np.ndarray:
     """The part of the mask that depends only on the request's shape, not on the user's
     history: computed once per shape and catalog view (it is per request otherwise)."""
-    mask = view.servable & ~view.crisis & ~view.group_full
+    mask = view.servable_for(req.tenant) & ~view.crisis & ~view.group_full
     wanted = np.zeros(len(TYPE_CODES) + 1, dtype=bool)  # the last slot is code -1 (unknown)
     wanted[[TYPE_CODES[t] for t in req.types if t in TYPE_CODES]] = True
     mask &= wanted[view.type_code]
@@ -72,10 +76,13 @@ def _static_mask(view: CatalogView, req: PolicyRequest, blocked: frozenset[str])
     return mask
 
 
-def crisis_rows(view: CatalogView, locale: str | None, limit: int = 3) -> list[int]:
-    """Crisis resources for the locale's country, then the international directory."""
+def crisis_rows(
+    view: CatalogView, locale: str | None, limit: int = 3, tenant: str | None = None,
+) -> list[int]:
+    """Crisis resources for the locale's country, then the international directory (the
+    global ones and the tenant's own)."""
     region = region_of(locale)
-    rows = np.flatnonzero(view.servable & view.crisis)
+    rows = np.flatnonzero(view.servable_for(tenant) & view.crisis)
     local = [int(r) for r in rows if region and view.cards[r].get("country") == region]  # type: ignore[union-attr]
     intl = [int(r) for r in rows if view.cards[r].get("country") == "INTL"]  # type: ignore[union-attr]
     chosen = (local + intl)[:limit]
@@ -173,7 +180,7 @@ def apply_policy(
         if len(ranked) == k or size >= available:
             break
         size *= 4
-    crisis = crisis_rows(view, req.locale) if req.risk else []
+    crisis = crisis_rows(view, req.locale, tenant=req.tenant) if req.risk else []
     return crisis, ranked
 
 
@@ -184,9 +191,12 @@ def violates_policy(view: CatalogView, rows: Iterable[int], req: PolicyRequest, 
     topic_cap = max(1, math.floor(req.max_topic_share * k))
     heavy_cap = max(0, math.floor(req.max_heavy_share * k))
     non_crisis = [r for r in rows if not view.crisis[r]]
+    visible = view.servable_for(req.tenant)
     for r in rows:
         if not view.servable[r]:
             problems.append(f"{view.item_ids[r]} is not approved")
+        elif not visible[r]:
+            problems.append(f"{view.item_ids[r]} is private to another tenant")
         if view.crisis[r]:
             continue
         topics = {t for t, n in TOPIC_INDEX.items() if view.topics[r, n]}

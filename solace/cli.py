@@ -423,14 +423,18 @@ def _check_tenant(tenant: str) -> str:
 @TENANT_OPTION
 @click.option("--role", type=click.Choice(["platform", "editor", "admin"]), default="platform", show_default=True)
 @click.option("--reviewer", is_flag=True, help="An editor key that may approve resources.")
+@click.option("--global", "global_staff", is_flag=True,
+              help="An editor key of global staff: may change the global catalog (else only its tenant's own resources).")
 @click.pass_context
-def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool) -> None:
+def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool, global_staff: bool) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     from solace.keys import Role
 
     if reviewer and role == "platform":
         raise click.BadParameter("only editor or admin keys can hold the reviewer right", param_hint="--reviewer")
-    key, secret = _services(ctx).api_keys.create(_check_tenant(tenant), Role(role), reviewer)
+    if global_staff and role == "platform":
+        raise click.BadParameter("only editor or admin keys can be global staff", param_hint="--global")
+    key, secret = _services(ctx).api_keys.create(_check_tenant(tenant), Role(role), reviewer, global_staff)
     click.echo(secret)
     click.echo(f"key id {key.key_id} ({key.role.value}, tenant {key.tenant}); store it now: it is not shown again", err=True)
 

@@ -1,6 +1,9 @@
 """API keys: one per platform integration or editor, stored only as a hash.
 
 A key is shown once, when created. Its tenant and role decide what it may read and change.
+An editor or admin key may also hold the reviewer right (approve catalog changes) and be
+*global staff* (change the global catalog every tenant is served); without that flag an
+editor key changes only its own tenant's private resources.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, DateTime, Engine, String, Table, select, update
+from sqlalchemy import Boolean, Column, DateTime, Engine, String, Table, false, select, update
 
 from solace.db import metadata
 
@@ -32,6 +35,7 @@ api_keys_table = Table(
     Column("reviewer", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("global_staff", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -50,14 +54,19 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None = None
     reviewer: bool = False
+    global_staff: bool = False
 
 
 class KeyStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, tenant: str, role: Role, reviewer: bool = False) -> tuple[ApiKey, str]:
+    def create(
+        self, tenant: str, role: Role, reviewer: bool = False, global_staff: bool = False,
+    ) -> tuple[ApiKey, str]:
         """Returns the stored key and its secret; the secret is not kept."""
+        if (reviewer or global_staff) and role == Role.PLATFORM:
+            raise ValueError("only editor or admin keys can be reviewers or global staff")
         key_id = secrets.token_hex(4)
         secret = f"sol_{key_id}_{secrets.token_urlsafe(32)}"
         now = datetime.now(UTC)
@@ -65,10 +74,10 @@ class KeyStore:
             conn.execute(
                 api_keys_table.insert().values(
                     key_id=key_id, key_hash=hash_key(secret), tenant=tenant, role=role.value,
-                    reviewer=reviewer, created_at=now,
+                    reviewer=reviewer, global_staff=global_staff, created_at=now,
                 )
             )
-        return ApiKey(key_id, tenant, role, now, reviewer=reviewer), secret
+        return ApiKey(key_id, tenant, role, now, reviewer=reviewer, global_staff=global_staff), secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
         with self.engine.connect() as conn:
@@ -77,7 +86,8 @@ class KeyStore:
             ).first()
         if row is None or row.revoked_at is not None:
             return None
-        return ApiKey(row.key_id, row.tenant, Role(row.role), row.created_at, reviewer=bool(row.reviewer))
+        return ApiKey(row.key_id, row.tenant, Role(row.role), row.created_at,
+                      reviewer=bool(row.reviewer), global_staff=bool(row.global_staff))
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         query = select(api_keys_table).order_by(api_keys_table.c.created_at)
@@ -85,7 +95,8 @@ class KeyStore:
             query = query.where(api_keys_table.c.tenant == tenant)
         with self.engine.connect() as conn:
             return [
-                ApiKey(r.key_id, r.tenant, Role(r.role), r.created_at, r.revoked_at, bool(r.reviewer))
+                ApiKey(r.key_id, r.tenant, Role(r.role), r.created_at, r.revoked_at,
+                       bool(r.reviewer), bool(r.global_staff))
                 for r in conn.execute(query)
             ]
 

@@ -7,7 +7,11 @@ import pytest
 from content_catalog.io import CatalogFileError, read_catalog_file, write_catalog
 from content_catalog.schema import Resource
 from content_catalog.seed import load_seed_catalog
+from content_catalog.access import Actor
 from content_catalog.store import CatalogStore
+
+EDITOR = Actor.operator("editor-7")
+REVIEWER = Actor.operator("reviewer-1", reviewer=True)
 
 
 def _res(rid: str, **kw) -> Resource:  # type: ignore[no-untyped-def]
@@ -20,9 +24,11 @@ def _res(rid: str, **kw) -> Resource:  # type: ignore[no-untyped-def]
 
 def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[no-untyped-def]
     store = CatalogStore(sql_engine)
-    assert store.upsert_many([_res("art-a"), _res("art-b")], actor="t") == {"created": 2, "updated": 0, "unchanged": 0}
-    assert store.upsert_many([_res("art-a"), _res("art-b")], actor="t") == {"created": 0, "updated": 0, "unchanged": 2}
-    assert store.upsert_many([_res("art-a", title="A new title")], actor="editor-7")["updated"] == 1
+    counts = store.import_resources([_res("art-a"), _res("art-b")], REVIEWER, approve=True)
+    assert counts == {"created": 2, "updated": 0, "unchanged": 0, "approved": 0}
+    again = store.import_resources([_res("art-a"), _res("art-b")], EDITOR)
+    assert again == {"created": 0, "updated": 0, "unchanged": 2, "approved": 0}
+    assert store.import_resources([_res("art-a", title="A new title")], EDITOR)["updated"] == 1
     history = store.history("art-a")
     assert [h["action"] for h in history] == ["create", "update"]
     assert history[1]["actor"] == "editor-7"
@@ -32,14 +38,12 @@ def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[n
 
 def test_only_approved_non_retired_is_servable_and_review_keeps_last_approved(sql_engine) -> None:  # type: ignore[no-untyped-def]
     store = CatalogStore(sql_engine)
-    store.upsert_many([
-        _res("art-ok"),
-        _res("art-draft", status="draft", reviewed_by=None),
-        _res("art-old", status="retired"),
-    ], actor="t")
+    store.import_resources([_res("art-ok"), _res("art-old")], REVIEWER, approve=True)
+    store.import_resources([_res("art-draft", status="draft", reviewed_by=None)], EDITOR)
+    store.review("art-old", "retire", EDITOR)
     assert [r.id for r in store.servable()] == ["art-ok"]
     # an edit back under review keeps the approved text serving
-    store.upsert_many([_res("art-ok", body="Changed body.", status="in_review")], actor="t")
+    store.import_resources([_res("art-ok", body="Changed body.", status="in_review")], EDITOR)
     served = store.servable()
     assert [r.body for r in served] == ["Body text."]
 

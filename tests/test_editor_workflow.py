@@ -6,9 +6,13 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+from content_catalog.access import Actor
 from content_catalog.schema import Resource
 from content_catalog.store import CatalogStore, StaleVersion, WorkflowError
 from solace.keys import Role
+
+ED1, ED2 = Actor.operator("ed-1"), Actor.operator("ed-2")
+REV1 = Actor.operator("rev-1", reviewer=True)
 
 DRAFT = {"id": "art-evening-worry-list", "type": "article", "title": "An evening worry list",
          "summary": "Write worries down early so they wait until morning.",
@@ -18,35 +22,39 @@ DRAFT = {"id": "art-evening-worry-list", "type": "article", "title": "An evening
 
 def test_review_states_and_clinical_edits(sql_engine) -> None:  # type: ignore[no-untyped-def]
     store = CatalogStore(sql_engine)
-    created = store.create(Resource.model_validate({**DRAFT, "status": "approved", "reviewed_by": "me"}), "ed-1")
+    created = store.create(Resource.model_validate({**DRAFT, "status": "approved", "reviewed_by": "me"}), ED1)
     assert created.resource.status == "draft"  # a new resource is always a draft
     with pytest.raises(WorkflowError):
-        store.review(DRAFT["id"], "approve", "rev-1", can_approve=True)  # not in review yet
-    store.review(DRAFT["id"], "submit", "ed-1")
+        store.review(DRAFT["id"], "approve", REV1)  # not in review yet
+    store.review(DRAFT["id"], "submit", ED1)
     with pytest.raises(PermissionError):
-        store.review(DRAFT["id"], "approve", "ed-1", can_approve=False)
-    approved = store.review(DRAFT["id"], "approve", "rev-1", can_approve=True)
+        store.review(DRAFT["id"], "approve", ED1)
+    approved = store.review(DRAFT["id"], "approve", REV1)
     assert approved.resource.status == "approved" and approved.resource.reviewed_by == "rev-1"
     assert [r.id for r in store.servable()] == [DRAFT["id"]]
 
-    # a presentational edit stays approved and goes live
-    store.edit(DRAFT["id"], {"title": "Your evening worry list"}, "ed-1")
-    assert store.servable()[0].title == "Your evening worry list"
-    # a clinical edit goes back to review; the approved text keeps serving
+    # an edit of an internal field (tags) stays approved and goes live
+    store.edit(DRAFT["id"], {"tags": ["night", "evening"]}, ED1)
+    assert store.servable()[0].tags == ["night", "evening"]
+    # a title is read by users: it goes back to review; the approved text keeps serving
     v = store.get(DRAFT["id"]).version
-    edited = store.edit(DRAFT["id"], {"body": "A changed body."}, "ed-1", expected_version=v)
+    edited = store.edit(DRAFT["id"], {"title": "Your evening worry list"}, ED1, expected_version=v)
+    assert edited.resource.status == "in_review" and edited.resource.reviewed_by is None
+    assert store.servable()[0].title == "An evening worry list"
+    with pytest.raises(StaleVersion):
+        store.edit(DRAFT["id"], {"body": "Late"}, ED2, expected_version=v)
+    edited = store.edit(DRAFT["id"], {"body": "A changed body."}, ED1)
     assert edited.resource.status == "in_review"
     assert store.servable()[0].body == "Set ten minutes aside after dinner."
-    with pytest.raises(StaleVersion):
-        store.edit(DRAFT["id"], {"title": "Late"}, "ed-2", expected_version=v)
     with pytest.raises(ValidationError):
-        store.edit(DRAFT["id"], {"topics": ["astrology"]}, "ed-1")
-    store.review(DRAFT["id"], "approve", "rev-1", can_approve=True)
+        store.edit(DRAFT["id"], {"topics": ["astrology"]}, ED1)
+    store.review(DRAFT["id"], "approve", REV1)
     assert store.servable()[0].body == "A changed body."
-    store.review(DRAFT["id"], "retire", "ed-1")
+    assert store.servable()[0].title == "Your evening worry list"
+    store.review(DRAFT["id"], "retire", ED1)
     assert store.servable() == []
     actions = [h["action"] for h in store.history(DRAFT["id"])]
-    assert actions == ["create", "submit", "approve", "edit", "edit", "approve", "retire"]
+    assert actions == ["create", "submit", "approve", "edit", "edit", "edit", "approve", "retire"]
 
 
 def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
@@ -78,6 +86,7 @@ def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis
 
 def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
     services, _ = deployment
+    # tenant demo's own editors: what they create is private to demo
     _k, editor = services.api_keys.create("demo", Role.EDITOR)
     _k, reviewer = services.api_keys.create("demo", Role.EDITOR, reviewer=True)
     ed = {"Authorization": f"Bearer {editor}"}
@@ -90,7 +99,7 @@ def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, depl
 
     new = {**DRAFT, "id": "art-api-sleep-anchor", "topics": ["sleep"]}
     r = app_client.post("/v1/resources", json=new, headers=ed)
-    assert r.status_code == 201 and r.headers["ETag"] == '"1"'
+    assert r.status_code == 201 and r.headers["ETag"] == '"1"' and r.json["owner_tenant"] == "demo"
     assert app_client.post("/v1/resources", json=new, headers=ed).status_code == 409
     bad = app_client.post("/v1/resources", json={**new, "id": "art-bad", "duration_minutes": -1}, headers=ed)
     assert bad.status_code == 422 and bad.json["error"]["field"] == "duration_minutes"
@@ -109,7 +118,7 @@ def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, depl
 
 def test_approved_resource_is_served_without_retraining_and_retired_stops_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
     services, result = deployment
-    _k, reviewer = services.api_keys.create("demo", Role.EDITOR, reviewer=True)
+    _k, reviewer = services.api_keys.create("demo", Role.EDITOR, reviewer=True, global_staff=True)
     rv = {"Authorization": f"Bearer {reviewer}"}
     new = {**DRAFT, "id": "ex-new-grounding-walk", "type": "exercise", "body": None,
            "steps": ["Walk slowly and name five things you see.", "Notice four sounds around you."],

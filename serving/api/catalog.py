@@ -3,6 +3,11 @@
 Optimistic concurrency: every resource carries a version, returned as an ``ETag``; a
 ``PATCH`` or review with ``If-Match`` (or ``version`` in the body) fails with 409 when the
 resource changed since. Every change is audited and reaches serving at once.
+
+Ownership and review are decided by the store (``content_catalog.access``), the same rule
+as the command line and imports: a key sees the global catalog and its own tenant's
+private resources; another tenant's private resource answers 404, and a resource the key
+sees but may not change answers 403.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from content_catalog.publish import publish_catalog
 from content_catalog.schema import Resource
+from content_catalog.access import Actor, Forbidden
 from content_catalog.store import NotFound, StaleVersion, StoredResource, WorkflowError
 from serving.auth import require
 from serving.errors import ApiError, validation_error
@@ -37,7 +43,7 @@ class ResourcePage(BaseModel):
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["submit", "approve", "reject", "retire"]
+    action: Literal["submit", "approve", "reject", "retire", "unretire"]
     version: int | None = None
 
 
@@ -45,6 +51,7 @@ class StoredResourceOut(BaseModel):
     resource: dict[str, Any]
     version: int
     approved_version_served: bool
+    owner_tenant: str | None = None  # None: the global catalog
 
 
 class ResourceListOut(BaseModel):
@@ -59,6 +66,7 @@ def _out(stored: StoredResource) -> dict[str, Any]:
         "resource": stored.resource.model_dump(mode="json", exclude_none=True),
         "version": stored.version,
         "approved_version_served": stored.approved is not None and stored.resource.status != "retired",
+        "owner_tenant": stored.owner_tenant,
     }
 
 
@@ -87,17 +95,31 @@ def _publish() -> None:
     publish_catalog(st.catalog, st.redis, st.keys, get_encoder(st.settings.embedding_model))
 
 
-def _actor() -> str:
-    return f"key:{g.api_key.key_id}"
+def _actor() -> Actor:
+    """The key as a catalog actor: its tenant, and whether it is global staff or a reviewer."""
+    key = g.api_key
+    return Actor(f"key:{key.key_id}", tenant=key.tenant, global_staff=key.global_staff,
+                 reviewer=key.reviewer)
+
+
+def _workflow_error(exc: Exception, field: str | None = None) -> ApiError:
+    if isinstance(exc, NotFound):
+        return ApiError(404, "not_found", str(exc), "resource_id")
+    if isinstance(exc, StaleVersion):
+        return ApiError(409, "stale_version", str(exc), "version")
+    if isinstance(exc, Forbidden):
+        return ApiError(403, "forbidden", str(exc), field)
+    return ApiError(409, "conflict", str(exc), field)
 
 
 @bp.get("/resources")
 @require(Role.EDITOR)
 @doc(query=ResourcePage, ok=ResourceListOut, tags=["catalog (editors)"])
 def list_resources():  # type: ignore[no-untyped-def]
-    """A page of the catalog, any status, filtered by type, status or topic."""
+    """A page of the catalog the key sees (the global catalog and its tenant's private
+    resources), any status, filtered by type, status or topic."""
     q = parse_query(ResourcePage)
-    items, total = state().catalog.page(q.offset, q.limit, q.type, q.status, q.topic)
+    items, total = state().catalog.page(q.offset, q.limit, q.type, q.status, q.topic, viewer=_actor())
     return jsonify({"items": [_out(s) for s in items], "total": total, "offset": q.offset, "limit": q.limit})
 
 
@@ -105,7 +127,8 @@ def list_resources():  # type: ignore[no-untyped-def]
 @require(Role.EDITOR)
 @doc(json=Resource, ok=StoredResourceOut, status=201, tags=["catalog (editors)"], errors=(400, 401, 403, 409, 422))
 def create_resource():  # type: ignore[no-untyped-def]
-    """Create a resource; it starts as a draft whatever status the body says."""
+    """Create a resource; it starts as a draft whatever status the body says. A global
+    staff key adds it to the global catalog, any other editor key to its tenant's own."""
     resource = parse_json(Resource)
     try:
         stored = state().catalog.create(resource, _actor())
@@ -118,7 +141,7 @@ def create_resource():  # type: ignore[no-untyped-def]
 @require(Role.EDITOR)
 @doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(401, 403, 404))
 def get_resource(resource_id: str):  # type: ignore[no-untyped-def]
-    stored = state().catalog.get(resource_id)
+    stored = state().catalog.get(resource_id, viewer=_actor())
     if stored is None:
         raise ApiError(404, "not_found", f"no resource {resource_id!r}", "resource_id")
     return _respond(stored)
@@ -129,20 +152,17 @@ def get_resource(resource_id: str):  # type: ignore[no-untyped-def]
 @doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
 def patch_resource(resource_id: str):  # type: ignore[no-untyped-def]
     """Change some fields. Send ``If-Match: "<version>"`` to avoid overwriting someone
-    else's change. A clinical change (body, steps, topics, warnings, audience) to approved
-    content sends it back to review while the approved version keeps serving."""
+    else's change. Any change users read or reach (every field but ``tags``) sends approved
+    content back to review while the approved version keeps serving. Editing a crisis line
+    needs the reviewer right."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "the request body must be a JSON object of fields to change", "body")
     body_version = body.pop("version", None)
     try:
         stored = state().catalog.edit(resource_id, body, _actor(), _expected_version(body_version))
-    except NotFound as exc:
-        raise ApiError(404, "not_found", str(exc), "resource_id") from None
-    except StaleVersion as exc:
-        raise ApiError(409, "stale_version", str(exc), "version") from None
-    except WorkflowError as exc:
-        raise ApiError(409, "conflict", str(exc)) from None
+    except (NotFound, StaleVersion, Forbidden, WorkflowError) as exc:
+        raise _workflow_error(exc) from None
     except ValidationError as exc:
         raise validation_error(exc) from None
     _publish()
@@ -154,20 +174,14 @@ def patch_resource(resource_id: str):  # type: ignore[no-untyped-def]
 @doc(json=ReviewIn, ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
 def review_resource(resource_id: str):  # type: ignore[no-untyped-def]
     """``submit`` a draft, ``approve`` or ``reject`` one in review (approving needs a key
-    with the reviewer right), or ``retire`` (stops serving at once)."""
+    with the reviewer right), ``retire`` (stops serving at once; a crisis line needs the
+    reviewer right) or ``unretire`` (back to review; served again once approved)."""
     body = parse_json(ReviewIn)
     try:
         stored = state().catalog.review(
-            resource_id, body.action, _actor(), can_approve=g.api_key.reviewer,
-            expected_version=_expected_version(body.version),
+            resource_id, body.action, _actor(), expected_version=_expected_version(body.version),
         )
-    except NotFound as exc:
-        raise ApiError(404, "not_found", str(exc), "resource_id") from None
-    except StaleVersion as exc:
-        raise ApiError(409, "stale_version", str(exc), "version") from None
-    except WorkflowError as exc:
-        raise ApiError(409, "conflict", str(exc), "action") from None
-    except PermissionError as exc:
-        raise ApiError(403, "forbidden", str(exc), "action") from None
+    except (NotFound, StaleVersion, Forbidden, WorkflowError) as exc:
+        raise _workflow_error(exc, "action") from None
     _publish()
     return _respond(stored)

@@ -44,7 +44,7 @@ def _lookup_policy(**kw: object) -> PolicyRequest:
     return PolicyRequest(
         max_topic_share=1.0, max_heavy_share=1.0,
         extra_excluded_topics=frozenset(tenant.get("excluded_topics", [])),
-        is_minor=bool(tenant.get("treat_all_as_minors")), **kw,  # type: ignore[arg-type]
+        is_minor=bool(tenant.get("treat_all_as_minors")), tenant=g.tenant, **kw,  # type: ignore[arg-type]
     )
 
 
@@ -81,7 +81,7 @@ def similar(resource_id: str):  # type: ignore[no-untyped-def]
     q = parse_query(SimilarQuery)
     model, view = _ready_model()
     row = model.item_index.get(resource_id)
-    if row is None or not view.servable[row]:
+    if row is None or not view.servable_for(g.tenant)[row]:
         raise ApiError(404, "not_found", f"no servable resource {resource_id!r}", "resource_id")
     scores = model.embeddings @ model.embeddings[row]
     req = _lookup_policy(exclude_rows=frozenset({row}))
