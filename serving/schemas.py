@@ -4,7 +4,7 @@ generated from these)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -32,6 +32,31 @@ def opaque_user_id(value: str) -> str:
 
 
 UserId = Annotated[str, AfterValidator(opaque_user_id)]
+
+
+def utc_time(value: datetime) -> datetime:
+    """The same instant in UTC (a time without zone is taken as UTC): events are compared
+    with the server's clock and stored in UTC, and SQLite would drop an offset."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise ValueError("time out of range") from None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def no_control_characters(value: str) -> str:
+    """Ids name things: no control character (tab, newline and carriage return included)
+    belongs in one, and NUL cannot be stored at all."""
+    if _CONTROL.search(value):
+        raise ValueError("contains a control character; send printable text")
+    return value
+
+
+PrintableId = Annotated[str, AfterValidator(no_control_characters)]
 ResourceTypeName = Literal["article", "exercise", "group"]
 Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 FeatureToken = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:\-]{0,63}$")]
@@ -116,10 +141,12 @@ class EventIn(BaseModel):
 
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     user_id: UserId
-    resource_id: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    resource_id: Annotated[PrintableId, StringConstraints(min_length=1, max_length=80)]
     type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
-    timestamp: datetime
-    recommendation_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timestamp: Annotated[datetime, AfterValidator(utc_time)] = Field(
+        description="When it happened (ISO 8601; no zone: UTC). Not before SOLACE_EVENT_EARLIEST "
+        "(default 2000-01-01) and at most SOLACE_EVENT_MAX_FUTURE_SECONDS (default a day) ahead.")
+    recommendation_id: Annotated[PrintableId, StringConstraints(max_length=64)] | None = None
 
 
 class EventBatch(BaseModel):

@@ -7,6 +7,7 @@ or an embedding application can run several configurations side by side.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     max_k: int = Field(default=100, ge=1, le=1000)
     max_events_per_batch: int = Field(default=1000, ge=1, le=100_000)
     risk_window_hours: float = Field(default=72.0, ge=0)
+    event_earliest: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=UTC),
+        description="Events dated before this are refused (422) and skipped by training (no zone: UTC).")
+    event_max_future_seconds: int = Field(
+        default=86400, ge=0, le=366 * 86400,
+        description="How far ahead of the server's clock an event may be dated (clock skew); later: 422.")
     event_retention_days: int = Field(default=365, ge=1)
     erasure_salt: str = Field(default="change-me", description="Salt of the erasure log's hashes.")
     log_level: str = Field(default="INFO")
@@ -50,6 +57,12 @@ class Settings(BaseSettings):
         default=None,
         description="Shared folder of the workers' Prometheus metrics (set by `solace serve`, "
         "which also gives it to prometheus_client); None: one process, its own metrics.")
+
+    @field_validator("event_earliest")
+    @classmethod
+    def _utc_earliest(cls, value: datetime) -> datetime:
+        # compared with clients' zoned times: a bare date or time is taken as UTC
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("home")
     @classmethod

@@ -1,14 +1,16 @@
 """The durable event log: what users did with what was suggested, per tenant.
 
 Events are deduplicated by ``(tenant, event_id)`` so a platform may retry a batch safely.
-Only opaque ids, types and times are stored: never free text about a user.
+Only opaque ids, types and times are stored: never free text about a user. Times are
+stored in UTC (SQLite keeps no zone, so an offset would otherwise be lost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Column,
@@ -19,14 +21,19 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     delete,
     func,
+    not_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from solace.db import metadata
+
+if TYPE_CHECKING:
+    from solace.config import Settings
 
 EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report")
 
@@ -45,6 +52,35 @@ events_table = Table(
     UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event"),
 )
 Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The times an event may carry: from ``earliest`` (``SOLACE_EVENT_EARLIEST``) to
+    ``latest``, the clock plus ``SOLACE_EVENT_MAX_FUTURE_SECONDS``. The API refuses
+    events outside it; training skips stored rows outside it, which only a direct write
+    to SQL (or an older Solace) can have put there."""
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def bounds(cls, earliest: datetime, max_future_seconds: float, now: datetime | None = None) -> "TimeWindow":
+        now = now or datetime.now(UTC)
+        return cls(as_utc(earliest), now + timedelta(seconds=max_future_seconds))
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime | None = None) -> "TimeWindow":
+        """The window a deployment's settings give, at ``now``."""
+        return cls.bounds(settings.event_earliest, settings.event_max_future_seconds, now)
+
+    def contains(self, when: datetime) -> bool:
+        return self.earliest <= as_utc(when) <= self.latest
+
+
+def as_utc(when: datetime) -> datetime:
+    """A zoned time in UTC; a time without zone (SQLite reads them back so) is UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -88,7 +124,7 @@ class EventStore:
                 rows.append(
                     {
                         "tenant": tenant, "event_id": e.event_id, "user_id": e.user_id,
-                        "resource_id": e.resource_id, "type": e.type, "ts": e.timestamp,
+                        "resource_id": e.resource_id, "type": e.type, "ts": as_utc(e.timestamp),
                         "recommendation_id": e.recommendation_id, "source": source,
                     }
                 )
@@ -97,17 +133,52 @@ class EventStore:
                 conn.execute(stmt, rows)
         return seen
 
-    def iter_events(self, tenant: str | None = None) -> Iterator[tuple[str, Event]]:
-        """All events (of one tenant, or all), oldest first, as ``(tenant, event)``."""
+    def iter_events(
+        self, tenant: str | None = None, window: TimeWindow | None = None,
+    ) -> Iterator[tuple[str, Event]]:
+        """All events (of one tenant, or all), oldest first, as ``(tenant, event)``;
+        with ``window``, only those whose time lies in it (the filter is in SQL, so a row
+        whose time the driver cannot even read, such as a year before 1, is never read)."""
         query = select(events_table).order_by(events_table.c.ts, events_table.c.id)
         if tenant is not None:
             query = query.where(events_table.c.tenant == tenant)
+        if window is not None:
+            query = query.where(self._inside(window))
         with self.engine.connect() as conn:
             for row in conn.execute(query):
                 yield row.tenant, Event(
                     row.event_id, row.user_id, row.resource_id, row.type, row.ts,
                     row.recommendation_id,
                 )
+
+    @staticmethod
+    def _inside(window: TimeWindow):  # type: ignore[no-untyped-def]
+        return and_(events_table.c.ts >= window.earliest, events_table.c.ts <= window.latest)
+
+    def ids_outside(self, window: TimeWindow, tenant: str | None = None) -> list[tuple[str, str]]:
+        """``(tenant, event_id)`` of the stored events whose time lies outside ``window``
+        (or is not a time at all, in SQLite): only ids are read, never the bad value, and
+        never the user id."""
+        query = (select(events_table.c.tenant, events_table.c.event_id)
+                 .where(not_(self._inside(window))).order_by(events_table.c.id))
+        if tenant is not None:
+            query = query.where(events_table.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return [(r.tenant, r.event_id) for r in conn.execute(query)]
+
+    def unknown_resources(self, resource_ids: Sequence[str]) -> set[str]:
+        """The ids among ``resource_ids`` that name no resource of the catalog (any status:
+        an event about a resource retired since it was shown is still a real event)."""
+        from content_catalog.store import resources_table  # the catalog imports nothing of ours
+
+        wanted = set(resource_ids)
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            known = set(conn.execute(
+                select(resources_table.c.id).where(resources_table.c.id.in_(sorted(wanted)))
+            ).scalars())
+        return wanted - known
 
     def user_events(self, tenant: str, user_id: str) -> list[Event]:
         with self.engine.connect() as conn:

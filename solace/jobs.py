@@ -9,7 +9,7 @@ from typing import Any
 
 from content_catalog.publish import publish_catalog
 from serving.schemas import opaque_user_id
-from solace.events import log_position
+from solace.events import TimeWindow, log_position
 from solace.services import Services
 from training.data_io import LoadError, RowProblem, read_item_text
 from training.embed import EmbedReport, TextVectorCache, embed_cached, embed_texts
@@ -78,7 +78,8 @@ def train_from_store(
     n_threads = settings.threads if threads is None else threads
     encoder_name = encoder_for(services).name
     position = log_position(services.engine)  # before reading: later events are folded in
-    data = build_store_dataset(services.engine, encoder_name, random_state=seed)
+    data = build_store_dataset(services.engine, encoder_name, random_state=seed,
+                               window=TimeWindow.of(settings))  # the event times the API accepts
     if data.interactions.nnz == 0 and algorithm not in ("content", "popularity"):
         raise ValueError(
             f"no interactions to learn {algorithm} from yet: train --algorithm content "

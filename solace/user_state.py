@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import redis
 
-from solace.events import Event
+from solace.events import Event, as_utc
 from solace.keyspace import Keyspace
 from solace.users import UserProfile
 from training.dataset import DEFAULT_EVENT_WEIGHTS
@@ -26,15 +27,41 @@ if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) en
 return 1
 """
 
+# Open (or keep) a risk flag for ARGV[1] milliseconds, never shortening a longer one that
+# a more recent report opened (EXPIRE ... GT needs Redis 7; the embedded server is 6.2).
+_RISK_AT_LEAST = """
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], 1, 'PX', ARGV[1]) end
+return 1
+"""
+
+
+def risk_time_left(report_time: datetime, window_seconds: float, now: datetime | None = None) -> float:
+    """Seconds a distress report dated ``report_time`` still keeps its risk window open.
+
+    The window counts from the report's own time, not its arrival: a report sent late
+    (a platform's retry, a backfill) opens only what is left of it, and one older than the
+    window opens none. A report dated ahead of the clock (skew) opens the whole window.
+    """
+    now = now or datetime.now(UTC)
+    age = max((now - as_utc(report_time)).total_seconds(), 0.0)
+    return window_seconds - age
+
 
 def apply_events(
     client: redis.Redis, keys: Keyspace, tenant: str, events: Sequence[Event],
     risk_window_seconds: int, weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS,
 ) -> None:
-    """Fold a batch of events into the users' Redis state and drop their cached lists."""
+    """Fold a batch of events into the users' Redis state and drop their cached lists.
+
+    A ``report`` opens the user's risk window for the time it has left (see
+    :func:`risk_time_left`), and never shortens a window already open for longer.
+    """
     pipe = client.pipeline(transaction=False)
     users: set[str] = set()
     best: dict[tuple[str, str], float] = {}
+    risk_ms: dict[str, int] = {}
+    now = datetime.now(UTC)
     for e in events:
         users.add(e.user_id)
         w = weights.get(e.type, 0.0)
@@ -47,8 +74,13 @@ def apply_events(
             k = (e.user_id, e.resource_id)
             best[k] = max(best.get(k, 0.0), w)
         if e.type == "report" and risk_window_seconds > 0:
-            pipe.set(keys.user_risk(tenant, e.user_id), 1, ex=risk_window_seconds)
+            left_ms = int(risk_time_left(e.timestamp, risk_window_seconds, now) * 1000)
+            if left_ms > 0:
+                risk_ms[e.user_id] = max(risk_ms.get(e.user_id, 0), left_ms)
     keep_max = client.register_script(_HSET_MAX)
+    risk_at_least = client.register_script(_RISK_AT_LEAST)
+    for user, left_ms in risk_ms.items():
+        risk_at_least(keys=[keys.user_risk(tenant, user)], args=[left_ms], client=pipe)
     for (user, item), w in best.items():
         keep_max(keys=[keys.user_interactions(tenant, user)], args=[item, w], client=pipe)
     for user in users:

@@ -31,40 +31,50 @@ class Backend:
     tenant: str
 
 
-def _copy_catalog(source_engine: Any, target_engine: Any) -> None:
-    """The deployment's resources, row for row, into another database (same schema)."""
+def copy_tables(source_engine: Any, target_engine: Any, *tables: Any) -> None:
+    """Rows of ``tables``, as they are, from one database into another (same schema)."""
+    for table in tables:
+        with source_engine.connect() as src:
+            rows = [dict(r._mapping) for r in src.execute(table.select())]
+        with target_engine.begin() as dst:
+            dst.execute(table.delete())
+            if rows:
+                dst.execute(table.insert(), rows)
+
+
+def build_backend(request: pytest.FixtureRequest, kind: str, deployment: Any, redis_url: str, tenant: str,
+                  **overrides: Any) -> Backend:
+    """An app with an admin key of ``tenant`` on ``kind`` (sqlite or postgres).
+
+    SQLite is the deployment's own database; PostgreSQL gets a copy of its catalog. Both
+    use the deployment's Redis, so the published model and catalog serve as usual.
+    """
     from content_catalog.store import resources_table
-
-    with source_engine.connect() as src:
-        rows = [dict(r._mapping) for r in src.execute(resources_table.select())]
-    with target_engine.begin() as dst:
-        dst.execute(resources_table.delete())
-        dst.execute(resources_table.insert(), rows)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, deployment, redis_url: str) -> Iterator[Backend]:  # type: ignore[no-untyped-def]
     from serving.app import create_app
     from solace.db import get_engine
     from solace.keys import KeyStore
 
     services, _result = deployment
     base = services.settings
-    tenant = f"hostile-{request.param}"
-    if request.param == "sqlite":
-        settings = make_settings(base.home, redis_url, base.redis_prefix, rate_limit="1000000/minute")
+    extra = {"rate_limit": "1000000/minute", **overrides}
+    if kind == "sqlite":
+        settings = make_settings(base.home, redis_url, base.redis_prefix, **extra)
         engine = services.engine
     else:
         url = request.getfixturevalue("postgres_url")
-        settings = make_settings(base.home, redis_url, base.redis_prefix, database_url=url,
-                                 rate_limit="1000000/minute")
+        settings = make_settings(base.home, redis_url, base.redis_prefix, database_url=url, **extra)
         engine = get_engine(url)
-        _copy_catalog(services.engine, engine)
+        copy_tables(services.engine, engine, resources_table)
     _key, secret = KeyStore(engine).create(tenant, Role.ADMIN, reviewer=True)
     app = create_app(settings)
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-    yield Backend(request.param, app, client, services.catalog.servable()[0].id, tenant)
+    return Backend(kind, app, client, services.catalog.servable()[0].id, tenant)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, deployment, redis_url: str) -> Backend:  # type: ignore[no-untyped-def]
+    return build_backend(request, request.param, deployment, redis_url, f"hostile-{request.param}")
 
 
 # --------------------------------------------------------------------------- inputs

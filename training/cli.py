@@ -135,7 +135,11 @@ def _store_data(services: Any, weights: dict[str, float] | None, half_life_days:
     from training.pipeline import STORE_DATA_SOURCE, build_store_dataset, store_interactions
 
     try:
-        interactions = store_interactions(services.engine, weights, half_life_days)
+        from solace.events import TimeWindow
+
+        # the event times the API accepts: a stored row outside them is skipped and named
+        interactions = store_interactions(services.engine, weights, half_life_days,
+                                          window=TimeWindow.of(services.settings))
         data = build_store_dataset(services.engine, encoder_for(services).name,
                                    random_state=services.settings.random_state, interactions=interactions)
     except ValueError as exc:

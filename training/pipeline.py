@@ -7,8 +7,10 @@ seeded holdout, refit on everything, and save a model version with its manifest.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ import scipy.sparse as sp
 from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
-from solace.events import EventStore
+from solace.events import EventStore, TimeWindow
 from solace.users import ProfileStore
 from training.dataset import (
     DEFAULT_EVENT_WEIGHTS,
@@ -35,7 +37,15 @@ from training.models import ALGORITHMS, Recommender, check_params, make_algorith
 from training.registry import ModelRegistry, ModelVersion, fingerprint
 from training.splits import random_split
 
+log = logging.getLogger("solace.training")
+
 USER_KEY_SEP = ":"
+# The window of event times training uses when its caller gives none: the defaults of
+# SOLACE_EVENT_EARLIEST and SOLACE_EVENT_MAX_FUTURE_SECONDS, what the API accepts.
+DEFAULT_EVENT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+DEFAULT_EVENT_MAX_FUTURE_SECONDS = 86400
+# how many skipped event ids a warning lists before it only counts them
+_NAMED_SKIPS = 20
 # The data source recorded for everything trained on Solace's own event log and catalog,
 # whose user ids are tenant-scoped keys (``user_key``).
 STORE_DATA_SOURCE = "solace"
@@ -51,15 +61,38 @@ def split_user_key(key: str) -> tuple[str, str]:
     return tenant, user
 
 
+def default_event_window() -> TimeWindow:
+    return TimeWindow.bounds(DEFAULT_EVENT_EARLIEST, DEFAULT_EVENT_MAX_FUTURE_SECONDS)
+
+
 def store_interactions(
     engine: Engine,
     event_weights: dict[str, float] | None = None,
     half_life_days: float | None = None,
+    window: TimeWindow | None = None,
 ) -> list[Interaction]:
     """Every tenant's events as one interaction per (tenant-scoped user, resource), each
-    with its latest event time (see :func:`aggregate_events`)."""
+    with its latest event time (see :func:`aggregate_events`).
+
+    Only events dated inside ``window`` (default: the API's default window) are used. The
+    API refuses anything else, but a row written straight into SQL, or by an older
+    Solace, may be dated in year 1 (the driver cannot read it, or its time cannot be
+    converted) or in 9999 (it would be "newest" and decay every real event away). One such
+    row must not stop every tenant's training: it is skipped, and a warning names it by
+    tenant and event id, never by user id.
+    """
+    window = window or default_event_window()
+    store = EventStore(engine)
+    skipped = store.ids_outside(window)
+    if skipped:
+        named = ", ".join(f"{tenant}/{event_id}" for tenant, event_id in skipped[:_NAMED_SKIPS])
+        more = f" and {len(skipped) - _NAMED_SKIPS} more" if len(skipped) > _NAMED_SKIPS else ""
+        log.warning(
+            "skipped %d stored events dated outside %s .. %s, or not dated at all (tenant/event id: %s%s); "
+            "correct or delete them in the events table", len(skipped), window.earliest.isoformat(),
+            window.latest.isoformat(), named, more)
     return aggregate_events(
-        ((user_key(t, e.user_id), e.resource_id, e.type, e.timestamp) for t, e in EventStore(engine).iter_events()),
+        ((user_key(t, e.user_id), e.resource_id, e.type, e.timestamp) for t, e in store.iter_events(window=window)),
         event_weights or DEFAULT_EVENT_WEIGHTS,
         half_life_days,
     )
@@ -72,9 +105,11 @@ def build_store_dataset(
     random_state: int = 42,
     event_weights: dict[str, float] | None = None,
     interactions: list[Interaction] | None = None,
+    window: TimeWindow | None = None,
 ) -> InteractionData:
     """Dataset of every tenant's events over the servable catalog (``interactions``: the
-    already aggregated events, when the caller also needs their times)."""
+    already aggregated events, when the caller also needs their times; ``window``: the
+    event times to use, see :func:`store_interactions`)."""
     catalog = CatalogStore(engine).servable()
     if not catalog:
         raise ValueError("the catalog has no approved resources: import and approve some first")
@@ -84,7 +119,7 @@ def build_store_dataset(
     except KeyError as exc:
         raise ValueError(f"{exc.args[0]}: run `solace embed` first") from None
     if interactions is None:
-        interactions = store_interactions(engine, event_weights)
+        interactions = store_interactions(engine, event_weights, window=window)
     profiles = {user_key(t, u): p for (t, u), p in ProfileStore(engine).all().items()}
     user_ids = sorted({i.user for i in interactions} | set(profiles))
     clusters, centroids = embedding_clusters(embeddings, n_clusters, random_state)

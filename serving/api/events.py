@@ -10,7 +10,7 @@ from serving.errors import ApiError
 from serving.openapi import doc, parse_json
 from serving.schemas import EventBatch, EventBatchResponse
 from serving.state import state
-from solace.events import Event
+from solace.events import Event, TimeWindow
 from solace.keys import Role
 from serving.user_vectors import fold_in_users
 from solace.user_state import apply_events
@@ -27,8 +27,13 @@ def post_events():  # type: ignore[no-untyped-def]
 
     Events are deduplicated by ``event_id`` (safe to retry). Types: impression, click,
     start, complete, like, dismiss, report. A ``report`` puts crisis resources first in
-    the user's lists for a while. At most ``SOLACE_MAX_EVENTS_PER_BATCH`` (default 1000)
-    events per request.
+    the user's lists for a while, counted from the report's own time. At most
+    ``SOLACE_MAX_EVENTS_PER_BATCH`` (default 1000) events per request.
+
+    A batch is all or nothing: an event dated before ``SOLACE_EVENT_EARLIEST`` (default
+    2000-01-01) or more than ``SOLACE_EVENT_MAX_FUTURE_SECONDS`` (default a day) ahead,
+    naming a resource the catalog does not have, or holding a control character in a
+    field is a 422 naming ``events.<index>.<field>``, and nothing of the batch is stored.
     """
     st = state()
     batch = parse_json(EventBatch)
@@ -37,6 +42,7 @@ def post_events():  # type: ignore[no-untyped-def]
             413, "payload_too_large",
             f"events: at most {st.settings.max_events_per_batch} events per batch", "events",
         )
+    _check_times_and_resources(batch)
     events = [
         Event(e.event_id, e.user_id, e.resource_id, e.type, e.timestamp, e.recommendation_id)
         for e in batch.events
@@ -52,3 +58,28 @@ def post_events():  # type: ignore[no-untyped-def]
             # durable in SQL, which serving reads until Redis is back; then resynced
             st.changed_without_redis(g.tenant, {e.user_id for e in fresh})
     return jsonify({"accepted": len(new_ids), "duplicates": len(events) - len(new_ids)}), 202
+
+
+def _check_times_and_resources(batch: EventBatch) -> None:
+    """Refuse the batch (422, naming the first bad event's field and index) if an event's
+    time is outside the window or its resource is not in the catalog.
+
+    A time in year 1 or 9999 once made every later training run fail, and a distress
+    report dated years ago opened a crisis window as if it were new; an unknown resource
+    is a client's mistake that would otherwise sit in the log for ever.
+    """
+    settings = state().settings
+    window = TimeWindow.of(settings)
+    for n, e in enumerate(batch.events):
+        if e.timestamp < window.earliest:
+            raise ApiError(422, "invalid_field", f"events.{n}.timestamp: {e.timestamp.isoformat()} is before "
+                           f"{window.earliest.isoformat()} (SOLACE_EVENT_EARLIEST)", f"events.{n}.timestamp")
+        if e.timestamp > window.latest:
+            raise ApiError(422, "invalid_field", f"events.{n}.timestamp: {e.timestamp.isoformat()} is more than "
+                           f"{settings.event_max_future_seconds} seconds ahead of the server's clock "
+                           "(SOLACE_EVENT_MAX_FUTURE_SECONDS)", f"events.{n}.timestamp")
+    unknown = state().events.unknown_resources([e.resource_id for e in batch.events])
+    for n, e in enumerate(batch.events):
+        if e.resource_id in unknown:
+            raise ApiError(422, "invalid_field", f"events.{n}.resource_id: no resource {e.resource_id!r} "
+                           "in the catalog", f"events.{n}.resource_id")
