@@ -309,3 +309,28 @@ def test_nothing_stored_changed_after_hostile_input(backend: Backend) -> None:
             assert count == 0, table.name
         assert conn.execute(select(func.count()).select_from(resources_table)
                             .where(resources_table.c.id == "hostile-new")).scalar() == 0
+
+
+@pytest.mark.parametrize(("text", "depth"), [
+    (b'{"a": 1}', 1),
+    (b'{"a": "' + b"[" * 100 + b'"}', 1),  # brackets inside a string do not count
+    (b'{"a": "\\"' + b"[" * 100 + b'"}', 1),  # nor after an escaped quote inside it
+    (b'{"a": "\\\\", "b": ' + b"[" * 40 + b"]" * 40 + b"}", 41),  # an escaped backslash ends no string
+    (b'{"a": "' + b"]" * 100 + b'", "b": ' + b"[" * 40 + b"]" * 40 + b"}", 41),  # closers in strings hide nothing
+    (b"[" * 5000, 5000),  # unclosed
+])
+def test_nesting_depth_is_counted_as_the_parser_reads_it(text: bytes, depth: int) -> None:
+    from serving.safe_json import nesting_depth
+
+    assert nesting_depth(text) == depth
+
+
+def test_the_parser_accepts_ordinary_json_unchanged() -> None:
+    import json
+
+    from serving.safe_json import parse_json_body
+
+    body = {"events": [{"event_id": f"e{n}", "text": "tab\there\nnew line \u00e9 \U0001F600 [{\"}]",
+                        "n": n, "x": 1.5e300, "ok": True, "none": None} for n in range(200)]}
+    assert parse_json_body(json.dumps(body).encode()) == body
+    assert parse_json_body(json.dumps(body, ensure_ascii=False).encode()) == body
