@@ -20,6 +20,18 @@ from content_catalog.taxonomy import SENSITIVE_TOPICS, SKILL_TOPICS, TOPICS, Res
 HEAVY_WARNINGS = frozenset(
     {"self-harm", "suicide", "eating-disorder", "abuse", "sexual-violence", "trauma", "violence"}
 )
+# Content that helps in a hard moment, for the items next to a crisis line or a concern:
+# coping with urges, safety planning, reasons for living, grounding, reaching out.
+COPING_TAGS = frozenset({
+    "coping", "urges", "urge-surfing", "distress-tolerance", "coping-plan", "safety-plan",
+    "reasons-for-living", "hope", "grounding", "breathing", "getting-help", "reaching-out", "opening-up",
+})
+# Next to crisis lines: content about self-harm and suicide that helps (urges, safety plans,
+# reasons for living) first, then exercises that calm the body in minutes.
+CRISIS_TOPICS = frozenset({"self-harm", "suicide-prevention"})
+CALMING_TAGS = frozenset({"grounding", "breathing", "distress-tolerance"})
+# Content for someone worried about another person.
+HELPING_TAGS = frozenset({"supporting-others", "warning-signs", "difficult-conversation"})
 TYPE_CODES = {t.value: n for n, t in enumerate(ResourceType)}
 TOPIC_INDEX = {t: n for n, t in enumerate(TOPICS)}
 
@@ -55,6 +67,10 @@ class CatalogView:
     tie_bonus: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     topic_ids: list[tuple[int, ...]] = field(default_factory=list)
     owners: list[str | None] = field(default_factory=list)  # None: the global catalog
+    coping: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # helps in a hard moment
+    helping: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # helps support someone else
+    # next to crisis lines: 2 = coping content on self-harm or suicide, 1 = a calming exercise, 0 = neither
+    crisis_support: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     _tenant_masks: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Candidate masks by request shape, filled by recommender.policy (the view is immutable).
@@ -104,9 +120,16 @@ class CatalogView:
         tie_bonus = (skill * 1e-6).astype(np.float32)
         topic_ids = [tuple(int(t) for t in np.flatnonzero(row)) for row in topics]
         owners = [c.get("owner_tenant") if c is not None else None for c in aligned]
+        tags = [frozenset(c.get("tags", [])) if c is not None else frozenset() for c in aligned]
+        helping = np.array([bool(t & HELPING_TAGS) for t in tags], dtype=bool) & ~crisis
+        coping = np.array([bool(t & COPING_TAGS) for t in tags], dtype=bool) & ~crisis & ~helping
+        topical = np.array([bool(set(c.get("topics", [])) & CRISIS_TOPICS) if c else False for c in aligned], dtype=bool)
+        calming = np.array([bool(t & CALMING_TAGS) for t in tags], dtype=bool) & (type_code == TYPE_CODES["exercise"])
+        crisis_support = np.where(coping & topical, 2, np.where(calming & ~crisis, 1, 0)).astype(np.int8)
         return cls(
             list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
-            crisis, skill, group_full, languages, tie_bonus, topic_ids, owners,
+            crisis, skill, group_full, languages, tie_bonus, topic_ids, owners, coping=coping, helping=helping,
+            crisis_support=crisis_support,
         )
 
     def servable_for(self, tenant: str | None) -> np.ndarray:

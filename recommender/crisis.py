@@ -1,158 +1,172 @@
-"""Detecting crisis language in transient context text, tuned for recall.
+"""Reading crisis language in transient text: ``none``, ``concern`` or ``crisis``.
 
-A lexicon of phrases, matched after normalising the spellings people use to dodge
-filters (leetspeak, spaced letters, repeated letters, "sewerslide", "unalive"). Hyperbole
-such as "this exam is killing me" is excluded by requiring a first-person or intent frame
-for the ambiguous verbs. The text is inspected in memory only and never stored or logged.
+Two parts, each doing what it is good at. The lexicon (``recommender.crisis_lexicon``)
+catches obfuscated spellings and plain statements of intent, plan and method, and refuses
+negation, other people, news, recovery and hyperbole. A classifier over the sentence
+embedding (multinomial logistic regression, trained on a corpus the team wrote:
+``training/crisis_corpus``) reads everything else. The lexicon's weak matches ("I want to
+die", which people also say of a pizza) count only when the classifier agrees.
+
+The thresholds were chosen on a development set of real public posts (see
+``docs/crisis-detector.md``); the weights never saw those posts. The text is inspected in
+memory only; it is never stored or logged.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+import json
+import logging
+from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import yaml
+
+from recommender.crisis_lexicon import LexiconReading, RiskLevel, lexicon_level, lexicon_match, normalise, read_text
 
 if TYPE_CHECKING:
     from training.embed import EncoderLike
 
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i"})
+__all__ = ["CrisisClassifier", "CrisisDetector", "RiskAssessment", "RiskLevel", "Thresholds", "assess",
+           "detect_crisis", "lexicon_level", "lexicon_match", "normalise"]
 
-# Phrases that signal risk on their own, after normalisation.
-_DIRECT = [
-    r"\bsuicid\w*", r"\bsewer ?slide\b", r"\bsui ?side\b", r"\bunaliv\w*", r"\bkms\b",
-    r"\bkill(ing)? my ?self\b", r"\bkil+ my ?self\b", r"\bend(ing)? (it all|my life|things|it tonight)\b",
-    r"\bend my own life\b", r"\btake my (own )?life\b", r"\btaking my (own )?life\b",
-    r"\b(want|wanna|going|gonna|ready|plan(ning)?) to die\b", r"\bwant(ed)? to be dead\b",
-    r"\bwish i (was|were) dead\b", r"\bwish i (was|were)n'?t (alive|here|born)\b",
-    r"\bbetter off (dead|without me)\b", r"\bno reason to (live|go on|keep going)\b",
-    r"\bdon'?t want to (be alive|live|exist|be here anymore|wake up)\b",
-    r"\bnever wake up\b", r"\bnot wake up\b", r"\bcan'?t go on\b", r"\bcan'?t do this anymore\b",
-    r"\bself ?harm\w*", r"\bhurt(ing)? my ?self\b", r"\bcut(ting)? my ?self\b", r"\bcutting again\b",
-    r"\bharm(ing)? my ?self\b", r"\bpunish(ing)? my ?self\b", r"\bstarv(e|ing) my ?self\b",
-    r"\bkys\b.*\b(me|myself|i)\b", r"\bi should kys\b", r"\bgoodbye (forever|everyone|world)\b",
-    r"\bdisappear forever\b", r"\bno way out\b", r"\bnothing to live for\b",
-    r"\bwrote (a|my) (suicide )?note\b", r"\boverdos\w*", r"\bod tonight\b",
-    r"\bend the pain\b", r"\bwant (it|everything|the pain) to (stop|end)\b.*\b(forever|for good)\b",
-    r"\bdon'?t want to be here\b", r"\bi want out\b", r"\bcatch the bus\b",
-]
-# Ambiguous words that count only inside a first-person frame.
-_FIRST_PERSON = r"\b(i|im|i'm|i am|me|my|myself|ive|i've)\b"
-_AMBIGUOUS = [
-    r"\bdie\b", r"\bdead\b", r"\bkill\b", r"\bcut\b", r"\bhurt\b", r"\bdisappear\b",
-    r"\bend it\b", r"\bgive up\b", r"\bburden\b",
-]
-_HYPERBOLE = [
-    r"\bkilling me\b", r"\bi'?m dead\b", r"\bdying (to|of laughter|for)\b", r"\bdied laughing\b",
-    r"\bcould die\b", r"\bkilled it\b", r"\b(lol|lmao|haha|😂|🤣)\b", r"\bcould (murder|kill) (a|for)\b",
-    r"\bdead tired\b", r"\bkill (the|some) (time|weeds|bugs|lights|process)\b",
-]
-_DIRECT_RE = [re.compile(p) for p in _DIRECT]
-_AMBIGUOUS_RE = [re.compile(p) for p in _AMBIGUOUS]
-_HYPERBOLE_RE = [re.compile(p) for p in _HYPERBOLE]
-_FIRST_PERSON_RE = re.compile(_FIRST_PERSON)
-_INTENT_RE = re.compile(
-    r"\b(want|wanna|going|gonna|should|wish|plan|ready|think about|thinking about|thoughts of|urge)\b"
-)
+log = logging.getLogger("solace.crisis")
+
+# the classifier's bar when the lexicon read the risk words as negated, news or hyperbole
+SUPPRESSED_BAR = 0.97
+CLASSES = (RiskLevel.NONE.value, RiskLevel.CONCERN.value, RiskLevel.CRISIS.value)
 
 
-def normalise(text: str) -> str:
-    """Lower case, accents and leetspeak undone, spaced letters joined, repeats squeezed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = text.replace("’", "'")
-    text = text.translate(_LEET)
-    # "s u i c i d e" or "s.u.i.c.i.d.e" -> "suicide"
-    text = re.sub(
-        r"\b(?:[a-z][ .\-_*]){3,}[a-z]\b",
-        lambda m: re.sub(r"[ .\-_*]", "", m.group(0)),
-        text,
-    )
-    text = re.sub(r"([a-z])\1{2,}", r"\1\1", text)
-    text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+@dataclass(frozen=True)
+class Thresholds:
+    """On the classifier's crisis probability: ``crisis`` alone flags; ``weak`` confirms a
+    weak lexicon match; ``concern`` (on concern + crisis probability) marks distress."""
+
+    crisis: float = 0.85
+    weak: float = 0.65
+    concern: float = 0.6
 
 
-def lexicon_match(text: str) -> bool:
-    norm = normalise(text)
-    if any(p.search(norm) for p in _DIRECT_RE):
-        return True
-    if any(p.search(norm) for p in _HYPERBOLE_RE):
-        return False
-    if _FIRST_PERSON_RE.search(norm) and _INTENT_RE.search(norm):
-        return any(p.search(norm) for p in _AMBIGUOUS_RE)
-    return False
+@dataclass(frozen=True)
+class RiskAssessment:
+    level: RiskLevel
+    crisis_probability: float | None = None
+    helping: bool = False  # worry for someone else: content on how to help them fits
+
+    @property
+    def crisis(self) -> bool:
+        return self.level is RiskLevel.CRISIS
 
 
-class EmbeddingCrisisDetector:
-    """Nearest-exemplar check in sentence-embedding space, for phrasings no lexicon lists.
+def _data_path(name: str) -> Path:
+    return Path(str(importlib_resources.files("recommender") / "data" / name))
 
-    A text is flagged when its closest risk exemplar is at least ``threshold`` similar and
-    closer than its closest safe exemplar by ``margin``; or, tuned for recall, when it is
-    only ``loose_threshold`` similar but far clearer of the safe exemplars
-    (``loose_margin``).
-    """
 
-    def __init__(
-        self, encoder: "EncoderLike", threshold: float = 0.55, margin: float = 0.03,
-        loose_threshold: float = 0.45, loose_margin: float = 0.15,
-    ) -> None:
-        data = yaml.safe_load(
-            (importlib_resources.files("recommender") / "data" / "crisis_exemplars.yaml").read_text("utf-8")
-        )
+@dataclass
+class CrisisClassifier:
+    """Softmax over ``none``, ``concern``, ``crisis`` from a sentence embedding."""
+
+    coef: np.ndarray  # (3, dim)
+    intercept: np.ndarray  # (3,)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    encoder: str = "all-MiniLM-L6-v2"
+    card: dict[str, object] = field(default_factory=dict)
+
+    WEIGHTS = "crisis_classifier.npz"
+    CARD = "crisis_classifier.json"
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "CrisisClassifier":
+        weights = (folder / cls.WEIGHTS) if folder else _data_path(cls.WEIGHTS)
+        card_path = (folder / cls.CARD) if folder else _data_path(cls.CARD)
+        with np.load(weights) as arrays:
+            coef, intercept = arrays["coef"].astype(np.float32), arrays["intercept"].astype(np.float32)
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        return cls(coef, intercept, Thresholds(**card["thresholds"]), str(card["encoder"]), card)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(folder / self.WEIGHTS, coef=self.coef, intercept=self.intercept)
+        card = dict(self.card, thresholds=self.thresholds.__dict__, encoder=self.encoder, classes=list(CLASSES))
+        (folder / self.CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+
+    @property
+    def dim(self) -> int:
+        return int(self.coef.shape[1])
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        logits = np.atleast_2d(vectors).astype(np.float32) @ self.coef.T + self.intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+
+def decide(reading: LexiconReading, probs: np.ndarray | None, thresholds: Thresholds) -> RiskLevel:
+    """The rule joining the two parts (one place, used by serving and evaluation)."""
+    if reading.strong:
+        return RiskLevel.CRISIS
+    if probs is None:  # no encoder: the lexicon alone, tuned for recall
+        if reading.weak:
+            return RiskLevel.CRISIS
+        return RiskLevel.CONCERN if reading.concern else RiskLevel.NONE
+    p_crisis = float(probs[2])
+    bar = max(thresholds.crisis, SUPPRESSED_BAR) if reading.suppressed else thresholds.crisis
+    if p_crisis >= bar or (reading.weak and p_crisis >= thresholds.weak):
+        return RiskLevel.CRISIS
+    if reading.weak or reading.concern or p_crisis + float(probs[1]) >= thresholds.concern:
+        return RiskLevel.CONCERN
+    return RiskLevel.NONE
+
+
+class CrisisDetector:
+    """The lexicon and, with an encoder whose vectors it was trained on, the classifier."""
+
+    def __init__(self, encoder: "EncoderLike | None" = None, classifier: CrisisClassifier | None = None) -> None:
         self.encoder = encoder
-        self.threshold = threshold
-        self.margin = margin
-        self.loose_threshold = loose_threshold
-        self.loose_margin = loose_margin
-        self.risk = encoder.encode(list(data["risk"]))
-        self.safe = encoder.encode(list(data["safe"]))
+        self.classifier = classifier
+        if encoder is not None and classifier is None:
+            classifier = CrisisClassifier.load()
+            name = getattr(encoder, "name", classifier.encoder)
+            if name != classifier.encoder:
+                log.warning("the crisis classifier was trained on another encoder's vectors; "
+                            "reading crisis language with the lexicon alone",
+                            extra={"tenantless": True})
+                classifier = None
+            self.classifier = classifier
 
-    def similarity(self, text: str) -> tuple[float, float]:
-        return self.vector_similarity(self.encoder.encode([text])[0])
-
-    def vector_similarity(self, vec: np.ndarray) -> tuple[float, float]:
-        return float((self.risk @ vec).max()), float((self.safe @ vec).max())
-
-    def __call__(self, text: str) -> bool:
-        return self.flags(self.encoder.encode([text])[0])
-
-    def flags(self, vec: np.ndarray) -> bool:
-        """The decision for an already-encoded text (serving encodes a context text once)."""
-        risk, safe = self.vector_similarity(vec)
-        strict = risk >= self.threshold and risk >= safe + self.margin
-        loose = risk >= self.loose_threshold and risk >= safe + self.loose_margin
-        return strict or loose
+    def assess(self, text: str | None, vector: np.ndarray | None = None) -> RiskAssessment:
+        if not text or not text.strip():
+            return RiskAssessment(RiskLevel.NONE)
+        reading = read_text(text)
+        probs = None
+        if self.classifier is not None and self.encoder is not None and not reading.strong:
+            vec = vector if vector is not None else self.encoder.encode([text])[0]
+            if vec.shape[0] == self.classifier.dim:
+                probs = self.classifier.probabilities(vec)[0]
+        thresholds = self.classifier.thresholds if self.classifier is not None else Thresholds()
+        level = decide(reading, probs, thresholds)
+        return RiskAssessment(level, None if probs is None else float(probs[2]),
+                              helping=reading.helping and level is not RiskLevel.CRISIS)
 
 
-_DETECTORS: dict[int, EmbeddingCrisisDetector] = {}
+_DETECTORS: dict[int, CrisisDetector] = {}
 
 
-def embedding_detector(encoder: "EncoderLike") -> EmbeddingCrisisDetector:
-    """One detector per encoder and process (the exemplars are encoded once)."""
-    detector = _DETECTORS.get(id(encoder))
+def detector_for(encoder: "EncoderLike | None") -> CrisisDetector:
+    """One detector per encoder and process (the weights load once)."""
+    key = id(encoder)
+    detector = _DETECTORS.get(key)
     if detector is None:
-        detector = _DETECTORS[id(encoder)] = EmbeddingCrisisDetector(encoder)
+        detector = _DETECTORS[key] = CrisisDetector(encoder)
     return detector
 
 
-def detect_crisis(
-    text: str | None, encoder: "EncoderLike | None" = None, vector: np.ndarray | None = None
-) -> bool:
-    """True when the text signals a risk of suicide or self-harm.
+def assess(text: str | None, encoder: "EncoderLike | None" = None, vector: np.ndarray | None = None) -> RiskAssessment:
+    """The risk a text signals. Pass ``vector`` when the text is already encoded."""
+    return detector_for(encoder).assess(text, vector)
 
-    The lexicon runs first (fast, catches obfuscations); with an encoder the embedding
-    check adds recall for phrasings the lexicon does not list. Pass ``vector`` when the
-    text is already encoded, so it is not encoded twice.
-    """
-    if not text or not text.strip():
-        return False
-    if lexicon_match(text):
-        return True
-    if encoder is not None:
-        detector = embedding_detector(encoder)
-        return detector.flags(vector) if vector is not None else detector(text)
-    return False
+
+def detect_crisis(text: str | None, encoder: "EncoderLike | None" = None, vector: np.ndarray | None = None) -> bool:
+    """True when the text signals a risk of suicide or self-harm now."""
+    return assess(text, encoder, vector).crisis

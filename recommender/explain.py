@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from content_catalog.taxonomy import SENSITIVE_TOPICS
 from recommender.catalog_view import CatalogView
 
 SIMILARITY_FOR_BECAUSE = 0.6
@@ -43,11 +44,31 @@ def reason_for(
     shared = [t for t in interest_topics if t in item_topics]
     if shared:
         return f"Matches your interest in {_topic_words(shared[0])}"
-    if source == "popular" and item_topics:
-        return f"Popular with people exploring {_topic_words(item_topics[0])}"
-    if item_topics:
-        return f"Suggested for {_topic_words(item_topics[0])}"
-    return "Suggested for you"
+    # a topic the person did not choose is never named if it is a heavy one: nobody should
+    # read "Suggested for self harm" because of what a model guessed
+    light = [t for t in item_topics if t not in UNCHOSEN_UNSAID]
+    if source == "popular" and light:
+        return f"Popular with people exploring {_topic_words(light[0])}"
+    if light:
+        return f"Suggested for {_topic_words(light[0])}"
+    return _PLAIN_BY_TYPE.get(str(card.get("type")), "Suggested for you")
+
+
+def support_reason(view: CatalogView, row: int) -> str:
+    """The reason next to support content chosen for a hard moment: kind, not a label."""
+    card = view.cards[row] or {}
+    if card.get("type") == "exercise":
+        return "Something you can try right now"
+    return "Something that may help right now"
+
+
+# Topics never named to a person who did not choose them.
+UNCHOSEN_UNSAID = frozenset(SENSITIVE_TOPICS | {"trauma", "substance-use", "depression", "grief"})
+_PLAIN_BY_TYPE = {
+    "article": "A short read you might find useful",
+    "exercise": "A practical exercise you can try",
+    "group": "A group where people support each other",
+}
 
 
 def interest_topics_from(

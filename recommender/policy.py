@@ -36,6 +36,9 @@ class PolicyRequest:
     max_topic_share: float = 0.4
     max_heavy_share: float = 0.3
     extra_excluded_topics: frozenset[str] = field(default_factory=frozenset)
+    # what the moment calls for: "crisis" (coping and safety planning next to the crisis
+    # lines), "concern" (a little support content first), "helping" (worry for someone else)
+    support: str | None = None
     # The tenant the request is for: its private resources join the global catalog.
     # None (offline use, tests): the global catalog only.
     tenant: str | None = None
@@ -180,8 +183,38 @@ def apply_policy(
         if len(ranked) == k or size >= available:
             break
         size *= 4
+    support = _support_first(view, masked, mask, k, req, ranked)
     crisis = crisis_rows(view, req.locale, tenant=req.tenant) if req.risk else []
-    return crisis, ranked
+    return crisis, ranked if support is None else support
+
+
+# How many support items a concern puts first; a crisis fills the list with them.
+CONCERN_SUPPORT_ITEMS = 2
+
+
+def _support_first(
+    view: CatalogView, masked: np.ndarray, mask: np.ndarray, k: int, req: PolicyRequest, ranked: list[int],
+) -> list[int] | None:
+    """The list reordered for the moment: next to crisis lines, coping and safety-planning
+    content in the order of the scores (which carry the context text); for a concern, a
+    couple of such items first. Every rule of the candidate mask still holds."""
+    if req.support is None or k <= 0:
+        return None
+    if req.support == "crisis":
+        tier = view.crisis_support
+    else:
+        tier = (view.helping if req.support == "helping" else view.coping).astype(np.int8)
+    if tier.shape[0] != mask.shape[0]:
+        return None
+    eligible = np.flatnonzero(mask & (tier > 0))
+    if eligible.size == 0:
+        return None
+    # the higher tier first, each in the order of the scores (which carry the context)
+    order = eligible[np.lexsort((-masked[eligible], -tier[eligible]))]
+    limit = k if req.support == "crisis" else min(CONCERN_SUPPORT_ITEMS, k)
+    first = [int(r) for r in order[:limit]]
+    rest = [r for r in ranked if r not in first]
+    return (first + rest)[:k]
 
 
 def violates_policy(view: CatalogView, rows: Iterable[int], req: PolicyRequest, k: int) -> list[str]:

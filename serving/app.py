@@ -84,6 +84,17 @@ def _wire_recovery(st: ServingState, settings: Settings) -> None:
     st.resync = resync
 
 
+def _warm_up(settings: Settings) -> None:
+    """Load the sentence encoder and the crisis detector before the worker takes traffic
+    (gunicorn calls the factory before a worker accepts): no request pays a model load,
+    and /readyz is not answered until this is done."""
+    from recommender.crisis import detector_for
+    from training.encoder import get_encoder
+
+    encoder = get_encoder(settings.embedding_model)
+    detector_for(encoder).assess("warming up", encoder.encode(["warming up"])[0])
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -103,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                              settings.risk_window_hours * 3600),
     )
     _wire_recovery(app.extensions["solace"], settings)
+    _warm_up(settings)
     metrics.install(app)
     app.extensions["solace_metrics"] = metrics
 

@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Request, jsonify, request
 from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from serving.safe_json import InputProblem, check_url_text, parse_json_body
@@ -140,6 +142,16 @@ def register_error_handlers(app: Flask) -> None:
             limit = getattr(exc, "limit", None)
             window = limit.limit.get_expiry() if limit is not None else 60
             response.headers["Retry-After"] = str(int(window))
+        return response
+
+    @app.errorhandler(RedisError)
+    @app.errorhandler(OperationalError)
+    def _unavailable(exc: Exception):  # type: ignore[no-untyped-def]
+        # a store is unreachable: the client may retry; never a 500 for the client's input
+        log.warning("a store is unreachable: %s", type(exc).__name__)
+        response = jsonify(error_body("unavailable", "a backing store is briefly unreachable; retry shortly"))
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import redis
 
-from recommender.crisis import detect_crisis
-from recommender.explain import interest_topics_from, reason_for
+from recommender.crisis import RiskAssessment, RiskLevel, assess
+from recommender.explain import interest_topics_from, reason_for, support_reason
 from recommender.policy import PolicyRequest, apply_policy
 from serving.errors import ApiError
 from serving.fallback import UserState
@@ -143,16 +143,25 @@ def _feature_vector(model: LoadedModel, features: list[str], age_band: str | Non
     return vector_from_features(tokens, model.user_feature_index, model.user_feature_vectors)
 
 
-def _context(st: ServingState, text: str | None) -> tuple[np.ndarray | None, bool]:
-    """The context text's embedding and whether it signals risk: encoded once, used for
-    both, and never kept."""
+def read_context(st: ServingState, text: str | None) -> tuple[np.ndarray | None, RiskAssessment]:
+    """The text's embedding and the risk it signals: encoded once, used for both, and
+    never kept."""
     if not text:
-        return None, False
+        return None, RiskAssessment(RiskLevel.NONE)
     from training.encoder import get_encoder
 
     encoder = get_encoder(st.settings.embedding_model)
     vec = encoder.encode([text])[0]
-    return vec, detect_crisis(text, encoder, vec)
+    return vec, assess(text, encoder, vec)
+
+
+def support_for(level: RiskLevel, assessment: RiskAssessment) -> str | None:
+    """What the list should lead with for this moment (see recommender.policy)."""
+    if level is RiskLevel.CRISIS:
+        return "crisis"
+    if level is RiskLevel.CONCERN:
+        return "helping" if assessment.helping else "concern"
+    return None
 
 
 def item_extras(card: dict[str, object]) -> dict[str, object]:
@@ -225,8 +234,9 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     locale = req.locale or profile.get("locale")  # type: ignore[assignment]
     age_band = req.age_band or profile.get("age_band")  # type: ignore[assignment]
     opt_outs = frozenset(profile.get("opt_outs", []))  # type: ignore[arg-type]
-    context_vec, context_risk = _context(st, req.context_text)
-    risk = req.risk or us.risk or context_risk
+    context_vec, assessment = read_context(st, req.context_text)
+    risk = req.risk or us.risk or assessment.crisis or us.strict
+    level = RiskLevel.CRISIS if risk else assessment.level
 
     source = "popular"
     scores = model.popular_scores
@@ -247,8 +257,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     excluded = frozenset(index[i] for i in (us.completed | us.dismissed) if i in index)
     policy = policy_request(
         st, us.tenant_policy, types=req.types, locale=locale, opt_outs=opt_outs,
-        is_minor=age_band in MINOR_AGE_BANDS or us.strict, risk=risk or us.strict, exclude_rows=excluded,
-        strict=us.strict, tenant=req.tenant,
+        is_minor=age_band in MINOR_AGE_BANDS or us.strict, risk=risk, exclude_rows=excluded,
+        strict=us.strict, tenant=req.tenant, support=support_for(level, assessment),
     )
     crisis_rows, ranked = apply_policy(view, scores, req.k, policy, model.embeddings)
 
@@ -256,6 +266,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
                if i in index and w >= 4.0][:20]
     interests = interest_topics_from(view, history, features)
     ranked_set = set(ranked)
+    supported = set(ranked[: len(ranked) if level is RiskLevel.CRISIS else 2]) if policy.support else set()
     items = []
     for row in crisis_rows + ranked:
         card = view.cards[row] or {}
@@ -265,7 +276,9 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
             "title": card.get("title"),
             "url": card.get("url"),
             "score": round(float(scores[row]), 6) if row in ranked_set else None,
-            "reason": reason_for(view, row, source, history, interests, model.embeddings) if req.explain else None,
+            "reason": (support_reason(view, row) if row in supported and (view.coping[row] or view.helping[row]
+                                                                          or view.crisis_support[row])
+                       else reason_for(view, row, source, history, interests, model.embeddings)) if req.explain else None,
             "topics": card.get("topics", []),
             "is_crisis_resource": bool(card.get("is_crisis_resource")),
             **item_extras(card),
@@ -274,6 +287,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         "recommendation_id": "_" * 32,
         "model_version": model.version,
         "crisis": bool(crisis_rows),
+        "risk": level.value,
         "degraded": degraded or st.cache.degraded,
         "source": source,
         "items": items,

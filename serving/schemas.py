@@ -123,16 +123,30 @@ class RecommendedItem(BaseModel):
     contact: dict[str, str] | None = Field(default=None, description="Crisis resources: phone, text, web and hours.")
 
 
+RISK_LEVEL_DESCRIPTION = (
+    "What the request signals: `crisis` (risk now: the locale's crisis lines come first), "
+    "`concern` (distress, past self-harm or worry for someone else: support content comes first, "
+    "no hotline is forced) or `none`."
+)
+
+
 class RecommendationResponse(BaseModel):
     recommendation_id: str
     model_version: str | None
     crisis: bool = False
+    risk: Literal["none", "concern", "crisis"] = Field(default="none", description=RISK_LEVEL_DESCRIPTION)
     degraded: bool = False
     source: Literal["personalised", "features", "context", "popular"] = "personalised"
     items: list[RecommendedItem]
 
 
 class ItemsResponse(BaseModel):
+    items: list[RecommendedItem]
+
+
+class SearchResponse(BaseModel):
+    crisis: bool = False
+    risk: Literal["none", "concern", "crisis"] = Field(default="none", description=RISK_LEVEL_DESCRIPTION)
     items: list[RecommendedItem]
 
 

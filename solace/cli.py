@@ -237,6 +237,9 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
             raise click.BadParameter(str(exc), param_hint="'--param'") from None
         try:
             model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
+            from solace.events import log_position
+
+            position = log_position(services.engine)  # events stored later are folded in by serving
             wb = load_data(ctx, data_opts)
             try:
                 require_item_texts(cfg, wb)
@@ -253,6 +256,7 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                 data, cfg.algorithm, {}, services.registry, random_state=seed,
                 threads=n_threads, progress=click.echo,
                 extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint(),
+                       "event_log_position": position,
                        # how the data were read (files, event weights, decay), to train it again
                        "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else
                                         v if isinstance(v, int | float) else str(v) for k, v in given.items()},
@@ -295,6 +299,16 @@ def _publish(ctx: click.Context, version: str, action: str, tenant: str | None) 
 def publish_cmd(ctx: click.Context, version: str, publish_tenant: str | None) -> None:
     """Write VERSION's vectors to Redis and make it the active model."""
     _publish(ctx, version, "publish", publish_tenant)
+
+
+@cli.command(name="restore")
+@click.pass_context
+def restore_cmd(ctx: click.Context) -> None:
+    """Rebuild Redis from SQL and the model registry (serving does this by itself when it
+    finds Redis emptied; run it after restoring Redis from an old snapshot)."""
+    from solace.recovery import restore_redis
+
+    restore_redis(_services(ctx), say=click.echo)
 
 
 # --------------------------------------------------------------------------- models
@@ -562,49 +576,9 @@ def users_erase(ctx: click.Context, user_id: str, tenant: str) -> None:
 
 
 # --------------------------------------------------------------------------- safety
-@cli.group()
-def safety() -> None:
-    """Check the safety machinery (crisis-language detection)."""
+from solace.safety_cli import safety  # noqa: E402
 
-
-@safety.command(name="crisis-eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.pass_context
-def crisis_eval(ctx: click.Context, file: Path, json_out: Path | None) -> None:
-    """Recall and false-positive rate of the crisis detector on a labelled JSONL file
-    (lines of {"text", "label": 0|1, "kind"}), lexicon alone and with embeddings."""
-    from recommender.crisis import detect_crisis
-    from solace.jobs import encoder_for
-
-    rows = []
-    for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            rows.append((str(row["text"]), int(row["label"]), str(row.get("kind", "-"))))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise click.ClickException(f"{file}: line {n}: {exc}") from None
-    encoder = encoder_for(_services(ctx))
-    report: dict[str, Any] = {}
-    for name, enc in (("lexicon", None), ("lexicon+embedding", encoder)):
-        flagged = [(label, kind, detect_crisis(text, enc)) for text, label, kind in rows]
-        pos = [f for label, _k, f in flagged if label == 1]
-        neg = [f for label, _k, f in flagged if label == 0]
-        kinds: dict[str, list[bool]] = {}
-        for label, kind, f in flagged:
-            kinds.setdefault(f"{label}:{kind}", []).append(f)
-        report[name] = {
-            "recall": sum(pos) / max(len(pos), 1),
-            "false_positive_rate": sum(neg) / max(len(neg), 1),
-            "positives": len(pos), "negatives": len(neg),
-            "flagged_share_by_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(kinds.items())},
-        }
-        click.echo(f"{name:<18} recall {report[name]['recall']:.3f}  false-positive rate "
-                   f"{report[name]['false_positive_rate']:.3f}  ({len(pos)} crisis, {len(neg)} not)")
-    if json_out:
-        json_out.write_text(json.dumps(report, indent=2))
+cli.add_command(safety)
 
 
 from content_catalog.cli import catalog  # noqa: E402

@@ -19,7 +19,7 @@ def _events(user: str, resource: str, *types: str) -> dict:  # type: ignore[type
 def test_health_ready_and_openapi(app_client) -> None:  # type: ignore[no-untyped-def]
     assert app_client.get("/healthz").json == {"status": "ok"}
     ready = app_client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"redis": True, "model": True}
+    assert ready.status_code == 200 and ready.json["checks"] == {"redis": True, "state": True, "model": True}
     spec = app_client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
     assert "/v1/users/{user_id}/recommendations" in spec["paths"]

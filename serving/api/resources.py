@@ -13,22 +13,24 @@ from serving.model_cache import LoadedModel
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_query
-from serving.recommend import ALL_TYPES, item_extras
-from serving.schemas import ItemsResponse, SearchQuery, SimilarQuery
+from serving.recommend import ALL_TYPES, item_extras, read_context, support_for
+from serving.schemas import ItemsResponse, SearchQuery, SearchResponse, SimilarQuery
 from serving.state import state
 from solace.keys import Role
 
 bp = Blueprint("resources", __name__, url_prefix="/v1")
 
 
-def _items(model: LoadedModel, view: CatalogView, rows: list[int], scores: np.ndarray) -> list[dict[str, object]]:
+def _items(model: LoadedModel, view: CatalogView, rows: list[int], scores: np.ndarray,
+           score: bool = True) -> list[dict[str, object]]:
     out = []
     for row in rows:
         card = view.cards[row] or {}
         out.append({
             "resource_id": model.item_ids[row],
             "type": card.get("type"), "title": card.get("title"), "url": card.get("url"),
-            "score": round(float(scores[row]), 6), "reason": None,
+            "score": round(float(scores[row]), 6) if score else None,
+            "reason": "Free, confidential support you can reach right now" if not score else None,
             "topics": card.get("topics", []),
             "is_crisis_resource": bool(card.get("is_crisis_resource")),
             **item_extras(card),
@@ -59,18 +61,20 @@ def _ready_model() -> tuple[LoadedModel, CatalogView]:
 
 @bp.get("/resources/search")
 @require(Role.PLATFORM)
-@doc(query=SearchQuery, ok=ItemsResponse, tags=["resources"])
+@doc(query=SearchQuery, ok=SearchResponse, tags=["resources"])
 def search():  # type: ignore[no-untyped-def]
     """Semantic search of the approved catalog (the query is not stored)."""
     q = parse_query(SearchQuery)
     model, view = _ready_model()
-    from training.encoder import get_encoder
-
-    vec = get_encoder(state().settings.embedding_model).encode([q.q])[0]
+    vec, assessment = read_context(state(), q.q)
+    assert vec is not None
     scores = model.embeddings @ vec
-    req = _lookup_policy(types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale)
-    _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
-    return jsonify({"items": _items(model, view, rows, scores)})
+    req = _lookup_policy(types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale,
+                         risk=assessment.crisis, support=support_for(assessment.level, assessment))
+    crisis_rows, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
+    # a search for crisis words is a person reaching out: the crisis lines come first
+    items = _items(model, view, crisis_rows, scores, score=False) + _items(model, view, rows, scores)
+    return jsonify({"crisis": bool(crisis_rows), "risk": assessment.level.value, "items": items})
 
 
 @bp.get("/resources/<resource_id>/similar")
