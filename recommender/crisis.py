@@ -26,13 +26,15 @@ import numpy as np
 from recommender.crisis_lexicon import LexiconReading, RiskLevel, lexicon_level, lexicon_match, normalise, read_text
 
 if TYPE_CHECKING:
-    from training.embed import EncoderLike
+    from core.encoder import EncoderLike
 
 __all__ = ["CrisisClassifier", "CrisisDetector", "RiskAssessment", "RiskLevel", "Thresholds", "assess",
            "detect_crisis", "lexicon_level", "lexicon_match", "normalise"]
 
 log = logging.getLogger("solace.crisis")
 
+# the classifier alone reads crisis only in a text written mostly in the first person
+FIRST_PERSON_SHARE = 0.5
 # the classifier's bar when the lexicon read the risk words as negated, news or hyperbole
 SUPPRESSED_BAR = 0.97
 CLASSES = (RiskLevel.NONE.value, RiskLevel.CONCERN.value, RiskLevel.CRISIS.value)
@@ -112,7 +114,9 @@ def decide(reading: LexiconReading, probs: np.ndarray | None, thresholds: Thresh
         return RiskLevel.CONCERN if reading.concern else RiskLevel.NONE
     p_crisis = float(probs[2])
     bar = max(thresholds.crisis, SUPPRESSED_BAR) if reading.suppressed else thresholds.crisis
-    if p_crisis >= bar or (reading.weak and p_crisis >= thresholds.weak):
+    if reading.weak and p_crisis >= thresholds.weak:
+        return RiskLevel.CRISIS
+    if p_crisis >= bar and reading.first_person_share >= FIRST_PERSON_SHARE:
         return RiskLevel.CRISIS
     if reading.weak or reading.concern or p_crisis + float(probs[1]) >= thresholds.concern:
         return RiskLevel.CONCERN

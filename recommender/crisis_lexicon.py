@@ -247,6 +247,9 @@ class LexiconReading:
     # risk words that the lexicon read as negated, hyperbole, news or recovery: the
     # classifier (which cannot read negation) then needs to be near certain
     suppressed: bool = False
+    # share of first-person pronouns among first- and second-person ones: a text written
+    # mostly to "you" (a supportive reply) is not the writer's own risk
+    first_person_share: float = 1.0
 
 
 def read_text(text: str) -> LexiconReading:
@@ -271,8 +274,14 @@ def read_text(text: str) -> LexiconReading:
                 if not _suppressed(norm, match, text) and _INTENT.search(norm[max(0, match.start() - 40):match.start()]):
                     weak = True
     helping = bool(_CONCERN[0].search(norm))
+    mine, yours = len(_MINE.findall(norm)), len(_YOURS.findall(norm))
     return LexiconReading(weak=weak, concern=helping or any(p.search(norm) for p in _CONCERN[1:]), helping=helping,
-                          suppressed=suppressed and not weak)
+                          suppressed=suppressed and not weak,
+                          first_person_share=mine / (mine + yours) if mine + yours else 1.0)
+
+
+_MINE = re.compile(r"\b(?:i|im|i'm|me|my|myself|ive|i've|i'll|ill|id|i'd)\b")
+_YOURS = re.compile(r"\b(?:you|your|youre|you're|yourself|u|ur)\b")
 
 
 def lexicon_level(text: str) -> RiskLevel:
