@@ -1,0 +1,1 @@
+"""Outcome measurement and experiments: the statistics, pure functions over counts."""
