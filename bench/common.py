@@ -166,7 +166,7 @@ class BenchEnv:
         return env
 
     def settings(self, **overrides: Any):  # type: ignore[no-untyped-def]
-        from solace.config import Settings
+        from core.config import Settings
 
         values: dict[str, Any] = {
             "home": self.home, "redis_url": self.redis_url, "redis_prefix": self.prefix,
@@ -332,15 +332,15 @@ def deploy_synthetic(
 ) -> Deployment:
     """Catalog cards + random 64-factor model published to Redis, through Solace's own code.
 
-    ``ModelRegistry.save`` and ``training.publish.publish_version`` write the model exactly
+    ``ModelRegistry.save`` and ``serving.publish.publish_version`` write the model exactly
     as ``solace publish`` would; the catalog snapshot is written in ``publish_catalog``'s
     layout (cards hash, embeddings hash, version bump) without the SQL store.
     ``bulk_users`` skips publish_version's per-user loop and writes the same hash with
     pipelined HSETs (used only to save time when the publish path itself is not measured).
     """
-    from solace.keyspace import Keyspace
-    from training.publish import publish_version
-    from training.registry import ModelRegistry
+    from serving.publish import publish_version
+    from storage.keyspace import Keyspace
+    from storage.registry import ModelRegistry
 
     timings: dict[str, float] = {}
     rng = np.random.default_rng(seed)
@@ -414,8 +414,8 @@ def bulk_write_user_vectors(client: Any, name: str, users: np.ndarray, chunk: in
 
 
 def create_api_key(be: BenchEnv) -> str:
-    from solace.db import get_engine
-    from solace.keys import KeyStore, Role
+    from storage.api_keys import KeyStore, Role
+    from storage.db import get_engine
 
     be.home.mkdir(parents=True, exist_ok=True)
     engine = get_engine(be.settings().sql_url)

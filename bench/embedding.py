@@ -31,7 +31,7 @@ def main() -> None:
     with bench_env("embed") as be:
         from solace.jobs import embed_catalog, encoder_for
         from solace.services import Services
-        from training.embed import text_hash
+        from storage.embeddings import text_hash
 
         services = Services(be.settings())
         resources = synthetic_resources(n_catalog - 3)  # + 3 crisis resources

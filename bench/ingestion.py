@@ -24,7 +24,7 @@ BATCH = 100
 def _events(n_batches: int, n_users: int, n_items: int, seed: int = 0) -> list[list[Any]]:
     import random
 
-    from solace.events import Event
+    from core.events import Event
 
     rnd = random.Random(seed)
     ts = datetime(2026, 1, 1, tzinfo=UTC)
@@ -34,10 +34,10 @@ def _events(n_batches: int, n_users: int, n_items: int, seed: int = 0) -> list[l
 
 def inprocess_solace(be: BenchEnv, batches: list[list[Any]]) -> float:
     """EventStore.add_batch + apply_events, as the endpoint calls them; events/s."""
-    from solace.db import get_engine
-    from solace.events import EventStore
-    from solace.keyspace import Keyspace
-    from solace.user_state import apply_events
+    from storage.db import get_engine
+    from storage.events import EventStore
+    from storage.keyspace import Keyspace
+    from storage.user_state import apply_events
 
     store = EventStore(get_engine(be.settings().sql_url))
     client, keys = be.redis(), Keyspace(be.prefix)
@@ -121,8 +121,8 @@ def main() -> None:
                         kept.parent.mkdir(exist_ok=True)
                         kept.write_text(spy.read_text())
             res["http"] = rows
-            from solace.db import get_engine
-            from solace.events import EventStore
+            from storage.db import get_engine
+            from storage.events import EventStore
 
             # every accepted event is stored (the warm-up and in-process ones too)
             res["stored_events"] = EventStore(get_engine(be.settings().sql_url)).count(TENANT)

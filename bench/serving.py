@@ -52,7 +52,7 @@ def raw_redis_pipeline(be: BenchEnv, uv_key: str, n_users: int, reps: int) -> di
     """The request's reads as one raw redis-py pipeline (the Redis floor of a request)."""
     import redis
 
-    from solace.keyspace import Keyspace
+    from storage.keyspace import Keyspace
 
     keys = Keyspace(be.prefix)
     client = redis.Redis.from_url(be.redis_url)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from content_catalog.schema import Resource
-from content_catalog.taxonomy import ReviewStatus
+from core.taxonomy import ReviewStatus
 
 
 class CatalogError(Exception):

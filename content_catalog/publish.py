@@ -18,10 +18,10 @@ import redis
 
 from content_catalog.schema import Resource
 from content_catalog.store import CatalogStore
-from solace.keyspace import Keyspace
+from storage.keyspace import Keyspace
 
 if TYPE_CHECKING:
-    from training.embed import EncoderLike
+    from core.encoder import EncoderLike
 
 # Serving needs the card, not the texts or the workflow state (every worker holds them all).
 _CARD_EXCLUDE = {"body", "steps", "summary", "status", "reviewed_by", "reviewed_at", "reading_level"}
@@ -43,7 +43,7 @@ def publish_catalog(
 
     With an encoder, resources whose text has no embedding yet are embedded first.
     """
-    from training.embed import EmbeddingStore, embed_texts
+    from storage.embeddings import EmbeddingStore, embed_texts
 
     owned = store.servable_with_owners()
     servable = [r for r, _owner in owned]

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from content_catalog.taxonomy import (
+from core.taxonomy import (
     Audience,
     Format,
     Modality,

@@ -16,20 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Engine, insert, or_, select, update
 
 from content_catalog.access import (
     WORKFLOW_FIELDS,
@@ -46,40 +33,13 @@ from content_catalog.access import (
     same_content,
 )
 from content_catalog.schema import Resource
-from content_catalog.taxonomy import ReviewStatus
-from solace.db import metadata
+from core.taxonomy import ReviewStatus
+from storage.tables import audit_table, resources_table
 
 __all__ = [
     "Actor", "CatalogError", "CatalogStore", "Forbidden", "ImportRejected", "NotFound",
     "StaleVersion", "StoredResource", "WorkflowError",
 ]
-
-resources_table = Table(
-    "resources",
-    metadata,
-    Column("id", String(80), primary_key=True),
-    Column("type", String(16), nullable=False, index=True),
-    Column("status", String(16), nullable=False, index=True),
-    Column("data", JSON, nullable=False),
-    Column("approved_data", JSON(none_as_null=True), nullable=True),
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False, default=1),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    # NULL: the global catalog; else the one tenant whose staff change it and whose users see it.
-    Column("owner_tenant", String(64), nullable=True, index=True),
-)
-
-audit_table = Table(
-    "resource_audit",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("resource_id", String(80), ForeignKey("resources.id"), nullable=False, index=True),
-    Column("actor", String(80), nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("changes", JSON, nullable=False),
-)
 
 REVIEW_ACTIONS = ("submit", "approve", "reject", "retire", "unretire")
 

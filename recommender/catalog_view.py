@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from content_catalog.taxonomy import SENSITIVE_TOPICS, SKILL_TOPICS, TOPICS, ResourceType
+from core.taxonomy import SENSITIVE_TOPICS, SKILL_TOPICS, TOPICS, ResourceType
 
 HEAVY_WARNINGS = frozenset(
     {"self-harm", "suicide", "eating-disorder", "abuse", "sexual-violence", "trauma", "violence"}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from content_catalog.taxonomy import SENSITIVE_TOPICS
+from core.taxonomy import SENSITIVE_TOPICS
 from recommender.catalog_view import CatalogView
 
 SIMILARITY_FOR_BECAUSE = 0.6

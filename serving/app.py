@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import logging
-
 from typing import Any
 
 from flask import Blueprint, Flask, request
 from flask_limiter import Limiter
 
 from content_catalog.store import CatalogStore
+from core.config import Settings, load_settings
+from core.events import DEFAULT_EVENT_WEIGHTS
+from core.logs import configure_logging
 from serving.errors import register_error_handlers
 from serving.fallback import RedisGuard, SqlFallback
 from serving.metrics import ServingMetrics
 from serving.model_cache import ServingCache
 from serving.openapi import api_spec, docs_blueprint, swagger_blueprint
 from serving.state import KeyCache, ServingState
-from solace.config import Settings, load_settings
-from solace.db import get_engine
-from solace.events import EventStore
-from solace.keys import KeyStore
-from solace.keyspace import Keyspace
-from solace.logs import configure_logging
-from solace.redis_conn import connect_redis
-from solace.users import ProfileStore
-from training.dataset import DEFAULT_EVENT_WEIGHTS
+from storage.api_keys import KeyStore
+from storage.db import get_engine
+from storage.events import EventStore
+from storage.keyspace import Keyspace
+from storage.profiles import ProfileStore
+from storage.redis_conn import connect_redis
+from storage.stores import Stores
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -65,20 +65,18 @@ def build_openapi() -> dict[str, Any]:
 
 
 def _wire_recovery(st: ServingState, settings: Settings) -> None:
-    """Rebuilding Redis from SQL is an offline job's code: imported only when needed, so a
+    """Rebuilding Redis from SQL (``serving.recovery``) is imported only when needed, so a
     worker that never sees Redis lost never loads it."""
 
     def restore() -> None:
-        from solace.recovery import restore_redis
-        from solace.services import Services
+        from serving.recovery import restore_redis
 
-        restore_redis(Services(settings), say=logging.getLogger("solace.recovery").info)
+        restore_redis(Stores(settings), say=logging.getLogger("solace.recovery").info)
 
     def resync(users: set[tuple[str, str]], erasures: set[tuple[str, str]]) -> None:
-        from solace.recovery import resync_users
-        from solace.services import Services
+        from serving.recovery import resync_users
 
-        resync_users(Services(settings), users, erasures)
+        resync_users(Stores(settings), users, erasures)
 
     st.guard = RedisGuard(restore, st.redis, st.keys)
     st.resync = resync
@@ -88,8 +86,8 @@ def _warm_up(settings: Settings) -> None:
     """Load the sentence encoder and the crisis detector before the worker takes traffic
     (gunicorn calls the factory before a worker accepts): no request pays a model load,
     and /readyz is not answered until this is done."""
+    from core.encoder import get_encoder
     from recommender.crisis import detector_for
-    from training.encoder import get_encoder
 
     encoder = get_encoder(settings.embedding_model)
     detector_for(encoder).assess("warming up", encoder.encode(["warming up"])[0])

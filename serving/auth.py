@@ -10,7 +10,7 @@ from flask import g, request
 
 from serving.errors import ApiError
 from serving.state import state
-from solace.keys import ApiKey, Role
+from storage.api_keys import ApiKey, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 

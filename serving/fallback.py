@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,12 +23,10 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from collections.abc import Callable
-
-from solace.events import EventStore
-from solace.keyspace import Keyspace
-from solace.tenants import TenantPolicyStore
-from solace.users import ProfileStore
+from storage.events import EventStore
+from storage.keyspace import Keyspace
+from storage.profiles import ProfileStore
+from storage.tenants import TenantPolicyStore
 
 log = logging.getLogger("solace.serving")
 

@@ -19,9 +19,9 @@ import numpy as np
 import redis
 
 from recommender.catalog_view import CatalogView
+from recommender.features import card_features, nearest_cluster, vector_from_features
 from recommender.foldin import DEFAULT_REGULARIZATION, BlendFoldIn, BlendPart, FoldIn
-from solace.keyspace import Keyspace
-from training.features import card_features, nearest_cluster, vector_from_features
+from storage.keyspace import Keyspace
 
 
 @dataclass

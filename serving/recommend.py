@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import redis
 
+from core.users import MINOR_AGE_BANDS, UserProfile
+from recommender.catalog_view import CatalogView
 from recommender.crisis import RiskAssessment, RiskLevel, assess
 from recommender.explain import interest_topics_from, reason_for, support_reason
+from recommender.features import profile_feature_tokens, vector_from_features
 from recommender.policy import PolicyRequest, apply_policy
 from serving.errors import ApiError
 from serving.fallback import UserState
-from recommender.catalog_view import CatalogView
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
-from solace.users import MINOR_AGE_BANDS, UserProfile
-from training.features import profile_feature_tokens, vector_from_features
 
 log = logging.getLogger("solace.serving")
 
@@ -148,7 +148,7 @@ def read_context(st: ServingState, text: str | None) -> tuple[np.ndarray | None,
     never kept."""
     if not text:
         return None, RiskAssessment(RiskLevel.NONE)
-    from training.encoder import get_encoder
+    from core.encoder import get_encoder
 
     encoder = get_encoder(st.settings.embedding_model)
     vec = encoder.encode([text])[0]

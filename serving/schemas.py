@@ -9,27 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from content_catalog.taxonomy import Topic
-from solace.events import EVENT_TYPES
-from solace.users import AGE_BANDS
-
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE_RE = re.compile(r"^\+?[0-9 ()\-.]{7,}$")
-_USER_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-
-
-def opaque_user_id(value: str) -> str:
-    """Accept pseudonymous tokens only: nothing that looks like an email or phone number."""
-    if _EMAIL_RE.match(value) or "@" in value:
-        raise ValueError("user_id looks like an email address; send an opaque pseudonym instead")
-    digits = sum(c.isdigit() for c in value)
-    # 7 to 15 digits (E.164's longest), alone or with phone punctuation: a phone number
-    if _PHONE_RE.match(value) and 7 <= digits <= 15:
-        raise ValueError("user_id looks like a phone number; send an opaque pseudonym instead")
-    if not _USER_ID_RE.match(value):
-        raise ValueError("user_id must be 1-128 characters of letters, digits, '_', '.', ':' or '-'")
-    return value
-
+from core.events import EVENT_TYPES
+from core.ids import opaque_user_id
+from core.taxonomy import Topic
+from core.users import AGE_BANDS
 
 UserId = Annotated[str, AfterValidator(opaque_user_id)]
 

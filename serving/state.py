@@ -14,14 +14,14 @@ from flask import current_app
 from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
+from core.config import Settings
 from serving.fallback import SqlFallback
-from serving.model_cache import ServingCache
 from serving.metrics import ServingMetrics
-from solace.config import Settings
-from solace.events import EventStore
-from solace.keys import ApiKey, KeyStore
-from solace.keyspace import Keyspace
-from solace.users import ProfileStore
+from serving.model_cache import ServingCache
+from storage.api_keys import ApiKey, KeyStore
+from storage.events import EventStore
+from storage.keyspace import Keyspace
+from storage.profiles import ProfileStore
 
 
 @dataclass

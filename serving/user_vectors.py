@@ -9,7 +9,7 @@ import redis
 
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
-from solace.keyspace import Keyspace
+from storage.keyspace import Keyspace
 
 
 def fold_in_users(st: ServingState, tenant: str, users: Iterable[str]) -> int:

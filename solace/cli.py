@@ -15,9 +15,9 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from solace.config import load_settings
+from core.config import load_settings
 from solace.services import Services
-from training.cli import data_options
+from solace.training_cli import data_options
 
 
 def _services(ctx: click.Context) -> Services:
@@ -221,8 +221,8 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
                                    random_state=seed, threads=n_threads)
     else:
-        from training.cli import load_data, make_holdout
-        from training.encoder import model_name
+        from core.encoder import model_name
+        from solace.training_cli import load_data, make_holdout
         from training.pipeline import embedding_manifest, train_and_register
         from training.workbench import CONFIGS, config_data, model_for, require_item_texts, resolve_configs
 
@@ -237,7 +237,7 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
             raise click.BadParameter(str(exc), param_hint="'--param'") from None
         try:
             model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
-            from solace.events import log_position
+            from storage.events import log_position
 
             position = log_position(services.engine)  # events stored later are folded in by serving
             wb = load_data(ctx, data_opts)
@@ -306,7 +306,7 @@ def publish_cmd(ctx: click.Context, version: str, publish_tenant: str | None) ->
 def restore_cmd(ctx: click.Context) -> None:
     """Rebuild Redis from SQL and the model registry (serving does this by itself when it
     finds Redis emptied; run it after restoring Redis from an old snapshot)."""
-    from solace.recovery import restore_redis
+    from serving.recovery import restore_redis
 
     restore_redis(_services(ctx), say=click.echo)
 
@@ -350,7 +350,7 @@ def _data_source(version: Any) -> str:
     was trained; it grows between versions, so its contents are not compared), or the
     files or MovieLens folder it names together with the fingerprint of what they held;
     and which kind of holdout the metrics come from (random and time splits differ)."""
-    from training.publish import trained_on_store
+    from storage.registry import trained_on_store
 
     manifest = version.manifest
     # versions from before the holdout was recorded were all measured on the random one
@@ -426,7 +426,7 @@ TENANT_OPTION = click.option("--tenant", required=True, help="The platform (tena
 def _check_tenant(tenant: str) -> str:
     import re
 
-    from solace.keys import TENANT_PATTERN
+    from core.ids import TENANT_PATTERN
 
     if not re.match(TENANT_PATTERN, tenant):
         raise click.BadParameter("lowercase letters, digits, '-' and '_' (max 64)", param_hint="--tenant")
@@ -442,7 +442,7 @@ def _check_tenant(tenant: str) -> str:
 @click.pass_context
 def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool, global_staff: bool) -> None:
     """Create a key; it is printed once and stored only as a hash."""
-    from solace.keys import Role
+    from storage.api_keys import Role
 
     if reviewer and role == "platform":
         raise click.BadParameter("only editor or admin keys can hold the reviewer right", param_hint="--reviewer")
@@ -488,7 +488,7 @@ def tenants() -> None:
 def tenants_policy(ctx: click.Context, tenant: str, max_topic_share: float | None, max_heavy_share: float | None,
                    excluded: tuple[str, ...], treat_all_as_minors: bool | None) -> None:
     """Show the tenant's policy, or change the given settings (stricter only)."""
-    from solace.tenants import TenantPolicy, TenantPolicyStore
+    from storage.tenants import TenantPolicy, TenantPolicyStore
 
     s = _services(ctx)
     store = TenantPolicyStore(s.engine, s.redis, s.keys)
@@ -521,12 +521,11 @@ def events_purge(ctx: click.Context, older_than_days: int | None) -> None:
     """Delete events older than the retention period, the per-user state derived from them,
     and the inactive model versions trained on the event log before the cutoff (the active
     one is kept, with a warning to retrain)."""
+    from collections import defaultdict
     from datetime import UTC, datetime, timedelta
 
-    from collections import defaultdict
-
     from solace.jobs import prune_versions_past_retention
-    from solace.user_state import sync_user_state
+    from storage.user_state import sync_user_state
 
     s = _services(ctx)
     days = older_than_days or s.settings.event_retention_days
@@ -562,8 +561,8 @@ def users() -> None:
 @click.pass_context
 def users_erase(ctx: click.Context, user_id: str, tenant: str) -> None:
     """Remove every trace of USER_ID of one tenant (SQL and Redis)."""
-    from serving.schemas import opaque_user_id
-    from solace.erasure import erase_user
+    from core.ids import opaque_user_id
+    from storage.erasure import erase_user
 
     try:
         opaque_user_id(user_id)
@@ -581,11 +580,12 @@ from solace.safety_cli import safety  # noqa: E402
 cli.add_command(safety)
 
 
-from content_catalog.cli import catalog  # noqa: E402
+from solace.catalog_cli import catalog  # noqa: E402
 
 cli.add_command(catalog)
 
-from training.cli import evaluate as evaluate_cmd, tune as tune_cmd  # noqa: E402
+from solace.training_cli import evaluate as evaluate_cmd  # noqa: E402
+from solace.training_cli import tune as tune_cmd  # noqa: E402
 
 cli.add_command(evaluate_cmd)
 cli.add_command(tune_cmd)

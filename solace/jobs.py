@@ -8,14 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from content_catalog.publish import publish_catalog
-from serving.schemas import opaque_user_id
-from solace.events import TimeWindow, log_position
+from core.encoder import Encoder, get_encoder, model_name
+from core.events import TimeWindow
+from core.ids import opaque_user_id
+from serving.publish import publish_version
 from solace.services import Services
+from storage.embeddings import EmbedReport, TextVectorCache, embed_cached, embed_texts
+from storage.events import log_position
+from storage.registry import STORE_DATA_SOURCE, trained_on_store
 from training.data_io import LoadError, RowProblem, read_item_text
-from training.embed import EmbedReport, TextVectorCache, embed_cached, embed_texts
-from training.encoder import Encoder, get_encoder, model_name
-from training.pipeline import STORE_DATA_SOURCE, TrainOutcome, build_store_dataset, embedding_manifest, train_and_register
-from training.publish import publish_version, trained_on_store
+from training.pipeline import (
+    TrainOutcome,
+    build_store_dataset,
+    embedding_manifest,
+    train_and_register,
+)
 
 Say = Callable[[str], None]
 
@@ -117,7 +124,7 @@ def publish(services: Services, version: str, action: str = "publish", tenant: s
         if bad:
             more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
             raise ValueError(f"user id {bad[0]}{more}: nothing published")
-    from solace.recovery import refold_users, restore_redis
+    from serving.recovery import refold_users, restore_redis
 
     if not services.redis.exists(services.keys.restored):
         # an empty (or new) Redis: publishing only the version would leave serving without

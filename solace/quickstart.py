@@ -15,12 +15,12 @@ from typing import Any
 
 from content_catalog.publish import publish_catalog
 from content_catalog.seed import install_seed_catalog, load_seed_catalog
-from solace.keys import Role
-from solace.services import Services
-from solace.user_state import sync_user_state
-from training.simulate import SIMULATED_SOURCE, simulate_history
-from solace.recovery import mark_restored
+from serving.recovery import mark_restored
 from solace.jobs import embed_catalog, publish, train_from_store
+from solace.services import Services
+from storage.api_keys import Role
+from storage.user_state import sync_user_state
+from training.simulate import SIMULATED_SOURCE, simulate_history
 
 DEMO_TENANT = "demo"
 

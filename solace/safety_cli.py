@@ -23,8 +23,8 @@ def _services(ctx: click.Context) -> Services:
 def _encode_with_cache(services: Services):  # type: ignore[no-untyped-def]
     """Encode texts through the per-text vector cache, so a second run encodes nothing."""
     from solace.jobs import encoder_for
-    from training.embed import TextVectorCache, embed_cached
-    from training.encoder import model_name
+    from storage.embeddings import TextVectorCache, embed_cached
+    from core.encoder import model_name
 
     settings = services.settings
     name = model_name(settings.embedding_model)

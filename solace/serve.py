@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -11,10 +12,11 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from solace.config import Settings
-from solace.db import dispose_engines, get_engine
-from solace.keyspace import Keyspace
-from solace.redis_conn import connect_redis
+from core.config import Settings
+from storage.db import dispose_engines, get_engine
+from storage.keyspace import Keyspace
+from storage.redis_conn import connect_redis
+from storage.stores import Stores
 
 
 class SolaceServer(BaseApplication):  # type: ignore[misc]
@@ -55,20 +57,27 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     # process that every worker then shares.
     client = connect_redis(settings)
     client.ping()
+    # Metrics of all workers in one scrape: a fresh folder per server (prometheus_client
+    # wants it empty at start), named to the library before any worker (or the rebuild
+    # below) imports it.
+    metrics_dir = Path(tempfile.mkdtemp(prefix="solace-metrics-"))
+    atexit.register(_remove_in_master, metrics_dir, os.getpid())
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     if not settings.redis_url:
         # the embedded server reloads its last snapshot, which can be older than SQL (it
-        # may have died with the workers): workers rebuild it from SQL before they are ready
+        # may have died with the workers): rebuild it from SQL before any worker starts
         client.delete(Keyspace(settings.redis_prefix).restored)
+        from serving.recovery import restore_redis
+
+        try:
+            restore_redis(Stores(settings))
+        except Exception:  # noqa: BLE001 - the marker stays deleted: the first request rebuilds
+            logging.getLogger("solace.recovery").exception("rebuilding Redis at start failed")
     # Migrate once in the master, then close its connections: each worker opens its own
     # after the fork (a shared socket interleaves replies between processes).
     get_engine(settings.sql_url)
     dispose_engines()
     client.connection_pool.disconnect()  # the master keeps the embedded server, not a socket
-    # Metrics of all workers in one scrape: a fresh folder per server (prometheus_client
-    # wants it empty at start), named to the library before any worker imports it.
-    metrics_dir = Path(tempfile.mkdtemp(prefix="solace-metrics-"))
-    atexit.register(_remove_in_master, metrics_dir, os.getpid())
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     SolaceServer(
         settings.model_copy(update={"metrics_dir": metrics_dir}),
         {"bind": f"{host}:{port}", "workers": workers, "threads": threads,

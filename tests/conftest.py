@@ -56,7 +56,7 @@ def postgres_url() -> Iterator[str]:
         _unavailable(f"PostgreSQL at {POSTGRES_URL}", exc)
     base = POSTGRES_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    from solace.db import dispose_engines
+    from storage.db import dispose_engines
 
     dispose_engines()
     with admin.connect() as conn:
@@ -74,7 +74,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 
 
 def make_settings(home: Path, redis_url: str, prefix: str, database_url: str | None = None, **extra):  # type: ignore[no-untyped-def]
-    from solace.config import Settings
+    from core.config import Settings
 
     return Settings(home=home, redis_url=redis_url, redis_prefix=prefix,
                     database_url=database_url, **extra)
@@ -88,13 +88,13 @@ def settings(tmp_path: Path, redis_url: str, redis_prefix: str):  # type: ignore
 @pytest.fixture(params=["sqlite", "postgres"])
 def sql_engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     """An engine on SQLite and, in a second run of the test, on PostgreSQL."""
-    from solace.db import get_engine
+    from storage.db import get_engine
 
     if request.param == "sqlite":
         return get_engine(f"sqlite:///{tmp_path / 'solace.db'}")
     url = request.getfixturevalue("postgres_url")
     engine = get_engine(url)
-    from solace.db import metadata
+    from storage.tables import metadata
 
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
@@ -105,7 +105,7 @@ def sql_engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
 @pytest.fixture(scope="session")
 def encoder():  # type: ignore[no-untyped-def]
     """The real packaged sentence encoder, loaded once per test session."""
-    from training.encoder import get_encoder
+    from core.encoder import get_encoder
 
     return get_encoder()
 

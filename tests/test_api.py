@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from solace.keys import Role
+from storage.api_keys import Role
 
 
 def _events(user: str, resource: str, *types: str) -> dict:  # type: ignore[type-arg]

@@ -10,7 +10,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.transport.wsgi import WSGI_TRANSPORT
 
 from serving.app import build_openapi
-from solace.keys import Role
+from storage.api_keys import Role
 
 schema = schemathesis.openapi.from_dict(build_openapi())
 

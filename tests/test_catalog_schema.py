@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from content_catalog.schema import Resource
 from content_catalog.seed import load_seed_catalog
-from content_catalog.taxonomy import TOPICS
+from core.taxonomy import TOPICS
 
 ARTICLE = {
     "id": "art-test-one", "type": "article", "title": "A short test article",

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from content_catalog.access import Actor, Forbidden, NotFound
 from content_catalog.io import read_catalog_file, write_catalog
@@ -24,8 +26,8 @@ from content_catalog.seed import load_seed_catalog
 from content_catalog.store import CatalogStore
 from recommender.catalog_view import CatalogView
 from recommender.policy import PolicyRequest, apply_policy, crisis_rows, violates_policy
-from solace.keys import Role
-from solace.keyspace import Keyspace
+from storage.api_keys import Role
+from storage.keyspace import Keyspace
 from tests.conftest import make_settings
 
 US_988, INTL = "crisis-us-988-lifeline", "crisis-intl-find-a-helpline"
@@ -49,7 +51,8 @@ ARTICLE = {
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A database URL on SQLite and, in a second run, on an emptied PostgreSQL database."""
-    from solace.db import get_engine, metadata
+    from storage.db import get_engine
+    from storage.tables import metadata
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'solace.db'}"
@@ -76,7 +79,7 @@ def _served(client: redis.Redis, keys: Keyspace) -> dict[str, dict]:
 
 @pytest.fixture
 def cli_env(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]
-    from solace.db import get_engine
+    from storage.db import get_engine
 
     env = {"SOLACE_HOME": str(tmp_path / "h"), "SOLACE_REDIS_URL": redis_url,
            "SOLACE_REDIS_PREFIX": redis_prefix, "SOLACE_DATABASE_URL": db_url}
@@ -165,7 +168,7 @@ def test_import_never_trusts_status_or_reviewer_and_steps_changes_go_to_review(c
 
 
 def test_import_respects_ownership_and_crisis_rule_all_or_nothing(db_url: str) -> None:
-    from solace.db import get_engine
+    from storage.db import get_engine
 
     store = CatalogStore(get_engine(db_url))
     _seed(store)
@@ -303,7 +306,7 @@ def test_another_tenant_cannot_change_global_or_private_resources(editor_api) ->
 
 
 def test_store_rule_is_the_same_without_the_api(db_url: str) -> None:
-    from solace.db import get_engine
+    from storage.db import get_engine
 
     store = CatalogStore(get_engine(db_url))
     _seed(store)

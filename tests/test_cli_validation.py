@@ -87,7 +87,7 @@ def test_each_parameter_model_matches_its_algorithm_s_constructor() -> None:
 
 
 def test_tune_search_spaces_only_name_valid_parameters() -> None:
-    from training.cli import SEARCH_SPACES
+    from solace.training_cli import SEARCH_SPACES
 
     for algorithm, space in SEARCH_SPACES.items():
         for param, (_kind, bounds) in space.items():
@@ -272,7 +272,7 @@ def test_als_user_feature_weight_uses_the_given_user_features(tmp_path: Path) ->
     """`--param user_feature_weight` on the plain `als` configuration used to do nothing on
     files: the configuration had no user-feature recipe. Now the weight changes the model,
     and without user features in the data it is refused rather than ignored."""
-    from training.registry import ModelRegistry
+    from storage.registry import ModelRegistry
 
     files = _group_data(tmp_path)
     home = tmp_path / "home"

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from content_catalog.access import Actor
 from content_catalog.schema import Resource
 from content_catalog.store import CatalogStore, StaleVersion, WorkflowError
-from solace.keys import Role
+from storage.api_keys import Role
 
 ED1, ED2 = Actor.operator("ed-1"), Actor.operator("ed-2")
 REV1 = Actor.operator("rev-1", reviewer=True)

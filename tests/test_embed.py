@@ -10,16 +10,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from solace.db import get_engine
-from training.embed import (
+from storage.db import get_engine
+from storage.embeddings import (
     TEXT_CACHE_FILE,
     EmbeddingStore,
     TextVectorCache,
     embed_cached,
     embed_texts,
     text_hash,
-    text_vectors_table,
 )
+from storage.tables import text_vectors_table
 
 
 def test_embedding_is_incremental_by_content_hash(tmp_path, encoder) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ def _write_texts(path: Path, texts: dict[str, str]) -> Path:
 def counting(encoder, monkeypatch: pytest.MonkeyPatch) -> CountingEncoder:  # type: ignore[no-untyped-def]
     """Every place that asks for the process-wide encoder gets the counting wrapper."""
     wrapper = CountingEncoder(encoder)
-    monkeypatch.setattr("training.encoder.get_encoder", lambda *_a, **_k: wrapper)
+    monkeypatch.setattr("core.encoder.get_encoder", lambda *_a, **_k: wrapper)
     monkeypatch.setattr("solace.jobs.get_encoder", lambda *_a, **_k: wrapper)
     return wrapper
 
@@ -179,7 +179,7 @@ def test_embed_cli_refuses_a_bad_file_and_stores_nothing(tmp_path: Path, countin
 def test_a_configured_model_that_is_not_a_folder_is_named_in_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from training.encoder import Encoder
+    from core.encoder import Encoder
 
     with pytest.raises(ValueError, match="is not a folder holding a sentence-transformers model"):
         Encoder(str(tmp_path / "no-such-model"))

@@ -17,12 +17,17 @@ from pathlib import Path
 
 import numpy as np
 import redis as redis_lib
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from solace.events import Event, EventStore, events_table
-from solace.keyspace import Keyspace
-from solace.users import ProfileStore, UserProfile, profiles_table
+from core.events import Event
+from core.users import UserProfile
+from storage.events import EventStore
+from storage.keyspace import Keyspace
+from storage.profiles import ProfileStore
+from storage.tables import events_table, profiles_table
 from tests.conftest import make_settings
 
 TENANT = "acme"
@@ -48,9 +53,9 @@ def id_sets(draw: st.DrawFn) -> tuple[list[str], int]:
 def _populate(client: redis_lib.Redis, keys: Keyspace, engine: Engine, registry_root: Path,
               tenant: str, ids: list[str]) -> dict[str, str]:
     """Every kind of state Solace keeps for each user; returns the stored version names."""
-    from solace.user_state import apply_events, put_profile
-    from training.pipeline import user_key
-    from training.registry import ModelRegistry
+    from core.ids import user_key
+    from storage.registry import ModelRegistry
+    from storage.user_state import apply_events, put_profile
 
     now = datetime.now(UTC)
     store = EventStore(engine)
@@ -115,7 +120,7 @@ def _sql_counts(engine: Engine, tenant: str) -> dict[tuple[str, str], int]:
 
 
 def _registry_rows(registry_root: Path) -> dict[str, dict[str, list[float]]]:
-    from training.registry import ModelRegistry
+    from storage.registry import ModelRegistry
 
     out = {}
     for version in ModelRegistry(registry_root).list():
@@ -129,8 +134,8 @@ def _registry_rows(registry_root: Path) -> dict[str, dict[str, list[float]]]:
 @hsettings(max_examples=30, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis_url) -> None:  # type: ignore[no-untyped-def]
-    from solace.erasure import erase_user
-    from training.pipeline import user_key
+    from core.ids import user_key
+    from storage.erasure import erase_user
 
     ids, target_index = case
     target = ids[target_index]
@@ -187,7 +192,7 @@ def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis
 
 def test_erasing_alice_keeps_alice_work(sql_engine, settings, redis_url) -> None:  # type: ignore[no-untyped-def]
     """The issue's own case, named: ``alice:work`` keeps all of its live keys."""
-    from solace.erasure import erase_user
+    from storage.erasure import erase_user
 
     client = redis_lib.Redis.from_url(redis_url)
     keys = Keyspace(settings.redis_prefix)

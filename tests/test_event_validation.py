@@ -30,8 +30,10 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import func, select, text
 
-from solace.events import Event, EventStore, events_table
-from solace.keyspace import Keyspace
+from core.events import Event
+from storage.events import EventStore
+from storage.keyspace import Keyspace
+from storage.tables import events_table
 from tests.test_hostile_input import Backend, build_backend, copy_tables
 
 
@@ -116,7 +118,7 @@ def test_the_window_is_configurable(request: pytest.FixtureRequest, deployment, 
 
 
 def test_settings_read_the_window_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from solace.config import load_settings
+    from core.config import load_settings
 
     monkeypatch.setenv("SOLACE_EVENT_EARLIEST", "2015-06-01")
     monkeypatch.setenv("SOLACE_EVENT_MAX_FUTURE_SECONDS", "3600")
@@ -175,7 +177,7 @@ def test_a_recent_report_opens_the_window_for_the_time_left(backend: Backend) ->
 
 
 def test_apply_events_keeps_the_longest_window_of_a_batch(redis_url: str, redis_prefix: str) -> None:
-    from solace.user_state import apply_events
+    from storage.user_state import apply_events
 
     client = redis_lib.Redis.from_url(redis_url)
     keys = Keyspace(redis_prefix)
@@ -256,7 +258,7 @@ def test_store_interactions_skips_and_names_bad_rows(sql_engine) -> None:  # typ
         assert user_id not in warning
     assert f"skipped {len(bad)} stored events" in warning
     # a configured window (SOLACE_EVENT_EARLIEST) applies to training as to the API
-    from solace.events import TimeWindow
+    from core.events import TimeWindow
 
     later = store_interactions(sql_engine, window=TimeWindow.bounds(now - timedelta(hours=36), 60))
     assert {(i.user, i.item) for i in later} == {("acme:u2", "r-b")}
@@ -264,8 +266,7 @@ def test_store_interactions_skips_and_names_bad_rows(sql_engine) -> None:  # typ
 
 def test_solace_train_skips_a_bad_stored_row(sql_engine, deployment, tmp_path: Path, redis_url: str,  # type: ignore[no-untyped-def]
                                             redis_prefix: str) -> None:
-    from content_catalog.store import resources_table
-    from training.embed import embeddings_table
+    from storage.tables import embeddings_table, resources_table
 
     services, _ = deployment
     copy_tables(services.engine, sql_engine, resources_table, embeddings_table)

@@ -72,8 +72,8 @@ def _request(base: str, method: str, path: str, key: str, body: object = None) -
 
 
 def test_workers_share_no_database_or_redis_socket(postgres_url: str, redis_url: str, tmp_path: Path) -> None:
-    from solace.db import get_engine
-    from solace.keys import KeyStore, Role
+    from storage.api_keys import KeyStore, Role
+    from storage.db import get_engine
 
     engine = get_engine(postgres_url)
     secret = KeyStore(engine).create("forksafe", Role.PLATFORM)[1]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from solace.keys import Role
+from storage.api_keys import Role
 from tests.conftest import make_settings
 
 
@@ -49,10 +49,10 @@ def build_backend(request: pytest.FixtureRequest, kind: str, deployment: Any, re
     SQLite is the deployment's own database; PostgreSQL gets a copy of its catalog. Both
     use the deployment's Redis, so the published model and catalog serve as usual.
     """
-    from content_catalog.store import resources_table
     from serving.app import create_app
-    from solace.db import get_engine
-    from solace.keys import KeyStore
+    from storage.api_keys import KeyStore
+    from storage.db import get_engine
+    from storage.tables import resources_table
 
     services, _result = deployment
     base = services.settings
@@ -298,9 +298,7 @@ def test_nothing_stored_changed_after_hostile_input(backend: Backend) -> None:
     """The hostile requests above left no event, profile or resource behind."""
     from sqlalchemy import func, select
 
-    from content_catalog.store import resources_table
-    from solace.events import events_table
-    from solace.users import profiles_table
+    from storage.tables import events_table, profiles_table, resources_table
 
     engine = backend.app.extensions["solace"].engine
     with engine.connect() as conn:

@@ -76,9 +76,9 @@ def _topics(view_cards: dict[str, dict[str, Any]], body: dict[str, Any]) -> set[
 @pytest.fixture
 def outage_server(deployment, tmp_path: Path):  # type: ignore[no-untyped-def]
     from solace.jobs import publish
-    from solace.keys import KeyStore, Role
     from solace.services import Services
-    from solace.tenants import TenantPolicy, TenantPolicyStore
+    from storage.api_keys import KeyStore, Role
+    from storage.tenants import TenantPolicy, TenantPolicyStore
 
     services, result = deployment
     redis_port = _free_port()
@@ -212,8 +212,8 @@ def test_strictest_rules_when_neither_redis_nor_sql_can_answer(deployment) -> No
     from sqlalchemy import create_engine
 
     from serving.fallback import SqlFallback
-    from solace.events import EventStore
-    from solace.users import ProfileStore
+    from storage.events import EventStore
+    from storage.profiles import ProfileStore
 
     # a real client to a port nothing listens on, and a real engine to a closed port
     st.redis = redis.Redis(port=_free_port(), socket_connect_timeout=1)

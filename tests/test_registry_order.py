@@ -13,7 +13,7 @@ import pytest
 import redis as redis_lib
 from click.testing import CliRunner, Result
 
-from training.registry import ModelRegistry, ModelVersion
+from storage.registry import ModelRegistry, ModelVersion
 
 
 def _save(registry: ModelRegistry, created: datetime, label: str) -> ModelVersion:

@@ -10,10 +10,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content_catalog.taxonomy import TOPICS
+from core.taxonomy import TOPICS
 from recommender.catalog_view import CatalogView
 from recommender.policy import PolicyRequest, apply_policy, violates_policy
-from solace.keys import Role
+from storage.api_keys import Role
 
 TYPES = ["article", "exercise", "group"]
 WARNINGS = ["self-harm", "suicide", "grief", "eating-disorder", "substance-use"]
@@ -81,7 +81,7 @@ def test_no_list_ever_breaks_rules_1_3_4_and_rule_2_always_holds(view, req, k, s
 
 
 def test_tenant_policy_can_only_make_lists_stricter(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
-    from solace.tenants import TenantPolicy, TenantPolicyStore
+    from storage.tenants import TenantPolicy, TenantPolicyStore
 
     services, _ = deployment
     tenant = f"strict-{uuid.uuid4().hex[:6]}"
@@ -106,11 +106,14 @@ def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:
     import redis as redis_lib
     from sqlalchemy import select
 
-    from solace.erasure import erase_user, erasure_log_table
-    from solace.events import Event, EventStore
-    from solace.keyspace import Keyspace
-    from solace.user_state import apply_events, put_profile
-    from solace.users import ProfileStore, UserProfile
+    from core.events import Event
+    from core.users import UserProfile
+    from storage.erasure import erase_user
+    from storage.events import EventStore
+    from storage.keyspace import Keyspace
+    from storage.profiles import ProfileStore
+    from storage.tables import erasure_log_table
+    from storage.user_state import apply_events, put_profile
 
     client = redis_lib.Redis.from_url(settings.redis_url)
     keys = Keyspace(settings.redis_prefix)
@@ -141,7 +144,7 @@ def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:
         rows = conn.execute(select(erasure_log_table)).all()
         dumped = repr([tuple(r) for r in rows])
         for table in ("events", "user_profiles"):
-            from solace.db import metadata
+            from storage.tables import metadata
 
             t = metadata.tables[table]
             hits = conn.execute(select(t).where(t.c.tenant == "acme", t.c.user_id == user)).all()
@@ -153,12 +156,12 @@ def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine
     """A trained vector is derived personal data: erasure takes it out of every stored
     version (the tenant-scoped key of a store-trained version; the raw id of a file-trained
     version only where it was published for that tenant), leaving every other row as it was."""
-    import redis as redis_lib
     import numpy as np
+    import redis as redis_lib
 
-    from solace.erasure import erase_user
-    from solace.keyspace import Keyspace
-    from training.registry import ModelRegistry
+    from storage.erasure import erase_user
+    from storage.keyspace import Keyspace
+    from storage.registry import ModelRegistry
 
     registry = ModelRegistry(settings.models_dir)
     user = "user-to-erase-7f3a"
@@ -192,7 +195,8 @@ def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine
 
 
 def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
-    from training.pipeline import build_store_dataset, user_key
+    from core.ids import user_key
+    from training.pipeline import build_store_dataset
 
     services, _ = deployment
     user = f"gone-{uuid.uuid4().hex[:6]}"
@@ -209,11 +213,12 @@ def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_pat
     import redis as redis_lib
     from click.testing import CliRunner
 
+    from core.events import Event
     from solace.cli import cli
-    from solace.db import get_engine
-    from solace.events import Event, EventStore
-    from solace.keyspace import Keyspace
-    from solace.user_state import apply_events
+    from storage.db import get_engine
+    from storage.events import EventStore
+    from storage.keyspace import Keyspace
+    from storage.user_state import apply_events
 
     home = tmp_path / "h"
     home.mkdir()
@@ -232,7 +237,7 @@ def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_pat
 
     import numpy as np
 
-    from training.registry import ModelRegistry
+    from storage.registry import ModelRegistry
 
     registry = ModelRegistry(home / "models")
     arrays = {"item_vectors": np.ones((1, 2), np.float32), "user_vectors": np.ones((1, 2), np.float32)}
@@ -297,9 +302,9 @@ def test_ids_that_look_like_contact_details_are_refused_and_wildcards_are_litera
     import pytest
     import redis as redis_lib
 
-    from serving.schemas import opaque_user_id
-    from solace.keyspace import Keyspace
-    from solace.user_state import erase_user_state
+    from core.ids import opaque_user_id
+    from storage.keyspace import Keyspace
+    from storage.user_state import erase_user_state
 
     for bad in ("someone@example.com", "+44 7700 900123", "07700900123", "a*b", "x" * 129):
         with pytest.raises(ValueError):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from storage.registry import ModelRegistry
 from training.dataset import InteractionData, aggregate_events, feature_matrix
 from training.evaluate import evaluate_model
 from training.models import make_algorithm
-from training.registry import ModelRegistry
 from training.splits import cold_item_split, random_split
 
 
@@ -183,8 +183,8 @@ def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, red
     import redis
 
     from serving.model_cache import load_model
-    from solace.keyspace import Keyspace
-    from training.publish import publish_version
+    from serving.publish import publish_version
+    from storage.keyspace import Keyspace
 
     data = _clustered_data(seed=2)
     model = make_algorithm("als", factors=8, iterations=5, regularization=25.0, alpha=2.5, random_state=0).fit(data)
@@ -207,8 +207,8 @@ def test_republishing_the_active_version_never_shows_a_partial_user_hash(tmp_pat
 
     import redis
 
-    from solace.keyspace import Keyspace
-    from training.publish import publish_version
+    from serving.publish import publish_version
+    from storage.keyspace import Keyspace
 
     n = 40_000
     rng = np.random.default_rng(0)

@@ -511,7 +511,7 @@ def test_movielens_plots_are_embedded_once_and_cached(tmp_path: Path) -> None:
     emb = wb.data.item_embeddings
     assert emb.shape == (1682, 384) and np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-3)
     assert "Toy Story" in wb.item_texts["1"]
-    from training.embed import TextVectorCache
+    from storage.embeddings import TextVectorCache
 
     cache = TextVectorCache.in_dir(tmp_path)
     assert cache.count() == len(set(wb.item_texts.values()))  # one vector per distinct text
@@ -685,8 +685,8 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     only for the tenant given, and ids that look like personal data are refused whole."""
     import redis
 
-    from solace.keyspace import Keyspace
-    from training.registry import ModelRegistry
+    from storage.keyspace import Keyspace
+    from storage.registry import ModelRegistry
 
     files = _group_data(tmp_path)
     texts = _write_csv(tmp_path / "texts.csv", ["item_id", "text"],
@@ -750,7 +750,7 @@ def test_promote_with_require_metric_guards_on_the_metric_and_on_comparable_data
     tmp_path: Path, redis_url: str, redis_prefix: str,
 ) -> None:
     from solace.cli import cli
-    from training.registry import ModelRegistry
+    from storage.registry import ModelRegistry
 
     home = tmp_path / "home"
     env = {"SOLACE_HOME": str(home), "SOLACE_REDIS_URL": redis_url, "SOLACE_REDIS_PREFIX": redis_prefix}
@@ -800,7 +800,7 @@ def test_the_event_log_supports_the_time_split_and_time_decay(deployment: object
     hold out each user's latest interactions and down-weight old behaviour, as with files."""
     import scipy.sparse as sp
 
-    from training.cli import _store_data
+    from solace.training_cli import _store_data
 
     services, _result = deployment  # type: ignore[misc]
     plain = _store_data(services, None)

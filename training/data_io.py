@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from serving.schemas import opaque_user_id
+from core.events import DEFAULT_EVENT_WEIGHTS
+from core.ids import opaque_user_id
+from recommender.features import FeatureList
 from training.dataset import (
-    DEFAULT_EVENT_WEIGHTS,
     ITEM_IDENTITY_PREFIX,
     USER_IDENTITY_PREFIX,
-    FeatureList,
     InteractionData,
     aggregate_events,
     decay_factor,
@@ -437,8 +437,8 @@ def embed_with_cache(
     texts and loads no model at all when there are none, and it shares what
     ``solace embed --item-text`` stored.
     """
-    from training.embed import TextVectorCache, embed_cached
-    from training.encoder import get_encoder, model_name
+    from core.encoder import get_encoder, model_name
+    from storage.embeddings import TextVectorCache, embed_cached
 
     cache = None
     if cache_dir is not None:

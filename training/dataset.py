@@ -15,18 +15,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-# Confidence of each event type. Dismiss and report are negative: never positives.
-DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
-    "impression": 0.0,
-    "click": 1.0,
-    "start": 2.0,
-    "complete": 4.0,
-    "like": 5.0,
-    "dismiss": -1.0,
-    "report": -5.0,
-}
+from core.events import DEFAULT_EVENT_WEIGHTS
+from recommender.features import FeatureList
 
-FeatureList = Sequence[tuple[str, float]]
 # Names of the identity features (an entity's own column in a LightFM feature matrix); other
 # code recognises them by these prefixes, e.g. ALS leaves them out of its user-feature columns.
 USER_IDENTITY_PREFIX = "user:"

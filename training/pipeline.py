@@ -18,10 +18,18 @@ import scipy.sparse as sp
 from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
-from solace.events import EventStore, TimeWindow
-from solace.users import ProfileStore
+from core.events import DEFAULT_EVENT_WEIGHTS, TimeWindow
+from core.ids import user_key
+from recommender.features import (
+    embedding_clusters,
+    item_feature_lists,
+    user_feature_lists,
+)
+from storage.embeddings import EmbeddingStore
+from storage.events import EventStore
+from storage.profiles import ProfileStore
+from storage.registry import ModelRegistry, ModelVersion, fingerprint
 from training.dataset import (
-    DEFAULT_EVENT_WEIGHTS,
     ITEM_IDENTITY_PREFIX,
     USER_IDENTITY_PREFIX,
     Interaction,
@@ -30,35 +38,18 @@ from training.dataset import (
     feature_matrix,
     interaction_matrix,
 )
-from training.embed import EmbeddingStore
 from training.evaluate import evaluate_model
-from training.features import embedding_clusters, item_feature_lists, user_feature_lists
 from training.models import ALGORITHMS, Recommender, check_params, make_algorithm
-from training.registry import ModelRegistry, ModelVersion, fingerprint
 from training.splits import random_split
 
 log = logging.getLogger("solace.training")
 
-USER_KEY_SEP = ":"
 # The window of event times training uses when its caller gives none: the defaults of
 # SOLACE_EVENT_EARLIEST and SOLACE_EVENT_MAX_FUTURE_SECONDS, what the API accepts.
 DEFAULT_EVENT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 DEFAULT_EVENT_MAX_FUTURE_SECONDS = 86400
 # how many skipped event ids a warning lists before it only counts them
 _NAMED_SKIPS = 20
-# The data source recorded for everything trained on Solace's own event log and catalog,
-# whose user ids are tenant-scoped keys (``user_key``).
-STORE_DATA_SOURCE = "solace"
-
-
-def user_key(tenant: str, user_id: str) -> str:
-    """Training-wide user id; tenants cannot contain the separator, so it splits back."""
-    return f"{tenant}{USER_KEY_SEP}{user_id}"
-
-
-def split_user_key(key: str) -> tuple[str, str]:
-    tenant, user = key.split(USER_KEY_SEP, 1)
-    return tenant, user
 
 
 def default_event_window() -> TimeWindow:

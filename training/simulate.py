@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from content_catalog.schema import Resource
-from solace.events import Event
-from solace.users import AGE_BANDS, UserProfile
+from core.events import Event
+from core.users import AGE_BANDS, UserProfile
 
 SIMULATED_SOURCE = "simulated"
 SIMULATED_PREFIX = "sim-"

@@ -17,15 +17,15 @@ from typing import Any, Literal
 from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from content_catalog.access import Actor, Forbidden
 from content_catalog.publish import publish_catalog
 from content_catalog.schema import Resource
-from content_catalog.access import Actor, Forbidden
 from content_catalog.store import NotFound, StaleVersion, StoredResource, WorkflowError
 from serving.auth import require
 from serving.errors import ApiError, validation_error
 from serving.openapi import doc, parse_json, parse_query
 from serving.state import state
-from solace.keys import Role
+from storage.api_keys import Role
 
 bp = Blueprint("catalog", __name__, url_prefix="/v1")
 
@@ -88,7 +88,7 @@ def _expected_version(body_version: int | None) -> int | None:
 
 
 def _publish() -> None:
-    from training.encoder import get_encoder
+    from core.encoder import get_encoder
 
     st = state()
     # A newly approved text is embedded here so serving can place it without a retrain.

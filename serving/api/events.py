@@ -5,16 +5,16 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, g, jsonify
 
+from core.events import DEFAULT_EVENT_WEIGHTS as EVENT_WEIGHTS
+from core.events import Event, TimeWindow
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_json
 from serving.schemas import EventBatch, EventBatchResponse
 from serving.state import state
-from solace.events import Event, TimeWindow
-from solace.keys import Role
 from serving.user_vectors import fold_in_users
-from solace.user_state import apply_events
-from training.dataset import DEFAULT_EVENT_WEIGHTS as EVENT_WEIGHTS
+from storage.api_keys import Role
+from storage.user_state import apply_events
 
 bp = Blueprint("events", __name__, url_prefix="/v1")
 

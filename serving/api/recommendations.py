@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g
 
+from core.ids import opaque_user_id
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_json, parse_query
@@ -12,10 +13,9 @@ from serving.schemas import (
     RecommendationQuery,
     RecommendationRequest,
     RecommendationResponse,
-    opaque_user_id,
 )
 from serving.state import state
-from solace.keys import Role
+from storage.api_keys import Role
 
 bp = Blueprint("recommendations", __name__, url_prefix="/v1")
 

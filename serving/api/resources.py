@@ -9,14 +9,14 @@ from flask import Blueprint, g, jsonify
 
 from recommender.catalog_view import CatalogView
 from recommender.policy import PolicyRequest, apply_policy
-from serving.model_cache import LoadedModel
 from serving.auth import require
 from serving.errors import ApiError
+from serving.model_cache import LoadedModel
 from serving.openapi import doc, parse_query
 from serving.recommend import ALL_TYPES, item_extras, read_context, support_for
 from serving.schemas import ItemsResponse, SearchQuery, SearchResponse, SimilarQuery
 from serving.state import state
-from solace.keys import Role
+from storage.api_keys import Role
 
 bp = Blueprint("resources", __name__, url_prefix="/v1")
 

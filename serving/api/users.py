@@ -5,16 +5,16 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, g, jsonify
 
+from core.users import UserProfile
 from serving.api.recommendations import checked_user_id
-from serving.errors import ApiError
 from serving.auth import require
+from serving.errors import ApiError
 from serving.openapi import doc, parse_json
 from serving.schemas import UserProfileIn
 from serving.state import state
-from solace.erasure import erase_user
-from solace.keys import Role
-from solace.user_state import put_profile
-from solace.users import UserProfile
+from storage.api_keys import Role
+from storage.erasure import erase_user
+from storage.user_state import put_profile
 
 bp = Blueprint("users", __name__, url_prefix="/v1")
 

@@ -26,6 +26,9 @@ ARRAY_NAMES = (
     "item_vectors", "user_vectors", "user_feature_vectors", "item_feature_vectors",
     "item_embeddings", "popularity", "cluster_centroids",
 )
+# The data source recorded for everything trained on Solace's own event log and catalog,
+# whose user ids are tenant-scoped keys (``core.ids.user_key``).
+STORE_DATA_SOURCE = "solace"
 _LIBRARIES = ("lightfm-next", "implicit", "numpy", "scipy", "sentence-transformers", "solace")
 
 
@@ -61,6 +64,13 @@ class ModelVersion:
 
     def ids(self) -> dict[str, list[str]]:
         return json.loads((self.path / "ids.json").read_text())
+
+
+def trained_on_store(version: ModelVersion) -> bool:
+    """Whether the version's user ids are Solace's ``tenant:user`` keys (trained on the event
+    log), rather than the ids of a data scientist's files, which name no tenant."""
+    # "solace store": what `solace train --config` on the store recorded before STORE_DATA_SOURCE
+    return version.manifest.get("data_source", STORE_DATA_SOURCE) in (STORE_DATA_SOURCE, "solace store")
 
 
 class ModelRegistry:

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 
 import redis
 
-from solace.events import Event, as_utc
-from solace.keyspace import Keyspace
-from solace.users import UserProfile
-from training.dataset import DEFAULT_EVENT_WEIGHTS
-
+from core.events import DEFAULT_EVENT_WEIGHTS, Event, as_utc
+from core.users import UserProfile
+from storage.keyspace import Keyspace
 
 # Keep the strongest signal per item in one round trip (a later click must not lower a like).
 _HSET_MAX = """

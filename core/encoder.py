@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class EncoderLike(Protocol):
+    """What the embedding job and the crisis detector need of an encoder (tests pass fakes)."""
+
+    name: str
+    dim: int
+
+    def encode(
+        self, texts: list[str], batch_size: int = ..., progress: bool = ...
+    ) -> np.ndarray: ...
 
 _LOCK = threading.Lock()
 _MODELS: dict[str, "Encoder"] = {}

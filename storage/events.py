@@ -1,4 +1,5 @@
-"""The durable event log: what users did with what was suggested, per tenant.
+"""The durable event log: what users did with what was suggested, per tenant (the records
+are ``core.events``).
 
 Events are deduplicated by ``(tenant, event_id)`` so a platform may retry a batch safely.
 Only opaque ids, types and times are stored: never free text about a user. Times are
@@ -8,89 +9,14 @@ stored in UTC (SQLite keeps no zone, so an offset would otherwise be lost).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Index,
-    Integer,
-    String,
-    Table,
-    UniqueConstraint,
-    and_,
-    delete,
-    func,
-    not_,
-    select,
-)
+from sqlalchemy import Engine, and_, delete, func, not_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from solace.db import metadata
-
-if TYPE_CHECKING:
-    from solace.config import Settings
-
-EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report")
-
-events_table = Table(
-    "events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant", String(64), nullable=False),
-    Column("event_id", String(128), nullable=False),
-    Column("user_id", String(128), nullable=False),
-    Column("resource_id", String(80), nullable=False),
-    Column("type", String(16), nullable=False),
-    Column("ts", DateTime(timezone=True), nullable=False, index=True),
-    Column("recommendation_id", String(64), nullable=True),
-    Column("source", String(16), nullable=False, default="api"),
-    UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event"),
-)
-Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
-
-
-@dataclass(frozen=True)
-class TimeWindow:
-    """The times an event may carry: from ``earliest`` (``SOLACE_EVENT_EARLIEST``) to
-    ``latest``, the clock plus ``SOLACE_EVENT_MAX_FUTURE_SECONDS``. The API refuses
-    events outside it; training skips stored rows outside it, which only a direct write
-    to SQL (or an older Solace) can have put there."""
-
-    earliest: datetime
-    latest: datetime
-
-    @classmethod
-    def bounds(cls, earliest: datetime, max_future_seconds: float, now: datetime | None = None) -> "TimeWindow":
-        now = now or datetime.now(UTC)
-        return cls(as_utc(earliest), now + timedelta(seconds=max_future_seconds))
-
-    @classmethod
-    def of(cls, settings: Settings, now: datetime | None = None) -> "TimeWindow":
-        """The window a deployment's settings give, at ``now``."""
-        return cls.bounds(settings.event_earliest, settings.event_max_future_seconds, now)
-
-    def contains(self, when: datetime) -> bool:
-        return self.earliest <= as_utc(when) <= self.latest
-
-
-def as_utc(when: datetime) -> datetime:
-    """A zoned time in UTC; a time without zone (SQLite reads them back so) is UTC."""
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class Event:
-    event_id: str
-    user_id: str
-    resource_id: str
-    type: str
-    timestamp: datetime
-    recommendation_id: str | None = None
+from core.events import Event, TimeWindow, as_utc
+from storage.tables import events_table, resources_table
 
 
 class EventStore:
@@ -169,8 +95,6 @@ class EventStore:
     def unknown_resources(self, resource_ids: Sequence[str]) -> set[str]:
         """The ids among ``resource_ids`` that name no resource of the catalog (any status:
         an event about a resource retired since it was shown is still a real event)."""
-        from content_catalog.store import resources_table  # the catalog imports nothing of ours
-
         wanted = set(resource_ids)
         if not wanted:
             return set()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from solace.db import import_tables, metadata
+from storage.tables import metadata
 
-import_tables()
 config = context.config
 
 

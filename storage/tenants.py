@@ -8,19 +8,11 @@ from datetime import UTC, datetime
 
 import redis
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Column, DateTime, Engine, String, Table, delete, select
+from sqlalchemy import Engine, delete, select
 
-from content_catalog.taxonomy import Topic
-from solace.db import metadata
-from solace.keyspace import Keyspace
-
-tenant_policies_table = Table(
-    "tenant_policies",
-    metadata,
-    Column("tenant", String(64), primary_key=True),
-    Column("policy", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+from core.taxonomy import Topic
+from storage.keyspace import Keyspace
+from storage.tables import tenant_policies_table
 
 
 class TenantPolicy(BaseModel):

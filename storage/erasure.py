@@ -11,26 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
-from sqlalchemy import Column, DateTime, Engine, Integer, String, Table
+from sqlalchemy import Engine
 
-from solace.config import Settings
-from solace.db import metadata
-from solace.events import EventStore
-from solace.keyspace import Keyspace
-from solace.user_state import erase_user_state
-from solace.users import ProfileStore
-from training.pipeline import user_key
-from training.publish import trained_on_store
-from training.registry import ModelRegistry, ModelVersion
-
-erasure_log_table = Table(
-    "erasure_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant", String(64), nullable=False),
-    Column("user_hash", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-)
+from core.config import Settings
+from core.ids import user_key
+from storage.events import EventStore
+from storage.keyspace import Keyspace
+from storage.profiles import ProfileStore
+from storage.registry import ModelRegistry, ModelVersion, trained_on_store
+from storage.tables import erasure_log_table
+from storage.user_state import erase_user_state
 
 
 @dataclass(frozen=True)

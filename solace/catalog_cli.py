@@ -26,7 +26,7 @@ def _services(ctx: click.Context):  # type: ignore[no-untyped-def]
 
 
 def _actor(actor: str | None, reviewer: bool, tenant: str | None) -> Actor:
-    from solace.keys import TENANT_PATTERN
+    from core.ids import TENANT_PATTERN
 
     if tenant is not None and not re.match(TENANT_PATTERN, tenant):
         raise click.BadParameter("lowercase letters, digits, '-' and '_' (max 64)", param_hint="--tenant")

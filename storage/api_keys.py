@@ -14,31 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, DateTime, Engine, String, Table, false, select, update
+from sqlalchemy import Engine, select, update
 
-from solace.db import metadata
+from storage.tables import api_keys_table
 
 
 class Role(StrEnum):
     PLATFORM = "platform"
     EDITOR = "editor"
     ADMIN = "admin"
-
-
-api_keys_table = Table(
-    "api_keys",
-    metadata,
-    Column("key_id", String(16), primary_key=True),
-    Column("key_hash", String(64), nullable=False, unique=True),
-    Column("tenant", String(64), nullable=False, index=True),
-    Column("role", String(16), nullable=False),
-    Column("reviewer", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-    Column("global_staff", Boolean, nullable=False, default=False, server_default=false()),
-)
-
-TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 
 def hash_key(secret: str) -> str:

@@ -1,24 +1,14 @@
-"""The SQL database: one metadata for every table, one engine per configuration.
+"""The SQL database: one engine per configuration and process, migrated on first use.
 
-SQLite is the embedded default; a ``postgresql://`` URL switches to a server. Tables are
-declared by the module that owns them (catalog, events, users, keys) on this metadata.
+SQLite is the embedded default; a ``postgresql://`` URL switches to a server. Every table
+is declared in ``storage.tables``.
 """
 
 from __future__ import annotations
 
 import os
 
-from sqlalchemy import Engine, MetaData, create_engine, event
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from sqlalchemy import Engine, create_engine, event
 
 # Engines hold sockets, so they belong to the process that made them: the cache is keyed by
 # process id and emptied in a forked child (gunicorn's workers fork from the master), and a
@@ -91,17 +81,6 @@ def upgrade_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
-
-
-def import_tables() -> None:
-    # Importing the owners registers their tables on ``metadata``.
-    import content_catalog.store  # noqa: F401
-    import solace.erasure  # noqa: F401
-    import solace.events  # noqa: F401
-    import solace.keys  # noqa: F401
-    import solace.tenants  # noqa: F401
-    import solace.users  # noqa: F401
-    import training.embed  # noqa: F401
 
 
 def dispose_engines() -> None:

@@ -11,7 +11,7 @@ import os
 
 import redis
 
-from solace.config import Settings
+from core.config import Settings
 
 _CLIENTS: dict[str, redis.Redis] = {}
 # Clients made by a parent process stay the parent's (its sockets, and with the embedded

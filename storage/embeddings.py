@@ -1,4 +1,4 @@
-"""The embedding job: catalog text to vectors, incremental by content hash.
+"""Stored text vectors: catalog text to vectors, incremental by content hash.
 
 Vectors are stored in SQL with the model's name and dimension, so a re-run with an
 unchanged catalog encodes nothing, and a change of model re-encodes everything.
@@ -14,45 +14,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
-from sqlalchemy import (
-    Column,
-    Engine,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-)
+from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from solace.db import metadata
-
-embeddings_table = Table(
-    "item_embeddings",
-    metadata,
-    Column("item_id", String(80), primary_key=True),
-    Column("model_name", String(120), primary_key=True),
-    Column("dim", Integer, nullable=False),
-    Column("text_hash", String(64), nullable=False),
-    Column("vector", LargeBinary, nullable=False),
-)
-
-
-class EncoderLike(Protocol):
-    name: str
-    dim: int
-
-    def encode(
-        self, texts: list[str], batch_size: int = ..., progress: bool = ...
-    ) -> np.ndarray: ...
+from core.encoder import EncoderLike
+from storage.tables import cache_metadata, embeddings_table, text_vectors_table
 
 
 def text_hash(text: str) -> str:
@@ -145,19 +113,8 @@ def embed_texts(
 
 
 # ----------------------------------------------------------------------------- file texts
-# Its own metadata: the cache is a local SQLite file beside the data, not part of Solace's
-# migrated schema (the catalog database may be PostgreSQL, and a cache may be deleted).
-cache_metadata = MetaData()
-
-text_vectors_table = Table(
-    "text_vectors",
-    cache_metadata,
-    Column("model_name", String(120), primary_key=True),
-    Column("text_hash", String(64), primary_key=True),
-    Column("dim", Integer, nullable=False),
-    Column("vector", LargeBinary, nullable=False),
-)
-
+# The cache is a local SQLite file beside the data with its own metadata (storage.tables),
+# not part of Solace's migrated schema.
 TEXT_CACHE_FILE = "text-embeddings.sqlite"
 _LOOKUP_CHUNK = 500  # below SQLite's bound-parameter limit on every version
 

@@ -15,19 +15,12 @@ from collections import defaultdict
 import numpy as np
 import redis
 
+from core.ids import split_user_key
 from recommender.foldin import foldin_settings, typical_user_norm
-from solace.keyspace import Keyspace
-from training.pipeline import STORE_DATA_SOURCE, split_user_key
-from training.registry import ModelVersion
+from storage.keyspace import Keyspace
+from storage.registry import ModelVersion, trained_on_store
 
 _CHUNK = 5_000
-
-
-def trained_on_store(version: ModelVersion) -> bool:
-    """Whether the version's user ids are Solace's ``tenant:user`` keys (trained on the event
-    log), rather than the ids of a data scientist's files, which name no tenant."""
-    # "solace store": what `solace train --config` on the store recorded before STORE_DATA_SOURCE
-    return version.manifest.get("data_source", STORE_DATA_SOURCE) in (STORE_DATA_SOURCE, "solace store")
 
 
 def publish_version(

@@ -49,7 +49,7 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def _event_weights(pairs: tuple[str, ...]) -> dict[str, float] | None:
     if not pairs:
         return None
-    from training.dataset import DEFAULT_EVENT_WEIGHTS
+    from core.events import DEFAULT_EVENT_WEIGHTS
 
     out = dict(DEFAULT_EVENT_WEIGHTS)
     for pair in pairs:
@@ -115,7 +115,7 @@ def load_data(ctx: click.Context, opts: dict[str, Any], need_text: bool = False)
             for note in wb.notes:
                 click.echo(f"note: {note}", err=True)
             return wb
-        from solace.events import EVENT_TYPES
+        from core.events import EVENT_TYPES
 
         unknown = [t for t in named if t not in EVENT_TYPES]
         if unknown:
@@ -131,11 +131,12 @@ def _store_data(services: Any, weights: dict[str, float] | None, half_life_days:
     (identity columns dropped) so every configuration's recipe can be applied, and each
     pair's latest event time so the ``time`` split works on the event log too."""
     from solace.jobs import encoder_for
+    from storage.registry import STORE_DATA_SOURCE
     from training.data_io import timestamp_matrix
-    from training.pipeline import STORE_DATA_SOURCE, build_store_dataset, store_interactions
+    from training.pipeline import build_store_dataset, store_interactions
 
     try:
-        from solace.events import TimeWindow
+        from core.events import TimeWindow
 
         # the event times the API accepts: a stored row outside them is skipped and named
         interactions = store_interactions(services.engine, weights, half_life_days,

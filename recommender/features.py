@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from content_catalog.schema import Resource
-from solace.users import UserProfile
-from training.dataset import FeatureList
+from core.users import UserProfile
+
+# An entity's features: (token, weight) pairs.
+FeatureList = Sequence[tuple[str, float]]
 
 
 def embedding_clusters(

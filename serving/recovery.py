@@ -21,31 +21,34 @@ from datetime import UTC, datetime
 
 import redis
 
-from solace.keyspace import Keyspace
-from solace.services import Services
+from content_catalog.publish import publish_catalog
+from content_catalog.store import CatalogStore
+from serving.model_cache import load_model
+from serving.publish import publish_version
+from serving.user_vectors import fold_in_from_redis
+from storage.events import users_after
+from storage.keyspace import Keyspace
+from storage.stores import Stores
+from storage.tenants import all_policies
+from storage.user_state import erase_user_state, sync_user_state
 
 log = logging.getLogger("solace.recovery")
 
 Say = Callable[[str], None]
 
 
-def restore_redis(services: Services, say: Say | None = None) -> dict[str, int]:
+def restore_redis(services: Stores, say: Say | None = None) -> dict[str, int]:
     """Write everything serving needs into Redis from SQL and the registry; returns counts.
 
     Safe to run while serving (every write is idempotent and the active pointer is set
     only once its version is complete) and safe to run twice.
     """
-    from content_catalog.publish import publish_catalog
-    from solace.tenants import all_policies
-    from solace.user_state import sync_user_state
-    from training.publish import publish_version
-
     say = say or (lambda _m: None)
     client, keys = services.redis, services.keys
     counts: dict[str, int] = {}
     started = time.monotonic()
 
-    counts["catalog_resources"] = publish_catalog(services.catalog, client, keys)
+    counts["catalog_resources"] = publish_catalog(CatalogStore(services.engine), client, keys)
     policies = all_policies(services.engine)
     pipe = client.pipeline(transaction=False)
     for tenant, policy in policies.items():
@@ -87,7 +90,7 @@ def restore_redis(services: Services, say: Say | None = None) -> dict[str, int]:
     return counts
 
 
-def mark_restored(services: Services) -> None:
+def mark_restored(services: Stores) -> None:
     """Say that this Redis holds the whole state SQL and the registry imply."""
     services.redis.set(services.keys.restored, datetime.now(UTC).isoformat())
 
@@ -122,20 +125,15 @@ def restore_risk_windows(
 DISTRESS_TYPES = frozenset({"report", "distress"})
 
 
-def refold_users(services: Services, version: str, events_by_tenant: dict[str, list] | None = None) -> int:  # type: ignore[type-arg]
+def refold_users(services: Stores, version: str, events_by_tenant: dict[str, list] | None = None) -> int:  # type: ignore[type-arg]
     """Fold in, under ``version``, every user who has positive interactions but either no
     trained vector in it or events stored after it was trained (its manifest's
     ``event_log_position``; event times are the platform's and cannot tell): what serving
     had folded in before the version was (re)published, rolled back to or restored."""
-    from serving.model_cache import load_model
-    from serving.user_vectors import fold_in_from_redis
-
     client, keys = services.redis, services.keys
     model = load_model(client, keys, version)
     if model is None:
         return 0
-    from solace.events import users_after
-
     mv = services.registry.get(version)
     position = mv.manifest.get("event_log_position")
     acted_since = users_after(services.engine, int(position)) if position is not None else set()
@@ -154,11 +152,9 @@ def refold_users(services: Services, version: str, events_by_tenant: dict[str, l
     return folded
 
 
-def resync_users(services: Services, users: set[tuple[str, str]], erasures: set[tuple[str, str]]) -> None:
+def resync_users(services: Stores, users: set[tuple[str, str]], erasures: set[tuple[str, str]]) -> None:
     """Bring Redis up to SQL for users whose events or profile arrived, or who were erased,
     while Redis was unreachable (it came back with its old state, so no full restore ran)."""
-    from solace.user_state import erase_user_state, sync_user_state
-
     client, keys = services.redis, services.keys
     for tenant, user in sorted(erasures):
         erase_user_state(client, keys, tenant, user)
@@ -172,9 +168,6 @@ def resync_users(services: Services, users: set[tuple[str, str]], erasures: set[
         sync_user_state(client, keys, tenant, events, profiles, also_users=members)
         restore_risk_windows(client, keys, {tenant: events}, services.settings.risk_window_hours * 3600)
         if active is not None:
-            from serving.model_cache import load_model
-            from serving.user_vectors import fold_in_from_redis
-
             model = load_model(client, keys, active)
             if model is not None:
                 fold_in_from_redis(client, keys, model, tenant, members)

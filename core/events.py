@@ -1,0 +1,66 @@
+"""Event records: what users did with what was suggested, the window of times an event
+may carry, and the confidence each event type gives.
+
+Only opaque ids, types and times: never free text about a user. Times are UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report")
+
+# Confidence of each event type. Dismiss and report are negative: never positives.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "impression": 0.0,
+    "click": 1.0,
+    "start": 2.0,
+    "complete": 4.0,
+    "like": 5.0,
+    "dismiss": -1.0,
+    "report": -5.0,
+}
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The times an event may carry: from ``earliest`` (``SOLACE_EVENT_EARLIEST``) to
+    ``latest``, the clock plus ``SOLACE_EVENT_MAX_FUTURE_SECONDS``. The API refuses
+    events outside it; training skips stored rows outside it, which only a direct write
+    to SQL (or an older Solace) can have put there."""
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def bounds(cls, earliest: datetime, max_future_seconds: float, now: datetime | None = None) -> "TimeWindow":
+        now = now or datetime.now(UTC)
+        return cls(as_utc(earliest), now + timedelta(seconds=max_future_seconds))
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime | None = None) -> "TimeWindow":
+        """The window a deployment's settings give, at ``now``."""
+        return cls.bounds(settings.event_earliest, settings.event_max_future_seconds, now)
+
+    def contains(self, when: datetime) -> bool:
+        return self.earliest <= as_utc(when) <= self.latest
+
+
+def as_utc(when: datetime) -> datetime:
+    """A zoned time in UTC; a time without zone (SQLite reads them back so) is UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    user_id: str
+    resource_id: str
+    type: str
+    timestamp: datetime
+    recommendation_id: str | None = None

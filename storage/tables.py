@@ -1,0 +1,150 @@
+"""Every SQL table Solace keeps, declared on one metadata (the Alembic migrations compare
+against it), and the text-vector cache's own table.
+
+The stores that read and write them are beside this module (``storage.events``,
+``storage.profiles``...) and in ``content_catalog.store`` for the catalog.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    false,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- the catalog: each resource's current and last approved record, and its audit trail ---
+resources_table = Table(
+    "resources",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("type", String(16), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("data", JSON, nullable=False),
+    Column("approved_data", JSON(none_as_null=True), nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    # NULL: the global catalog; else the one tenant whose staff change it and whose users see it.
+    Column("owner_tenant", String(64), nullable=True, index=True),
+)
+
+audit_table = Table(
+    "resource_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_id", String(80), ForeignKey("resources.id"), nullable=False, index=True),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("changes", JSON, nullable=False),
+)
+
+# --- the event log, deduplicated by (tenant, event_id) ---
+events_table = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("resource_id", String(80), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("recommendation_id", String(64), nullable=True),
+    Column("source", String(16), nullable=False, default="api"),
+    UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event"),
+)
+Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
+
+# --- user profiles ---
+profiles_table = Table(
+    "user_profiles",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("features", JSON, nullable=False),
+    Column("locale", String(35), nullable=True),
+    Column("age_band", String(8), nullable=True),
+    Column("opt_outs", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- API keys, stored only as a hash ---
+api_keys_table = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("reviewer", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("global_staff", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# --- per-tenant safety settings ---
+tenant_policies_table = Table(
+    "tenant_policies",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("policy", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- the erasure log: a salted hash of the id and the time, never the id ---
+erasure_log_table = Table(
+    "erasure_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("user_hash", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# --- catalog text embeddings, by item and encoder ---
+embeddings_table = Table(
+    "item_embeddings",
+    metadata,
+    Column("item_id", String(80), primary_key=True),
+    Column("model_name", String(120), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("text_hash", String(64), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+# --- the text-vector cache of file texts: its own metadata, since the cache is a local
+# SQLite file beside the data, not part of the migrated schema (the catalog database may be
+# PostgreSQL, and a cache may be deleted) ---
+cache_metadata = MetaData()
+
+text_vectors_table = Table(
+    "text_vectors",
+    cache_metadata,
+    Column("model_name", String(120), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)

@@ -1,0 +1,35 @@
+"""The layers hold where it matters at run time: a serving worker loads no training code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CREATE_APP = """
+import sys
+from core.config import Settings
+from serving.app import create_app
+
+settings = Settings(home=sys.argv[1])
+settings.ensure_home()
+create_app(settings)
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("training", "solace"))
+print("LOADED:" + ",".join(loaded))
+"""
+
+
+@pytest.mark.slow
+def test_creating_the_serving_app_imports_no_training_module(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    done = subprocess.run([sys.executable, "-c", _CREATE_APP, str(tmp_path / "home")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED:"))
+    assert line == "LOADED:", f"a serving worker imported {line[len('LOADED:'):]}"
