@@ -402,15 +402,10 @@ def deploy_synthetic(
 
 
 def bulk_write_user_vectors(client: Any, name: str, users: np.ndarray, chunk: int = 2000) -> None:
-    """The same hash publish_version writes (field = user id, value = float32 bytes)."""
-    users = np.ascontiguousarray(users, dtype=np.float32)
-    pipe = client.pipeline(transaction=False)
-    for s in range(0, users.shape[0], chunk):
-        e = min(users.shape[0], s + chunk)
-        pipe.hset(name, mapping={user_id(i): users[i].tobytes() for i in range(s, e)})
-        if (s // chunk) % 25 == 24:
-            pipe.execute()
-    pipe.execute()
+    """The same hash publish_version writes (``storage.snapshot``'s user-vector layout)."""
+    from storage.snapshot import vector_bytes, write_user_vectors
+
+    write_user_vectors(client, name, ((user_id(i), vector_bytes(users[i])) for i in range(users.shape[0])), chunk)
 
 
 def create_api_key(be: BenchEnv) -> str:

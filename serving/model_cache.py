@@ -22,6 +22,7 @@ from recommender.catalog_view import CatalogView
 from recommender.features import card_features, nearest_cluster, vector_from_features
 from recommender.foldin import DEFAULT_REGULARIZATION, BlendFoldIn, BlendPart, FoldIn
 from storage.keyspace import Keyspace
+from storage.snapshot import ModelSnapshot
 
 
 @dataclass
@@ -72,12 +73,6 @@ class LoadedModel:
         return int(self.item_matrix.shape[1])
 
 
-def _blob(raw: bytes | None, rows: int, cols: int) -> np.ndarray | None:
-    if raw is None or rows == 0 or cols == 0:
-        return None
-    return np.frombuffer(raw, dtype=np.float32).reshape(rows, cols).copy()
-
-
 def _unit_rows(m: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -85,37 +80,27 @@ def _unit_rows(m: np.ndarray) -> np.ndarray:
 
 
 def load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel | None:
-    pipe = client.pipeline(transaction=False)
-    for key in (keys.model_meta(version), keys.model_items(version), keys.model_embeddings(version),
-                keys.model_features(version), keys.model_item_features(version),
-                keys.model_centroids(version)):
-        pipe.get(key)
-    raw_meta, raw_items, raw_emb, raw_ufeats, raw_ifeats, raw_centroids = pipe.execute()
-    if raw_meta is None or raw_items is None:
+    snap = ModelSnapshot.read(client, keys, version)
+    if snap is None:
         return None
-    meta = json.loads(raw_meta)
-    n, dim, edim = len(meta["item_ids"]), meta["dim"], meta.get("embedding_dim", 0)
-    items = _blob(raw_items, n, dim)
-    emb = _blob(raw_emb, n, edim)
-    ufeat_names = meta.get("user_features", [])
-    ifeat_names = meta.get("item_features", [])
     return LoadedModel(
-        version=version, algorithm=meta["algorithm"], item_ids=list(meta["item_ids"]),
-        item_index={i: k for k, i in enumerate(meta["item_ids"])},
-        item_matrix=np.ascontiguousarray(items), embeddings=None if emb is None else _unit_rows(emb),
-        popularity=np.asarray(meta.get("popularity", [0.0] * n), dtype=np.float32),
-        user_feature_index={name: k for k, name in enumerate(ufeat_names)},
-        user_feature_vectors=_blob(raw_ufeats, len(ufeat_names), dim),
-        embedding_model=meta.get("embedding_model"),
-        item_feature_index={name: k for k, name in enumerate(ifeat_names)},
-        item_feature_vectors=_blob(raw_ifeats, len(ifeat_names), dim),
-        centroids=_blob(raw_centroids, meta.get("n_clusters", 0), edim),
-        n_trained_items=n,
-        user_norm=meta.get("user_norm"),
+        version=version, algorithm=snap.algorithm, item_ids=snap.item_ids,
+        item_index={i: k for k, i in enumerate(snap.item_ids)},
+        item_matrix=np.ascontiguousarray(snap.item_vectors),
+        embeddings=None if snap.item_embeddings is None else _unit_rows(snap.item_embeddings),
+        popularity=snap.popularity,
+        user_feature_index={name: k for k, name in enumerate(snap.user_feature_names)},
+        user_feature_vectors=snap.user_feature_vectors,
+        embedding_model=snap.embedding_model,
+        item_feature_index={name: k for k, name in enumerate(snap.item_feature_names)},
+        item_feature_vectors=snap.item_feature_vectors,
+        centroids=snap.centroids,
+        n_trained_items=len(snap.item_ids),
+        user_norm=snap.user_norm,
         # versions published before the fold-in settings were recorded keep the old defaults
-        foldin_regularization=float(meta.get("foldin", {}).get("regularization", DEFAULT_REGULARIZATION)),
-        foldin_alpha=float(meta.get("foldin", {}).get("alpha", 1.0)),
-        foldin_parts=[BlendPart.from_json(p) for p in meta["foldin_parts"]] if meta.get("foldin_parts") else None,
+        foldin_regularization=float(snap.foldin.get("regularization", DEFAULT_REGULARIZATION)),
+        foldin_alpha=float(snap.foldin.get("alpha", 1.0)),
+        foldin_parts=[BlendPart.from_json(p) for p in snap.foldin_parts] if snap.foldin_parts else None,
     )
 
 

@@ -7,7 +7,6 @@ one, never half of each. Older versions beyond ``keep`` are removed afterwards.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections import defaultdict
@@ -19,8 +18,33 @@ from core.ids import split_user_key
 from recommender.foldin import foldin_settings, typical_user_norm
 from storage.keyspace import Keyspace
 from storage.registry import ModelVersion, trained_on_store
+from storage.snapshot import ModelSnapshot, vector_bytes, write_user_vectors
 
 _CHUNK = 5_000
+
+
+def snapshot_of(
+    version: ModelVersion, arrays: dict[str, np.ndarray] | None = None, ids: dict[str, list[str]] | None = None,
+) -> ModelSnapshot:
+    """What serving reads of ``version``: its item side, and what fold-in needs of it."""
+    arrays = version.arrays() if arrays is None else arrays
+    ids = version.ids() if ids is None else ids
+    algorithm = version.manifest["algorithm"]
+    return ModelSnapshot(
+        version=version.version, algorithm=algorithm, created_at=version.manifest["created_at"],
+        item_ids=ids["items"], item_vectors=arrays["item_vectors"],
+        popularity=arrays.get("popularity", np.zeros(len(ids["items"]))),
+        embedding_model=version.manifest.get("embedding_model"), item_embeddings=arrays.get("item_embeddings"),
+        user_feature_names=ids.get("user_features", []), user_feature_vectors=arrays.get("user_feature_vectors"),
+        item_feature_names=ids.get("item_features", []), item_feature_vectors=arrays.get("item_feature_vectors"),
+        centroids=arrays.get("cluster_centroids"),
+        # typical trained user-vector norm (factor columns), the scale fold-in returns to
+        user_norm=typical_user_norm(arrays["user_vectors"], algorithm),
+        # the λ and α serving's fold-in must solve new users with
+        foldin=foldin_settings(algorithm, version.manifest.get("params", {})),
+        # a blend folds each part in by its own rule (recommender.foldin.BlendFoldIn)
+        foldin_parts=version.manifest.get("foldin_parts"),
+    )
 
 
 def publish_version(
@@ -37,39 +61,8 @@ def publish_version(
     ids = version.ids()
     if len(ids["users"]) != len(arrays["user_vectors"]):
         raise ValueError(f"{version.version} changed while it was read (a user was erased meanwhile): publish again")
+    snapshot_of(version, arrays, ids).write(client, keys)
     v = version.version
-    items = arrays["item_vectors"].astype(np.float32)
-    meta = {
-        "version": v,
-        "algorithm": version.manifest["algorithm"],
-        "created_at": version.manifest["created_at"],
-        "dim": int(items.shape[1]),
-        "item_ids": ids["items"],
-        "user_features": ids.get("user_features", []) if "user_feature_vectors" in arrays else [],
-        "item_features": ids.get("item_features", []) if "item_feature_vectors" in arrays else [],
-        "embedding_model": version.manifest.get("embedding_model"),
-        "embedding_dim": int(arrays["item_embeddings"].shape[1]) if "item_embeddings" in arrays else 0,
-        "popularity": [float(x) for x in arrays.get("popularity", np.zeros(len(ids["items"])))],
-        "n_clusters": int(arrays["cluster_centroids"].shape[0]) if "cluster_centroids" in arrays else 0,
-        # typical trained user-vector norm (factor columns), the scale fold-in returns to
-        "user_norm": typical_user_norm(arrays["user_vectors"], version.manifest["algorithm"]),
-        # the λ and α serving's fold-in must solve new users with
-        "foldin": foldin_settings(version.manifest["algorithm"], version.manifest.get("params", {})),
-        # a blend folds each part in by its own rule (recommender.foldin.BlendFoldIn)
-        "foldin_parts": version.manifest.get("foldin_parts"),
-    }
-    pipe = client.pipeline(transaction=False)
-    pipe.set(keys.model_meta(v), json.dumps(meta))
-    pipe.set(keys.model_items(v), np.ascontiguousarray(items).tobytes())
-    if "item_embeddings" in arrays:
-        pipe.set(keys.model_embeddings(v), np.ascontiguousarray(arrays["item_embeddings"], dtype=np.float32).tobytes())
-    if "user_feature_vectors" in arrays:
-        pipe.set(keys.model_features(v), np.ascontiguousarray(arrays["user_feature_vectors"], dtype=np.float32).tobytes())
-    if "item_feature_vectors" in arrays:
-        pipe.set(keys.model_item_features(v), np.ascontiguousarray(arrays["item_feature_vectors"], dtype=np.float32).tobytes())
-    if "cluster_centroids" in arrays:
-        pipe.set(keys.model_centroids(v), np.ascontiguousarray(arrays["cluster_centroids"], dtype=np.float32).tobytes())
-    pipe.execute()
 
     by_tenant: dict[str, dict[str, bytes]] = defaultdict(dict)
     users = arrays["user_vectors"].astype(np.float32)
@@ -77,16 +70,14 @@ def publish_version(
     if store or tenant is not None:
         for row, key in enumerate(ids["users"]):
             owner, user = _tenant_and_user(key, tenant)
-            by_tenant[owner][user] = users[row].tobytes()
+            by_tenant[owner][user] = vector_bytes(users[row])
     for owner, vectors in by_tenant.items():
         # built under a private name and renamed over the live one: re-publishing the active
         # version never shows serving a hash that is missing or half-filled
         name = keys.user_vectors(owner, v)
         building = f"{name}:building:{uuid.uuid4().hex}"
-        batch = list(vectors.items())
         try:
-            for start in range(0, len(batch), _CHUNK):
-                client.hset(building, mapping=dict(batch[start : start + _CHUNK]))
+            write_user_vectors(client, building, vectors.items(), chunk=_CHUNK)
             client.rename(building, name)
         finally:
             client.delete(building)
@@ -131,8 +122,7 @@ def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current
     for raw in client.scan_iter(match=keys.model_meta("*"), count=500):
         name = raw.decode()
         v = name[len(keys.prefix) + len(":model:") : -len(":meta")]
-        meta = json.loads(client.get(name) or b"{}")
-        versions[v] = meta.get("created_at", "")
+        versions[v] = ModelSnapshot.created_at_of(client, keys, v)
     ordered = sorted(versions, key=lambda x: versions[x], reverse=True)
     stale = [v for v in ordered if v != current][max(keep - 1, 0) :]
     for v in stale:

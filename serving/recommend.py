@@ -23,6 +23,7 @@ from serving.errors import ApiError
 from serving.fallback import UserState
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
+from storage.snapshot import user_vector
 
 log = logging.getLogger("solace.serving")
 
@@ -106,7 +107,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     elif sig is not None:
         us.cached = results[10]
     if raw_vec is not None and model is not None:
-        vec = np.frombuffer(raw_vec, dtype=np.float32)
+        vec = user_vector(raw_vec)
         if vec.shape[0] == model.dim:
             us.vector = vec
     us.completed = {m.decode() for m in completed}

@@ -10,6 +10,7 @@ import redis
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
 from storage.keyspace import Keyspace
+from storage.snapshot import vector_bytes
 
 
 def fold_in_users(st: ServingState, tenant: str, users: Iterable[str]) -> int:
@@ -46,7 +47,7 @@ def fold_in_from_redis(
     vectors: dict[str, bytes] = {}
     if known:
         solved = model.foldin.user_vectors(model.item_matrix, rows, confs)
-        vectors = {user: solved[n].tobytes() for n, user in enumerate(known)}
+        vectors = {user: vector_bytes(solved[n]) for n, user in enumerate(known)}
     if vectors:
         client.hset(keys.user_vectors(tenant, model.version), mapping=vectors)
     return len(vectors)
