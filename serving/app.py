@@ -11,7 +11,7 @@ from flask_limiter import Limiter
 
 from content_catalog.store import CatalogStore
 from core.config import Settings, load_settings
-from core.events import DEFAULT_EVENT_WEIGHTS
+from core.events import DEFAULT_EVENT_WEIGHTS, TimeWindow
 from core.logs import configure_logging
 from serving.errors import register_error_handlers
 from serving.fallback import RedisGuard, SqlFallback
@@ -61,7 +61,7 @@ def build_openapi() -> dict[str, Any]:
     register_blueprints(app)
     api_spec.register(app)
     with app.app_context():
-        return api_spec.spec  # type: ignore[no-any-return]
+        return api_spec.spec
 
 
 def _wire_recovery(st: ServingState, settings: Settings) -> None:
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         catalog=CatalogStore(engine), events=EventStore(engine), profiles=ProfileStore(engine),
         metrics=metrics,
         fallback=SqlFallback(engine, EventStore(engine), ProfileStore(engine), dict(DEFAULT_EVENT_WEIGHTS),
-                             settings.risk_window_hours * 3600),
+                             settings.risk_window_hours * 3600, window=lambda: TimeWindow.of(settings)),
     )
     _wire_recovery(app.extensions["solace"], settings)
     _warm_up(settings)

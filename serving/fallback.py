@@ -17,12 +17,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.events import TimeWindow
 from storage.events import EventStore
 from storage.keyspace import Keyspace
 from storage.profiles import ProfileStore
@@ -41,10 +43,10 @@ class UserState:
     completed: set[str] = field(default_factory=set)
     dismissed: set[str] = field(default_factory=set)
     interactions: dict[str, float] = field(default_factory=dict)
-    profile: dict[str, object] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)  # as JSON
     risk: bool = False
     cached: bytes | None = None
-    tenant_policy: dict[str, object] = field(default_factory=dict)
+    tenant_policy: dict[str, Any] = field(default_factory=dict)  # as JSON
     # set when nothing about the user could be read: the strictest rules apply
     strict: bool = False
 
@@ -77,8 +79,10 @@ class SqlFallback:
     """User and tenant state from SQL, for answers given without Redis."""
 
     def __init__(self, engine: Engine, events: EventStore, profiles: ProfileStore,
-                 weights: dict[str, float], risk_window_seconds: float, ttl: float = 5.0) -> None:
+                 weights: dict[str, float], risk_window_seconds: float, ttl: float = 5.0,
+                 window: "Callable[[], TimeWindow] | None" = None) -> None:
         self.events = events
+        self.window = window  # the event times a deployment accepts (rows outside are skipped)
         self.profiles = profiles
         self.policies = TenantPolicyStore(engine, None, None)  # type: ignore[arg-type]  # reads only
         self.weights = weights
@@ -86,9 +90,9 @@ class SqlFallback:
         self._users = _TtlCache(ttl, 50_000)
         self._tenants = _TtlCache(ttl, 10_000)
         # the last policy read per tenant, kept for when SQL is unreachable too
-        self._last_policy: dict[str, dict[str, object]] = {}
+        self._last_policy: dict[str, dict[str, Any]] = {}
 
-    def tenant_policy(self, tenant: str) -> dict[str, object]:
+    def tenant_policy(self, tenant: str) -> dict[str, Any]:
         cached = self._tenants.get(tenant)
         if cached is not None:
             return cached  # type: ignore[return-value]
@@ -101,7 +105,7 @@ class SqlFallback:
         self._tenants.put(tenant, policy)
         return policy
 
-    def remember_policy(self, tenant: str, policy: dict[str, object]) -> None:
+    def remember_policy(self, tenant: str, policy: dict[str, Any]) -> None:
         """Policies read from Redis in normal operation, kept for a double outage."""
         if self._last_policy.get(tenant) != policy:
             self._last_policy[tenant] = policy
@@ -121,7 +125,7 @@ class SqlFallback:
                              profile=hit.profile, risk=hit.risk, tenant_policy=state.tenant_policy)
         try:
             profile = self.profiles.get(tenant, user)
-            events = self.events.user_events(tenant, user)
+            events = self.events.user_events(tenant, user, self.window() if self.window else None)
         except SQLAlchemyError:
             log.warning("SQL unreachable while Redis is too: the strictest rules apply")
             state.strict = True

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 
 import redis
 
+from core.events import TimeWindow
+
 from content_catalog.publish import publish_catalog
 from content_catalog.store import CatalogStore
 from serving.model_cache import load_model
@@ -28,6 +30,7 @@ from serving.publish import publish_version
 from serving.user_vectors import fold_in_from_redis
 from storage.events import users_after
 from storage.keyspace import Keyspace
+from storage.redis_conn import text
 from storage.stores import Stores
 from storage.tenants import all_policies
 from storage.user_state import erase_user_state, sync_user_state
@@ -69,10 +72,10 @@ def restore_redis(services: Stores, say: Say | None = None) -> dict[str, int]:
             published = publish_version(version, client, keys, tenant=next(iter(tenants), None))
             counts["model_users"] = published["users"]
 
-    events_by_tenant: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
-    for tenant, event in services.events.iter_events():
+    events_by_tenant: dict[str, list] = defaultdict(list)
+    for tenant, event in services.events.iter_events(window=TimeWindow.of(services.settings)):
         events_by_tenant[tenant].append(event)
-    profiles_by_tenant: dict[str, dict] = defaultdict(dict)  # type: ignore[type-arg]
+    profiles_by_tenant: dict[str, dict] = defaultdict(dict)
     for (tenant, user), profile in services.profiles.all().items():
         profiles_by_tenant[tenant][user] = profile
     users = 0
@@ -96,7 +99,7 @@ def mark_restored(services: Stores) -> None:
 
 
 def restore_risk_windows(
-    client: redis.Redis, keys: Keyspace, events_by_tenant: dict[str, list], window_seconds: float,  # type: ignore[type-arg]
+    client: redis.Redis, keys: Keyspace, events_by_tenant: dict[str, list], window_seconds: float,
 ) -> int:
     """Re-open each risk window a distress event opened, for the time it has left."""
     if window_seconds <= 0:
@@ -125,7 +128,7 @@ def restore_risk_windows(
 DISTRESS_TYPES = frozenset({"report", "distress"})
 
 
-def refold_users(services: Stores, version: str, events_by_tenant: dict[str, list] | None = None) -> int:  # type: ignore[type-arg]
+def refold_users(services: Stores, version: str, events_by_tenant: dict[str, list] | None = None) -> int:
     """Fold in, under ``version``, every user who has positive interactions but either no
     trained vector in it or events stored after it was trained (its manifest's
     ``event_log_position``; event times are the platform's and cannot tell): what serving
@@ -139,12 +142,12 @@ def refold_users(services: Stores, version: str, events_by_tenant: dict[str, lis
     acted_since = users_after(services.engine, int(position)) if position is not None else set()
     if events_by_tenant is None:
         events_by_tenant = defaultdict(list)
-        for tenant, event in services.events.iter_events():
+        for tenant, event in services.events.iter_events(window=TimeWindow.of(services.settings)):
             events_by_tenant[tenant].append(event)
     folded = 0
     for tenant, events in events_by_tenant.items():
         users = {e.user_id for e in events}
-        present = {u.decode() for u in client.hkeys(keys.user_vectors(tenant, version))}
+        present = {str(text(u)) for u in client.hkeys(keys.user_vectors(tenant, version))}
         recent = {user for t, user in acted_since if t == tenant}
         todo = sorted((users - present) | (recent & users))
         for start in range(0, len(todo), 2_000):
@@ -163,7 +166,7 @@ def resync_users(services: Stores, users: set[tuple[str, str]], erasures: set[tu
         by_tenant[tenant].add(user)
     active = services.registry.active()
     for tenant, members in by_tenant.items():
-        events = services.events.events_of(tenant, sorted(members))
+        events = services.events.events_of(tenant, sorted(members), TimeWindow.of(services.settings))
         profiles = {u: p for u in members if (p := services.profiles.get(tenant, u)) is not None}
         sync_user_state(client, keys, tenant, events, profiles, also_users=members)
         restore_risk_windows(client, keys, {tenant: events}, services.settings.risk_window_hours * 3600)

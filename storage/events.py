@@ -23,7 +23,7 @@ class EventStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _insert(self):  # type: ignore[no-untyped-def]
+    def _insert(self):
         if self.engine.dialect.name == "postgresql":
             return pg_insert(events_table)
         return sqlite_insert(events_table)
@@ -104,13 +104,12 @@ class EventStore:
             ).scalars())
         return wanted - known
 
-    def user_events(self, tenant: str, user_id: str) -> list[Event]:
+    def user_events(self, tenant: str, user_id: str, window: TimeWindow | None = None) -> list[Event]:
+        query = select(events_table).where(events_table.c.tenant == tenant, events_table.c.user_id == user_id)
+        if window is not None:  # a row outside it (a direct SQL write) is not a time at all
+            query = query.where(self._inside(window))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(events_table)
-                .where(events_table.c.tenant == tenant, events_table.c.user_id == user_id)
-                .order_by(events_table.c.ts)
-            ).all()
+            rows = conn.execute(query.order_by(events_table.c.ts)).all()
         return [
             Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id)
             for r in rows
@@ -150,15 +149,14 @@ class EventStore:
             ).all()
         return {(r.tenant, r.user_id) for r in rows}
 
-    def events_of(self, tenant: str, users: Sequence[str]) -> list[Event]:
+    def events_of(self, tenant: str, users: Sequence[str], window: TimeWindow | None = None) -> list[Event]:
         if not users:
             return []
+        query = select(events_table).where(events_table.c.tenant == tenant, events_table.c.user_id.in_(list(users)))
+        if window is not None:
+            query = query.where(self._inside(window))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(events_table)
-                .where(events_table.c.tenant == tenant, events_table.c.user_id.in_(list(users)))
-                .order_by(events_table.c.ts)
-            ).all()
+            rows = conn.execute(query.order_by(events_table.c.ts)).all()
         return [Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id) for r in rows]
 
     def purge_before(self, cutoff: datetime) -> int:

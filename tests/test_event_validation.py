@@ -289,3 +289,29 @@ def test_solace_train_skips_a_bad_stored_row(sql_engine, deployment, tmp_path: P
         for event_id, user_id in bad.items():
             assert event_id in output, output
             assert user_id not in output
+
+
+def test_restore_and_outage_reads_skip_bad_stored_rows(sql_engine, redis_url: str, redis_prefix: str,  # type: ignore[no-untyped-def]
+                                                        tmp_path: Path) -> None:
+    """A row no API would accept (year 1, year 9999, BC or not a time) written straight
+    into SQL must not stop Redis being rebuilt, nor an answer during an outage."""
+    from core.events import DEFAULT_EVENT_WEIGHTS, TimeWindow
+    from serving.fallback import SqlFallback
+    from serving.recovery import restore_redis
+    from storage.profiles import ProfileStore
+    from storage.stores import Stores
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "home", redis_url, redis_prefix,
+                             database_url=sql_engine.url.render_as_string(hide_password=False))
+    stores = Stores(settings)
+    bad = _insert_bad_rows(sql_engine, "acme")
+    good = Event("good-1", "fine-user", "r-a", "like", datetime.now(UTC) - timedelta(hours=1))
+    EventStore(sql_engine).add_batch("acme", [good])
+    counts = restore_redis(stores)
+    assert counts["users"] == 1
+    fallback = SqlFallback(sql_engine, EventStore(sql_engine), ProfileStore(sql_engine), dict(DEFAULT_EVENT_WEIGHTS),
+                           3600, window=lambda: TimeWindow.of(settings))
+    for user in bad.values():
+        assert fallback.user_state("acme", user).interactions == {}
+    assert fallback.user_state("acme", "fine-user").interactions == {"r-a": DEFAULT_EVENT_WEIGHTS["like"]}
