@@ -65,3 +65,38 @@ def test_assignment_is_stable_and_follows_the_shares() -> None:
     assert sample_ratio_p_value([9000, 1000], [0.5, 0.5]) < 1e-6
     other = Counter(assign("t", "e2", f"user-{n}", arms, [0.5, 0.5]) for n in range(2000))
     assert min(other.values()) > 900
+
+
+def test_effectiveness_rates_have_intervals_and_flags_need_evidence() -> None:
+    from analytics.outcomes import FlagRule, OutcomeCounts, effectiveness, flag_reasons
+
+    good = OutcomeCounts(impressions=1000, clicks=200, starts=150, completions=120, helpful=80, not_helpful=20,
+                         content_reports=3)
+    figures = effectiveness(good)
+    assert figures["completion_rate"].estimate == 0.8  # type: ignore[union-attr]
+    assert flag_reasons(good, FlagRule()) == []
+    harmful = OutcomeCounts(impressions=400, helpful=5, not_helpful=40, content_reports=30)
+    reasons = flag_reasons(harmful, FlagRule())
+    assert len(reasons) == 2 and "content reports" in reasons[0]
+    unlucky = OutcomeCounts(impressions=20, content_reports=3)  # too few to judge
+    assert flag_reasons(unlucky, FlagRule()) == []
+
+
+def test_an_arm_with_more_content_reports_stops_and_a_better_arm_is_declared() -> None:
+    from analytics.outcomes import OutcomeCounts, read_experiment
+
+    users = {"control": 5000, "hybrid": 5000, "bad": 5000}
+    shares = {"control": 1 / 3, "hybrid": 1 / 3, "bad": 1 / 3}
+    counts = {
+        "control": OutcomeCounts(helpful=1500, not_helpful=1500, content_reports=20),
+        "hybrid": OutcomeCounts(helpful=1900, not_helpful=1100, content_reports=22),
+        "bad": OutcomeCounts(helpful=1500, not_helpful=1500, content_reports=120),
+    }
+    reading = read_experiment(users, shares, counts, "control")
+    assert not reading.sample_ratio_mismatch
+    helpful = {r.metric: r for r in reading.comparisons["hybrid"]}["helpful_rate"]
+    assert helpful.significant and helpful.difference.low > 0
+    assert reading.stop_arms == ["bad"]
+    skewed = read_experiment({"control": 6000, "hybrid": 4000}, {"control": 0.5, "hybrid": 0.5},
+                             {k: counts[k] for k in ("control", "hybrid")}, "control")
+    assert skewed.sample_ratio_mismatch
