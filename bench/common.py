@@ -165,7 +165,7 @@ class BenchEnv:
         env.update(self.extra)
         return env
 
-    def settings(self, **overrides: Any):  # type: ignore[no-untyped-def]
+    def settings(self, **overrides: Any):  # type: ignore[no-untyped-def]  # returns Settings, imported lazily
         from core.config import Settings
 
         values: dict[str, Any] = {
@@ -173,9 +173,9 @@ class BenchEnv:
             "rate_limit": "100000000/minute", "log_level": "WARNING", "database_url": None,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings' own init argument
 
-    def redis(self):  # type: ignore[no-untyped-def]
+    def redis(self):  # type: ignore[no-untyped-def]  # returns a redis client, imported lazily
         import redis
 
         return redis.Redis.from_url(self.redis_url, socket_timeout=60)

@@ -217,7 +217,7 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
 
 
 def main() -> None:
-    def extra(ap):  # type: ignore[no-untyped-def]
+    def extra(ap):  # type: ignore[no-untyped-def]  # an argparse hook
         ap.add_argument("--profile", action="store_true", help="py-spy a worker and pyinstrument recommend()")
         ap.add_argument("--blas-threads", type=int, default=None,
                         help="experiment: OPENBLAS_NUM_THREADS for the server and in-process runs")

@@ -58,7 +58,7 @@ def publish_catalog(
     pipe = client.pipeline(transaction=True)
     pipe.delete(staging_items, staging_emb)
     if cards:
-        pipe.hset(staging_items, mapping=cards)
+        pipe.hset(staging_items, mapping=cards)  # type: ignore[arg-type]  # redis-py's Mapping keys are invariant: str is a field
         pipe.rename(staging_items, keys.catalog_items)
     else:
         pipe.delete(keys.catalog_items)

@@ -302,8 +302,8 @@ class CatalogStore:
             self._write(conn, row, data, actor, "approve", now, data)
             return "approved"
         authorise(actor, row.id, row.owner_tenant, "edit", _is_crisis(row))
-        data, approved = changed_records(row.id, row.status, row.data, new, actor, now, approve)
-        self._write(conn, row, data, actor, "update", now, approved)
+        data, still_approved = changed_records(row.id, row.status, row.data, new, actor, now, approve)
+        self._write(conn, row, data, actor, "update", now, still_approved)
         return "updated"
 
     def edit(

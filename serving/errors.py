@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask, Request, jsonify, request
+from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -115,22 +116,22 @@ def register_error_handlers(app: Flask) -> None:
     install_input_guards(app)
 
     @app.errorhandler(InputProblem)
-    def _input_problem(exc: InputProblem):  # type: ignore[no-untyped-def]
+    def _input_problem(exc: InputProblem) -> ResponseReturnValue:
         return _api_error(ApiError(exc.status, exc.code, exc.message, exc.field))
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+    def _api_error(exc: ApiError) -> ResponseReturnValue:
         response = jsonify(error_body(exc.code, exc.message, exc.field))
         response.status_code = exc.status
         response.headers.update(exc.headers)
         return response
 
     @app.errorhandler(ValidationError)
-    def _validation(exc: ValidationError):  # type: ignore[no-untyped-def]
+    def _validation(exc: ValidationError) -> ResponseReturnValue:
         return _api_error(validation_error(exc))
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         code = _HTTP_CODES.get(status, "error")
         message = exc.description or code
@@ -146,7 +147,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RedisError)
     @app.errorhandler(OperationalError)
-    def _unavailable(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unavailable(exc: Exception) -> ResponseReturnValue:
         # a store is unreachable: the client may retry; never a 500 for the client's input
         log.warning("a store is unreachable: %s", type(exc).__name__)
         response = jsonify(error_body("unavailable", "a backing store is briefly unreachable; retry shortly"))
@@ -155,7 +156,7 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unhandled error")
         response = jsonify(error_body("internal", "an internal error occurred; it has been logged"))
         response.status_code = 500

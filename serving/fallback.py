@@ -95,7 +95,7 @@ class SqlFallback:
     def tenant_policy(self, tenant: str) -> dict[str, Any]:
         cached = self._tenants.get(tenant)
         if cached is not None:
-            return cached  # type: ignore[return-value]
+            return cached  # type: ignore[return-value]  # the cache holds what this method stored
         try:
             policy = self.policies.get(tenant).model_dump(mode="json")
         except SQLAlchemyError:
@@ -120,7 +120,7 @@ class SqlFallback:
             return state
         cached = self._users.get((tenant, user))
         if cached is not None:
-            hit: UserState = cached  # type: ignore[assignment]
+            hit: UserState = cached  # type: ignore[assignment]  # the cache holds what user_state stored
             return UserState(completed=hit.completed, dismissed=hit.dismissed, interactions=hit.interactions,
                              profile=hit.profile, risk=hit.risk, tenant_policy=state.tenant_policy)
         try:

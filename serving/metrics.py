@@ -62,7 +62,7 @@ class ServingMetrics:
             g._t0 = time.perf_counter()
 
         @app.after_request
-        def _record(response):  # type: ignore[no-untyped-def]
+        def _record(response):
             route = request.url_rule.rule if request.url_rule else "unmatched"
             elapsed = time.perf_counter() - g.get("_t0", time.perf_counter())
             self.requests.labels(route, request.method, str(response.status_code)).inc()

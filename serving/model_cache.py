@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import redis
 
+from content_catalog.store import CatalogStore
+
 from recommender.catalog_view import CatalogView
 from recommender.features import card_features, nearest_cluster, vector_from_features
 from recommender.foldin import DEFAULT_REGULARIZATION, BlendFoldIn, BlendPart, FoldIn
 from storage.keyspace import Keyspace
+from storage.redis_conn import text
 from storage.snapshot import ModelSnapshot
 
 
@@ -81,8 +85,11 @@ def _unit_rows(m: np.ndarray) -> np.ndarray:
 
 def load_model(client: redis.Redis, keys: Keyspace, version: str) -> LoadedModel | None:
     snap = ModelSnapshot.read(client, keys, version)
-    if snap is None:
-        return None
+    return None if snap is None else loaded_from_snapshot(snap)
+
+
+def loaded_from_snapshot(snap: ModelSnapshot) -> LoadedModel:
+    version = snap.version
     return LoadedModel(
         version=version, algorithm=snap.algorithm, item_ids=snap.item_ids,
         item_index={i: k for k, i in enumerate(snap.item_ids)},
@@ -167,12 +174,12 @@ class ServingCache:
             return
         with self._lock:
             if model_changed:
-                loaded = load_model(self.client, self.keys, version)  # type: ignore[arg-type]
+                loaded = load_model(self.client, self.keys, version)  # type: ignore[arg-type]  # model_changed implies a version
                 if loaded is not None:
                     self.base = loaded
             if catalog_changed:
                 raw_cards = self.client.hgetall(self.keys.catalog_items)
-                self.cards = {k.decode(): json.loads(v) for k, v in raw_cards.items()}
+                self.cards = {str(text(k)): json.loads(v) for k, v in raw_cards.items()}
                 self.catalog_embeddings = {}  # texts may have changed with the catalog
                 self.catalog_version = cat_v
             if self.base is not None:
@@ -203,7 +210,28 @@ class ServingCache:
             raw = self.client.hmget(self.keys.catalog_embeddings, missing)
             for item, blob in zip(missing, raw):
                 if blob is not None:
-                    self.catalog_embeddings[item] = np.frombuffer(blob, dtype=np.float32)
+                    self.catalog_embeddings[item] = np.frombuffer(blob, dtype=np.float32)  # type: ignore[arg-type]  # redis answers bytes (no decode_responses)
+
+    def load_from_disk(self, models_dir: Path, catalog: CatalogStore) -> None:
+        """A worker that starts while Redis is unreachable holds nothing yet: it reads the
+        registry's active version from disk and the servable catalog from SQL (the truth
+        both are copied from), so it answers from the first request instead of a 503."""
+        from content_catalog.publish import resource_card
+        from serving.publish import snapshot_of
+        from storage.registry import ModelRegistry
+
+        with self._lock:
+            if self.base is not None:
+                return
+            registry = ModelRegistry(models_dir)
+            active = registry.active()
+            if active is None:
+                return
+            model = loaded_from_snapshot(snapshot_of(registry.get(active)))
+            cards = {r.id: resource_card(r, owner) for r, owner in catalog.servable_with_owners()}
+            self.base = model
+            self.cards = json.loads(json.dumps(cards))  # the JSON types Redis would give back
+            self._pair = (model, CatalogView.build(model.item_ids, self.cards))
 
     def check(self) -> bool:
         """Read versions and refresh (used by readiness and by endpoints without user state).

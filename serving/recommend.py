@@ -9,6 +9,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import redis
@@ -187,19 +188,19 @@ def _standardise(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
 
 
-def policy_request(st: ServingState, tenant_policy: dict[str, object], strict: bool = False,
+def policy_request(st: ServingState, tenant_policy: dict[str, Any], strict: bool = False,
                    **kw: object) -> PolicyRequest:
     """The deployment's policy, made stricter (never looser) by the tenant's settings;
     ``strict`` (nothing about the user could be read) leaves out every heavy resource."""
-    topic_share = min(st.settings.max_topic_share, float(tenant_policy.get("max_topic_share") or 1.0))  # type: ignore[arg-type]
-    heavy_share = min(st.settings.max_heavy_share, float(tenant_policy.get("max_heavy_share") if tenant_policy.get("max_heavy_share") is not None else 1.0))  # type: ignore[arg-type]
+    topic_share = min(st.settings.max_topic_share, float(tenant_policy.get("max_topic_share") or 1.0))
+    heavy_share = min(st.settings.max_heavy_share, float(tenant_policy.get("max_heavy_share") if tenant_policy.get("max_heavy_share") is not None else 1.0))  # type: ignore[arg-type]  # a JSON number from the stored policy
     if strict:
         heavy_share = 0.0
     kw["is_minor"] = bool(kw.get("is_minor")) or bool(tenant_policy.get("treat_all_as_minors"))
     return PolicyRequest(
         max_topic_share=topic_share, max_heavy_share=heavy_share,
-        extra_excluded_topics=frozenset(tenant_policy.get("excluded_topics", [])),  # type: ignore[arg-type]
-        **kw,  # type: ignore[arg-type]
+        extra_excluded_topics=frozenset(tenant_policy.get("excluded_topics", [])),
+        **kw,  # type: ignore[arg-type]  # PolicyRequest fields passed through
     )
 
 
@@ -222,6 +223,12 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
             st.cache.mark_degraded()
         degraded = True
         model, view = st.cache.pair()
+        if model is None:
+            try:
+                st.cache.load_from_disk(st.settings.models_dir, st.catalog)
+            except Exception:  # noqa: BLE001 - no model on disk either: the 503 below says so
+                log.warning("no model in Redis or readable from the registry")
+            model, view = st.cache.pair()
         us = _state_without_redis(st, req, model)
     if model is None or view is None:
         raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
@@ -231,10 +238,10 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         return _with_new_id(us.cached)
 
     profile = us.profile
-    features = req.features or list(profile.get("features", []))  # type: ignore[arg-type]
-    locale = req.locale or profile.get("locale")  # type: ignore[assignment]
-    age_band = req.age_band or profile.get("age_band")  # type: ignore[assignment]
-    opt_outs = frozenset(profile.get("opt_outs", []))  # type: ignore[arg-type]
+    features = req.features or list(profile.get("features", []))
+    locale = req.locale or profile.get("locale")
+    age_band = req.age_band or profile.get("age_band")
+    opt_outs = frozenset(profile.get("opt_outs", []))
     context_vec, assessment = read_context(st, req.context_text)
     risk = req.risk or us.risk or assessment.crisis or us.strict
     level = RiskLevel.CRISIS if risk else assessment.level
@@ -244,7 +251,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     if us.vector is not None:
         scores, source = model.item_matrix @ us.vector, "personalised"
     else:
-        fvec = _feature_vector(model, features, age_band)  # type: ignore[arg-type]
+        fvec = _feature_vector(model, features, age_band)
         if fvec is not None:
             scores, source = model.item_matrix @ fvec, "features"
     if context_vec is not None and model.embeddings is not None:

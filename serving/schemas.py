@@ -43,7 +43,7 @@ PrintableId = Annotated[str, AfterValidator(no_control_characters)]
 ResourceTypeName = Literal["article", "exercise", "group"]
 Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 FeatureToken = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:\-]{0,63}$")]
-AgeBand = Literal[AGE_BANDS]  # type: ignore[valid-type]
+AgeBand = Literal[AGE_BANDS]  # type: ignore[valid-type]  # a Literal of the tuple's values, which pydantic accepts
 
 
 def _split_types(value: str | None) -> list[str] | None:
@@ -139,7 +139,7 @@ class EventIn(BaseModel):
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     user_id: UserId
     resource_id: Annotated[PrintableId, StringConstraints(min_length=1, max_length=80)]
-    type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
+    type: Literal[EVENT_TYPES]  # type: ignore[valid-type]  # a Literal of the tuple's values, which pydantic accepts
     timestamp: Annotated[datetime, AfterValidator(utc_time)] = Field(
         description="When it happened (ISO 8601; no zone: UTC). Not before SOLACE_EVENT_EARLIEST "
         "(default 2000-01-01) and at most SOLACE_EVENT_MAX_FUTURE_SECONDS (default a day) ahead.")

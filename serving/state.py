@@ -105,4 +105,4 @@ class ServingState:
 
 
 def state() -> ServingState:
-    return current_app.extensions["solace"]  # type: ignore[no-any-return]
+    return current_app.extensions["solace"]

@@ -49,5 +49,5 @@ def fold_in_from_redis(
         solved = model.foldin.user_vectors(model.item_matrix, rows, confs)
         vectors = {user: vector_bytes(solved[n]) for n, user in enumerate(known)}
     if vectors:
-        client.hset(keys.user_vectors(tenant, model.version), mapping=vectors)
+        client.hset(keys.user_vectors(tenant, model.version), mapping=vectors)  # type: ignore[arg-type]  # redis-py's Mapping keys are invariant: str is a field
     return len(vectors)

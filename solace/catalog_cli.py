@@ -19,9 +19,10 @@ from content_catalog.access import Actor
 from content_catalog.io import FORMATS, CatalogFileError, read_catalog_records, write_catalog
 from content_catalog.publish import publish_catalog
 from solace.jobs import encoder_for
+from solace.services import Services
 
 
-def _services(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _services(ctx: click.Context) -> Services:
     return ctx.find_root().obj["services"]
 
 

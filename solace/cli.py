@@ -21,7 +21,7 @@ from solace.training_cli import data_options
 
 
 def _services(ctx: click.Context) -> Services:
-    return ctx.ensure_object(dict)["services"]  # type: ignore[no-any-return]
+    return ctx.ensure_object(dict)["services"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,7 +19,7 @@ from storage.redis_conn import connect_redis
 from storage.stores import Stores
 
 
-class SolaceServer(BaseApplication):  # type: ignore[misc]
+class SolaceServer(BaseApplication):
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self.settings = settings
         self.options = options
@@ -30,7 +30,7 @@ class SolaceServer(BaseApplication):  # type: ignore[misc]
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
 
-    def load(self):  # type: ignore[no-untyped-def]
+    def load(self):
         from serving.app import create_app
 
         return create_app(self.settings)

@@ -7,8 +7,12 @@ is declared in ``storage.tables``.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 # Engines hold sockets, so they belong to the process that made them: the cache is keyed by
 # process id and emptied in a forked child (gunicorn's workers fork from the master), and a
@@ -48,7 +52,7 @@ def get_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30})
 
             @event.listens_for(engine, "connect")
-            def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            def _sqlite_pragmas(dbapi_conn, _record):
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA foreign_keys=ON")
@@ -61,7 +65,7 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine | None = None):  # type: ignore[no-untyped-def]
+def alembic_config(engine: Engine | None = None) -> Config:
     from pathlib import Path
 
     from alembic.config import Config

@@ -132,7 +132,7 @@ class TextVectorCache:
         self.engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
 
         @event.listens_for(self.engine, "connect")
-        def _wal(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _wal(dbapi_conn, _record):
             # concurrent readers (tune workers) while one process writes
             dbapi_conn.execute("PRAGMA journal_mode=WAL")
 

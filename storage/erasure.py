@@ -18,6 +18,7 @@ from core.ids import user_key
 from storage.events import EventStore
 from storage.keyspace import Keyspace
 from storage.profiles import ProfileStore
+from storage.redis_conn import text
 from storage.registry import ModelRegistry, ModelVersion, trained_on_store
 from storage.tables import erasure_log_table
 from storage.user_state import erase_user_state
@@ -49,9 +50,9 @@ def erase_user(
     profiles = ProfileStore(engine).erase(tenant, user_id)
     registry = ModelRegistry(settings.models_dir)
     versions = {v.version for v in registry.list()}
-    active = client.get(keys.active_model)
+    active = text(client.get(keys.active_model))
     if active:
-        versions.add(active.decode())
+        versions.add(active)
     entries = erase_user_state(client, keys, tenant, user_id, versions)
 
     def ids_in(version: ModelVersion) -> set[str]:
@@ -62,11 +63,11 @@ def erase_user(
             doomed.add(user_id)
         return doomed
 
-    versions = registry.erase_users(ids_in)
+    rewritten = registry.erase_users(ids_in)
     with engine.begin() as conn:
         conn.execute(
             erasure_log_table.insert().values(
                 tenant=tenant, user_hash=salted_hash(settings, tenant, user_id), at=datetime.now(UTC)
             )
         )
-    return ErasureReport(events, profiles, entries, versions)
+    return ErasureReport(events, profiles, entries, rewritten)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, delete, func, not_, select
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, not_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -78,7 +78,7 @@ class EventStore:
                 )
 
     @staticmethod
-    def _inside(window: TimeWindow):  # type: ignore[no-untyped-def]
+    def _inside(window: TimeWindow) -> ColumnElement[bool]:
         return and_(events_table.c.ts >= window.earliest, events_table.c.ts <= window.latest)
 
     def ids_outside(self, window: TimeWindow, tenant: str | None = None) -> list[tuple[str, str]]:

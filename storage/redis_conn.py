@@ -30,6 +30,14 @@ def _forget_inherited_clients() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_clients)
 
 
+def text(value: bytes | str | None) -> str | None:
+    """A Redis answer as text: clients are made without ``decode_responses``, so Redis
+    answers bytes (redis-py types its answers as bytes or str)."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode()
+
+
 def connect_redis(settings: Settings) -> redis.Redis:
     """A client for the configured Redis (cached per process and target)."""
     target = settings.redis_url or f"embedded:{settings.embedded_redis_path}"

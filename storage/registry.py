@@ -7,6 +7,7 @@ active and the history of activations, which is what ``rollback`` walks back.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -106,7 +107,7 @@ class ModelRegistry:
         }
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
-            np.savez(staging / "arrays.npz", **{k: v for k, v in arrays.items() if v is not None})
+            np.savez(staging / "arrays.npz", **{k: v for k, v in arrays.items() if v is not None})  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
             (staging / "ids.json").write_text(json.dumps(ids))
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
             os.replace(staging, self.root / version)
@@ -121,7 +122,7 @@ class ModelRegistry:
             raise KeyError(f"no model version {version!r} in {self.root}")
         return ModelVersion(version, path, json.loads((path / "manifest.json").read_text()))
 
-    def list(self) -> list[ModelVersion]:
+    def list(self) -> builtins.list[ModelVersion]:
         out = []
         for path in sorted(self.root.iterdir()):
             if path.is_dir() and not path.name.startswith(".") and (path / "manifest.json").is_file():
@@ -134,7 +135,7 @@ class ModelRegistry:
     def _history_path(self) -> Path:
         return self.root / "activations.json"
 
-    def activations(self) -> list[dict[str, str]]:
+    def activations(self) -> builtins.list[dict[str, str]]:
         if not self._history_path.is_file():
             return []
         return json.loads(self._history_path.read_text())
@@ -155,7 +156,7 @@ class ModelRegistry:
         tmp.write_text(json.dumps(history, indent=2))
         os.replace(tmp, self._history_path)
 
-    def activation_stack(self) -> list[str]:
+    def activation_stack(self) -> builtins.list[str]:
         """The versions a run of rollbacks would go back through, oldest first, the active
         one last.
 
@@ -168,7 +169,7 @@ class ModelRegistry:
         after rollbacks is undone by the next rollback. A rollback entry naming a version
         not on the stack (a history written before this rule) is taken as an activation.
         """
-        stack: list[str] = []
+        stack: builtins.list[str] = []
         for entry in self.activations():
             version = entry["version"]
             if entry.get("action") == "rollback" and version in stack[:-1]:
@@ -236,7 +237,7 @@ class ModelRegistry:
                 for extra in version.path.iterdir():
                     if extra.name not in ("arrays.npz", "ids.json", "manifest.json") and extra.is_file():
                         shutil.copy2(extra, staging / extra.name)
-                np.savez(staging / "arrays.npz", **arrays)
+                np.savez(staging / "arrays.npz", **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
                 (staging / "ids.json").write_text(json.dumps(ids))
                 (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
                 os.replace(version.path, trash)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import redis
+from redis.typing import EncodableT, FieldT
 
 from storage.keyspace import Keyspace
 
@@ -158,7 +159,10 @@ def write_user_vectors(
     pipe = client.pipeline(transaction=False)
     pairs = iter(vectors)
     commands = 0
-    while batch := dict(islice(pairs, chunk)):
+    while True:
+        batch: dict[FieldT, EncodableT] = dict(islice(pairs, chunk))
+        if not batch:
+            break
         pipe.hset(name, mapping=batch)
         commands += 1
         if commands % 25 == 0:

@@ -87,9 +87,10 @@ def apply_events(
 
 
 def put_profile(client: redis.Redis, keys: Keyspace, tenant: str, user: str, profile: UserProfile) -> None:
-    client.pipeline(transaction=False).set(
-        keys.user_profile(tenant, user), json.dumps(profile.to_json())
-    ).delete(keys.user_cached_lists(tenant, user)).execute()
+    pipe = client.pipeline(transaction=False)
+    pipe.set(keys.user_profile(tenant, user), json.dumps(profile.to_json()))
+    pipe.delete(keys.user_cached_lists(tenant, user))
+    pipe.execute()
 
 
 def sync_user_state(
@@ -123,7 +124,7 @@ def sync_user_state(
             pipe.sadd(keys.user_dismissed(tenant, user), *dismissed[user])
         clean = {i: w for i, w in inter[user].items() if i not in dismissed[user]}
         if clean:
-            pipe.hset(keys.user_interactions(tenant, user), mapping=clean)
+            pipe.hset(keys.user_interactions(tenant, user), mapping=clean)  # type: ignore[arg-type]  # redis-py's Mapping keys are invariant: str is a field
         if user in profiles:
             pipe.set(keys.user_profile(tenant, user), json.dumps(profiles[user].to_json()))
         if n % 1000 == 999:

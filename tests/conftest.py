@@ -73,7 +73,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
         client.delete(key)
 
 
-def make_settings(home: Path, redis_url: str, prefix: str, database_url: str | None = None, **extra):  # type: ignore[no-untyped-def]
+def make_settings(home: Path, redis_url: str, prefix: str, database_url: str | None = None, **extra):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from core.config import Settings
 
     return Settings(home=home, redis_url=redis_url, redis_prefix=prefix,
@@ -81,12 +81,12 @@ def make_settings(home: Path, redis_url: str, prefix: str, database_url: str | N
 
 
 @pytest.fixture
-def settings(tmp_path: Path, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]
+def settings(tmp_path: Path, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     return make_settings(tmp_path / "home", redis_url, redis_prefix)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def sql_engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def sql_engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """An engine on SQLite and, in a second run of the test, on PostgreSQL."""
     from storage.db import get_engine
 
@@ -103,7 +103,7 @@ def sql_engine(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
 
 
 @pytest.fixture(scope="session")
-def encoder():  # type: ignore[no-untyped-def]
+def encoder():  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """The real packaged sentence encoder, loaded once per test session."""
     from core.encoder import get_encoder
 
@@ -111,7 +111,7 @@ def encoder():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def deployment(tmp_path_factory: pytest.TempPathFactory, redis_url: str, encoder):  # type: ignore[no-untyped-def]
+def deployment(tmp_path_factory: pytest.TempPathFactory, redis_url: str, encoder):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """A quick start run once: seed catalog, simulated history, trained and published model."""
     from solace.quickstart import run_quickstart
     from solace.services import Services
@@ -127,7 +127,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, redis_url: str, encoder
 
 
 @pytest.fixture(scope="session")
-def app_client(deployment):  # type: ignore[no-untyped-def]
+def app_client(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from serving.app import create_app
 
     services, result = deployment

@@ -10,13 +10,13 @@ import redis
 from storage.api_keys import Role
 
 
-def _events(user: str, resource: str, *types: str) -> dict:  # type: ignore[type-arg]
+def _events(user: str, resource: str, *types: str) -> dict:  # type: ignore[type-arg]  # an event batch is free JSON
     now = datetime.now(UTC).isoformat()
     return {"events": [{"event_id": uuid.uuid4().hex, "user_id": user, "resource_id": resource,
                         "type": t, "timestamp": now} for t in types]}
 
 
-def test_health_ready_and_openapi(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_health_ready_and_openapi(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert app_client.get("/healthz").json == {"status": "ok"}
     ready = app_client.get("/readyz")
     assert ready.status_code == 200 and ready.json["checks"] == {"redis": True, "state": True, "model": True}
@@ -31,21 +31,21 @@ def test_health_ready_and_openapi(app_client) -> None:  # type: ignore[no-untype
     assert "solace_requests_total" in metrics
 
 
-def test_missing_or_unknown_key_is_401_json(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_unknown_key_is_401_json(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     r = app_client.get("/v1/users/sim-00001/recommendations", headers={"Authorization": ""})
     assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"
     r = app_client.get("/v1/users/sim-00001/recommendations", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
 
 
-def test_editor_key_cannot_ask_for_recommendations(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_editor_key_cannot_ask_for_recommendations(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, _ = deployment
     _k, secret = services.api_keys.create("demo", Role.EDITOR)
     r = app_client.get("/v1/users/sim-00001/recommendations", headers={"Authorization": f"Bearer {secret}"})
     assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
 
 
-def test_recommendations_follow_the_contract_and_exclude_completed(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_recommendations_follow_the_contract_and_exclude_completed(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
     user = result.example_user
     body = app_client.get(f"/v1/users/{user}/recommendations?k=5").json
@@ -60,7 +60,7 @@ def test_recommendations_follow_the_contract_and_exclude_completed(app_client, d
     assert not completed & {i["resource_id"] for i in body["items"]}
 
 
-def test_unknown_user_gets_a_popular_diverse_list(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_user_gets_a_popular_diverse_list(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     body = app_client.get("/v1/users/never-seen-user/recommendations?k=10").json
     assert body["source"] == "popular"
     assert len(body["items"]) == 10
@@ -68,7 +68,7 @@ def test_unknown_user_gets_a_popular_diverse_list(app_client) -> None:  # type: 
     assert max(topics.count(t) for t in set(topics)) <= 4
 
 
-def test_bad_requests_name_the_field(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_bad_requests_name_the_field(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     r = app_client.get("/v1/users/sim-00001/recommendations?k=0")
     assert r.status_code == 422 and r.json["error"]["field"] == "k"
     r = app_client.get("/v1/users/sim-00001/recommendations?types=podcast")
@@ -87,7 +87,7 @@ def test_bad_requests_name_the_field(app_client) -> None:  # type: ignore[no-unt
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
 
 
-def test_events_are_deduplicated_and_reflected_in_the_next_request(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_events_are_deduplicated_and_reflected_in_the_next_request(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
     user = f"fresh-{uuid.uuid4().hex[:8]}"
     first = app_client.get(f"/v1/users/{user}/recommendations?k=5").json
@@ -101,14 +101,14 @@ def test_events_are_deduplicated_and_reflected_in_the_next_request(app_client, d
     assert top not in {i["resource_id"] for i in after["items"]}
 
 
-def test_cold_user_with_onboarding_features_gets_matching_topics(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_cold_user_with_onboarding_features_gets_matching_topics(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     body = app_client.post("/v1/recommendations", json={"features": ["topic:sleep"], "k": 5}).json
     assert body["source"] == "features"
     sleepy = [i for i in body["items"] if "sleep" in i["topics"]]
     assert len(sleepy) >= 2
 
 
-def test_crisis_language_in_context_puts_crisis_resources_first(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_crisis_language_in_context_puts_crisis_resources_first(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     body = app_client.post("/v1/recommendations", json={
         "locale": "en-GB", "k": 5, "context": {"text": "i just want to unalive myself tbh"}}).json
     assert body["crisis"] is True
@@ -119,7 +119,7 @@ def test_crisis_language_in_context_puts_crisis_resources_first(app_client) -> N
     assert calm["crisis"] is False
 
 
-def test_profile_opt_outs_and_erasure_leave_no_trace(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_profile_opt_outs_and_erasure_leave_no_trace(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, _ = deployment
     user = f"erase-{uuid.uuid4().hex[:8]}"
     r = app_client.put(f"/v1/users/{user}", json={"features": ["topic:anxiety"], "opt_outs": ["anxiety"], "age_band": "16-17"})
@@ -138,7 +138,7 @@ def test_profile_opt_outs_and_erasure_leave_no_trace(app_client, deployment) -> 
     assert services.profiles.get("demo", user) is None
 
 
-def test_tenants_cannot_see_each_others_users(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_tenants_cannot_see_each_others_users(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
     _k, other = services.api_keys.create("other-platform", Role.PLATFORM)
     auth = {"Authorization": f"Bearer {other}"}
@@ -148,7 +148,7 @@ def test_tenants_cannot_see_each_others_users(app_client, deployment) -> None:  
     assert theirs["source"] == "popular"  # the same id means nothing in another tenant
 
 
-def test_group_listings_carry_their_next_session(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_group_listings_carry_their_next_session(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from datetime import datetime
 
     groups = app_client.get("/v1/users/someone-new/recommendations?k=5&types=group").json["items"]
@@ -158,7 +158,7 @@ def test_group_listings_carry_their_next_session(app_client) -> None:  # type: i
         assert start > datetime.now(start.tzinfo) and start.tzinfo is not None
 
 
-def test_search_and_similar(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_search_and_similar(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     found = app_client.get("/v1/resources/search?q=cannot fall asleep at night&k=5").json["items"]
     assert found and any("sleep" in i["topics"] for i in found[:3])
     rid = found[0]["resource_id"]
@@ -167,7 +167,7 @@ def test_search_and_similar(app_client) -> None:  # type: ignore[no-untyped-def]
     assert app_client.get("/v1/resources/no-such-thing/similar").status_code == 404
 
 
-def test_cached_list_is_served_until_an_event_invalidates_it(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_cached_list_is_served_until_an_event_invalidates_it(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
     user = "sim-00003"
     a = app_client.get(f"/v1/users/{user}/recommendations?k=4").json
@@ -183,7 +183,7 @@ def test_cached_list_is_served_until_an_event_invalidates_it(app_client, deploym
     assert a["items"][0]["resource_id"] not in {i["resource_id"] for i in c["items"]}
 
 
-def test_events_fold_into_a_new_users_vector_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_events_fold_into_a_new_users_vector_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """A brand-new user who completes sleep content gets a personalised, sleep-leaning list
     in the very next request (no retrain)."""
     services, _ = deployment

@@ -16,7 +16,7 @@ schema = schemathesis.openapi.from_dict(build_openapi())
 
 
 @pytest.fixture(scope="module")
-def fuzz_headers(deployment):  # type: ignore[no-untyped-def]
+def fuzz_headers(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """An admin key of a tenant of its own, and the app under test wired into the schema."""
     from serving.app import create_app
 
@@ -28,7 +28,7 @@ def fuzz_headers(deployment):  # type: ignore[no-untyped-def]
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_client_input_causes_a_server_error(case, fuzz_headers) -> None:  # type: ignore[no-untyped-def]
+def test_no_client_input_causes_a_server_error(case, fuzz_headers) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     app, headers = fuzz_headers
     response = WSGI_TRANSPORT.send(case, app=app, headers=headers)
     case.validate_response(response, checks=[not_a_server_error])

@@ -14,7 +14,7 @@ EDITOR = Actor.operator("editor-7")
 REVIEWER = Actor.operator("reviewer-1", reviewer=True)
 
 
-def _res(rid: str, **kw) -> Resource:  # type: ignore[no-untyped-def]
+def _res(rid: str, **kw) -> Resource:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     base = {"id": rid, "type": "article", "title": f"Title {rid}", "summary": "A summary long enough.",
             "body": "Body text.", "topics": ["sleep"], "duration_minutes": 4,
             "status": "approved", "reviewed_by": "reviewer-1"}
@@ -22,7 +22,7 @@ def _res(rid: str, **kw) -> Resource:  # type: ignore[no-untyped-def]
     return Resource.model_validate(base)
 
 
-def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[no-untyped-def]
+def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     store = CatalogStore(sql_engine)
     counts = store.import_resources([_res("art-a"), _res("art-b")], REVIEWER, approve=True)
     assert counts == {"created": 2, "updated": 0, "unchanged": 0, "approved": 0}
@@ -36,7 +36,7 @@ def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[n
     assert store.get("art-a").version == 2
 
 
-def test_only_approved_non_retired_is_servable_and_review_keeps_last_approved(sql_engine) -> None:  # type: ignore[no-untyped-def]
+def test_only_approved_non_retired_is_servable_and_review_keeps_last_approved(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     store = CatalogStore(sql_engine)
     store.import_resources([_res("art-ok"), _res("art-old")], REVIEWER, approve=True)
     store.import_resources([_res("art-draft", status="draft", reviewed_by=None)], EDITOR)

@@ -78,7 +78,7 @@ def _served(client: redis.Redis, keys: Keyspace) -> dict[str, dict]:
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]
+def cli_env(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from storage.db import get_engine
 
     env = {"SOLACE_HOME": str(tmp_path / "h"), "SOLACE_REDIS_URL": redis_url,
@@ -89,7 +89,7 @@ def cli_env(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # 
 
 
 @pytest.fixture
-def editor_api(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]
+def editor_api(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """An app on a fresh catalog, with keys of global staff and of two tenants."""
     from serving.app import create_app
     from solace.services import Services
@@ -113,13 +113,13 @@ def editor_api(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str): 
     return client, services, keys
 
 
-def _assert_error(response, status: int) -> None:  # type: ignore[no-untyped-def]
+def _assert_error(response, status: int) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert response.status_code == status, response.json
     assert set(response.json) == {"error"} and {"code", "message"} <= set(response.json["error"])
 
 
 # --------------------------------------------------------------------------- finding 4: import
-def test_import_never_trusts_status_or_reviewer_and_steps_changes_go_to_review(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_never_trusts_status_or_reviewer_and_steps_changes_go_to_review(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from solace.cli import cli
 
     env, store, client, keys = cli_env
@@ -202,7 +202,7 @@ def test_import_respects_ownership_and_crisis_rule_all_or_nothing(db_url: str) -
     {"title": "Box breathing, the only cure"},
     {"duration_minutes": 60},
 ])
-def test_a_non_reviewer_patch_of_what_users_read_or_reach_does_not_go_live(editor_api, change) -> None:  # type: ignore[no-untyped-def]
+def test_a_non_reviewer_patch_of_what_users_read_or_reach_does_not_go_live(editor_api, change) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     client, services, keys = editor_api
     rid = EXERCISE["id"]
     before = _served(services.redis, services.keys)[rid]
@@ -220,14 +220,14 @@ def test_a_non_reviewer_patch_of_what_users_read_or_reach_does_not_go_live(edito
     assert all(str(getattr(served, f)) == str(v) for f, v in change.items())
 
 
-def test_tags_are_the_one_exempt_field(editor_api) -> None:  # type: ignore[no-untyped-def]
+def test_tags_are_the_one_exempt_field(editor_api) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     client, services, keys = editor_api
     r = client.patch(f"/v1/resources/{EXERCISE['id']}", json={"tags": ["breathing"]}, headers=keys["global_editor"])
     assert r.status_code == 200 and r.json["resource"]["status"] == "approved"
     assert _served(services.redis, services.keys)[EXERCISE["id"]]["tags"] == ["breathing"]
 
 
-def test_crisis_lines_need_the_reviewer_right_and_unretire_is_reviewed(editor_api) -> None:  # type: ignore[no-untyped-def]
+def test_crisis_lines_need_the_reviewer_right_and_unretire_is_reviewed(editor_api) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     client, services, keys = editor_api
     ed, rv = keys["global_editor"], keys["global_reviewer"]
     denied = client.post(f"/v1/resources/{US_988}/review", json={"action": "retire"}, headers=ed)
@@ -252,7 +252,7 @@ def test_crisis_lines_need_the_reviewer_right_and_unretire_is_reviewed(editor_ap
     _assert_error(client.post(f"/v1/resources/{US_988}/review", json={"action": "unretire"}, headers=rv), 409)
 
 
-def test_cli_unretire_and_crisis_retire_need_review(cli_env) -> None:  # type: ignore[no-untyped-def]
+def test_cli_unretire_and_crisis_retire_need_review(cli_env) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from solace.cli import cli
 
     env, store, client, keys = cli_env
@@ -272,7 +272,7 @@ def test_cli_unretire_and_crisis_retire_need_review(cli_env) -> None:  # type: i
 
 
 # --------------------------------------------------------------------------- finding 6: ownership
-def test_another_tenant_cannot_change_global_or_private_resources(editor_api) -> None:  # type: ignore[no-untyped-def]
+def test_another_tenant_cannot_change_global_or_private_resources(editor_api) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     client, services, keys = editor_api
     acme, acme_rv = keys["acme_editor"], keys["acme_reviewer"]
     for headers in (acme, acme_rv):
@@ -325,7 +325,7 @@ def test_store_rule_is_the_same_without_the_api(db_url: str) -> None:
     assert [s.resource.id for s in store.page(viewer=acme)[0]] == sorted([EXERCISE["id"], *SEEDED])
 
 
-def test_tenant_private_resources_are_served_only_to_their_tenant(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_tenant_private_resources_are_served_only_to_their_tenant(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, _result = deployment
     _k, acme_ed = services.api_keys.create("acme", Role.EDITOR, reviewer=True)
     _k, acme_platform = services.api_keys.create("acme", Role.PLATFORM)
@@ -413,7 +413,7 @@ def test_csv_round_trip_property(tmp_path: Path, steps: list[str], body: str) ->
     assert read_catalog_file(path) == [resource]
 
 
-def test_cli_export_then_import_changes_nothing(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_export_then_import_changes_nothing(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from solace.cli import cli
 
     env, store, _client, _keys = cli_env

@@ -72,7 +72,7 @@ def _versions(home: Path) -> list[str]:
 def _manifest(home: Path, result: Result) -> dict[str, Any]:
     found = re.search(r"model version (\S+)", result.stdout)
     assert found, result.output
-    return json.loads((home / "models" / found.group(1) / "manifest.json").read_text())  # type: ignore[no-any-return]
+    return json.loads((home / "models" / found.group(1) / "manifest.json").read_text())  # type: ignore[no-any-return]  # a manifest is free JSON
 
 
 # ----------------------------------------------------------------------------- parameter models

@@ -39,18 +39,18 @@ def test_mentions_negation_news_recovery_and_hyperbole_are_not_crisis(text: str)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("text", RISK_NOW)
-def test_risk_now_is_crisis_with_the_classifier(encoder, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_risk_now_is_crisis_with_the_classifier(encoder, text: str) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert detect_crisis(text, encoder)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("text", NOT_RISK)
-def test_not_risk_stays_below_crisis_with_the_classifier(encoder, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_not_risk_stays_below_crisis_with_the_classifier(encoder, text: str) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert not detect_crisis(text, encoder)
 
 
 @pytest.mark.slow
-def test_worry_for_someone_else_is_concern_and_asks_for_helping_content(encoder) -> None:  # type: ignore[no-untyped-def]
+def test_worry_for_someone_else_is_concern_and_asks_for_helping_content(encoder) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     result = assess("my friend said she wants to kill herself, what do i do", encoder)
     assert result.level is RiskLevel.CONCERN and result.helping
 
@@ -68,14 +68,14 @@ def _seed_tags() -> dict[str, set[str]]:
 
 
 @pytest.mark.slow
-def test_a_sleep_question_is_not_a_crisis(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_sleep_question_is_not_a_crisis(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     body = app_client.post("/v1/recommendations", json={"context": {"text": "I can't fall asleep at night"}}).json
     assert body["crisis"] is False and body["risk"] == "none"
     assert not any(i["is_crisis_resource"] for i in body["items"])
 
 
 @pytest.mark.slow
-def test_search_for_crisis_words_puts_crisis_lines_first(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_search_for_crisis_words_puts_crisis_lines_first(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     body = app_client.get("/v1/resources/search?q=i want to kill myself&locale=en-US").json
     assert body["crisis"] is True and body["risk"] == "crisis"
     assert body["items"][0]["is_crisis_resource"] and body["items"][0]["contact"]
@@ -84,7 +84,7 @@ def test_search_for_crisis_words_puts_crisis_lines_first(app_client) -> None:  #
 
 
 @pytest.mark.slow
-def test_items_next_to_crisis_lines_fit_the_moment(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_items_next_to_crisis_lines_fit_the_moment(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from recommender.catalog_view import COPING_TAGS
 
     tags = _seed_tags()
@@ -100,7 +100,7 @@ def test_items_next_to_crisis_lines_fit_the_moment(app_client) -> None:  # type:
 
 
 @pytest.mark.slow
-def test_concern_leads_with_support_and_forces_no_hotline(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_concern_leads_with_support_and_forces_no_hotline(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from recommender.catalog_view import HELPING_TAGS
 
     tags = _seed_tags()
@@ -112,7 +112,7 @@ def test_concern_leads_with_support_and_forces_no_hotline(app_client) -> None:  
 
 
 @pytest.mark.slow
-def test_reasons_never_name_a_heavy_topic_the_person_did_not_choose(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_reasons_never_name_a_heavy_topic_the_person_did_not_choose(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     heavy = ("self harm", "suicide", "eating disorders", "trauma", "substance use", "depression", "grief")
     body = app_client.post("/v1/recommendations", json={"features": ["topic:sleep"], "k": 20}).json
     for item in body["items"]:

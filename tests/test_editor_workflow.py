@@ -20,7 +20,7 @@ DRAFT = {"id": "art-evening-worry-list", "type": "article", "title": "An evening
          "tags": ["night"], "duration_minutes": 3}
 
 
-def test_review_states_and_clinical_edits(sql_engine) -> None:  # type: ignore[no-untyped-def]
+def test_review_states_and_clinical_edits(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     store = CatalogStore(sql_engine)
     created = store.create(Resource.model_validate({**DRAFT, "status": "approved", "reviewed_by": "me"}), ED1)
     assert created.resource.status == "draft"  # a new resource is always a draft
@@ -57,7 +57,7 @@ def test_review_states_and_clinical_edits(sql_engine) -> None:  # type: ignore[n
     assert actions == ["create", "submit", "approve", "edit", "edit", "edit", "approve", "retire"]
 
 
-def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     import json
 
     from solace.cli import cli
@@ -84,7 +84,7 @@ def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis
     assert [line.split()[2] for line in r.output.strip().splitlines()] == ["create", "submit", "approve", "edit", "retire"]
 
 
-def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, _ = deployment
     # tenant demo's own editors: what they create is private to demo
     _k, editor = services.api_keys.create("demo", Role.EDITOR)
@@ -116,7 +116,7 @@ def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, depl
     assert ok.status_code == 200 and ok.json["resource"]["status"] == "approved"
 
 
-def test_approved_resource_is_served_without_retraining_and_retired_stops_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_approved_resource_is_served_without_retraining_and_retired_stops_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
     _k, reviewer = services.api_keys.create("demo", Role.EDITOR, reviewer=True, global_staff=True)
     rv = {"Authorization": f"Bearer {reviewer}"}

@@ -22,7 +22,7 @@ from storage.embeddings import (
 from storage.tables import text_vectors_table
 
 
-def test_embedding_is_incremental_by_content_hash(tmp_path, encoder) -> None:  # type: ignore[no-untyped-def]
+def test_embedding_is_incremental_by_content_hash(tmp_path, encoder) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     store = EmbeddingStore(get_engine(f"sqlite:///{tmp_path / 'e.db'}"))
     texts = {"a": "Box breathing for a racing mind", "b": "Finding people when you feel alone"}
     first = embed_texts(texts, store, encoder)
@@ -41,7 +41,7 @@ def test_embedding_is_incremental_by_content_hash(tmp_path, encoder) -> None:  #
 class CountingEncoder:
     """The real session encoder, counting the texts it is asked to encode."""
 
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
         self.inner = inner
         self.name: str = inner.name
         self.dim: int = inner.dim
@@ -73,7 +73,7 @@ def _write_texts(path: Path, texts: dict[str, str]) -> Path:
 
 
 @pytest.fixture
-def counting(encoder, monkeypatch: pytest.MonkeyPatch) -> CountingEncoder:  # type: ignore[no-untyped-def]
+def counting(encoder, monkeypatch: pytest.MonkeyPatch) -> CountingEncoder:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """Every place that asks for the process-wide encoder gets the counting wrapper."""
     wrapper = CountingEncoder(encoder)
     monkeypatch.setattr("core.encoder.get_encoder", lambda *_a, **_k: wrapper)
@@ -126,7 +126,7 @@ def test_workbench_loading_reuses_the_per_text_cache(tmp_path: Path, counting: C
     np.testing.assert_array_equal(second[[0, 2, 3]], first[[0, 2, 3]])
 
 
-def _cli(args: list[str], home: Path):  # type: ignore[no-untyped-def]
+def _cli(args: list[str], home: Path):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from solace.cli import cli
 
     env = {"SOLACE_HOME": str(home), "SOLACE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -176,7 +176,7 @@ def test_embed_cli_refuses_a_bad_file_and_stores_nothing(tmp_path: Path, countin
     assert not cache_file.exists() or TextVectorCache(cache_file).count() == 0
 
 
-def test_a_configured_model_that_is_not_a_folder_is_named_in_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_configured_model_that_is_not_a_folder_is_named_in_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     import pytest
 
     from core.encoder import Encoder

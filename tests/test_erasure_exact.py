@@ -133,7 +133,7 @@ def _registry_rows(registry_root: Path) -> dict[str, dict[str, list[float]]]:
 @given(case=id_sets())
 @hsettings(max_examples=30, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis_url) -> None:  # type: ignore[no-untyped-def]
+def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis_url) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from core.ids import user_key
     from storage.erasure import erase_user
 
@@ -160,7 +160,7 @@ def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis
             assert not client.exists(key), key
         for name, value in after_redis.items():
             if f":t:{tenant}:uv:" in name:
-                assert target.encode() not in value, name  # type: ignore[operator]
+                assert target.encode() not in value, name  # type: ignore[operator]  # Redis values are bytes here
         after_sql = _sql_counts(sql_engine, tenant)
         assert not [k for k in after_sql if k[1] == target]
         after_registry = _registry_rows(settings.models_dir)
@@ -175,7 +175,7 @@ def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis
             if name in erased_keys:
                 continue
             if f":t:{tenant}:uv:" in name:
-                value = {u: v for u, v in value.items() if u != target.encode()}  # type: ignore[union-attr]
+                value = {u: v for u, v in value.items() if u != target.encode()}  # type: ignore[union-attr]  # a hash's value is a dict here
             expected_redis[name] = value
         assert after_redis == expected_redis
         assert after_sql == {k: v for k, v in before_sql.items() if k[1] != target}
@@ -190,7 +190,7 @@ def test_erasing_one_user_leaves_every_other_user_intact(case, sql_engine, redis
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_erasing_alice_keeps_alice_work(sql_engine, settings, redis_url) -> None:  # type: ignore[no-untyped-def]
+def test_erasing_alice_keeps_alice_work(sql_engine, settings, redis_url) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """The issue's own case, named: ``alice:work`` keeps all of its live keys."""
     from storage.erasure import erase_user
 

@@ -38,7 +38,7 @@ from tests.test_hostile_input import Backend, build_backend, copy_tables
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, deployment, redis_url: str) -> Backend:  # type: ignore[no-untyped-def]
+def backend(request: pytest.FixtureRequest, deployment, redis_url: str) -> Backend:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     return build_backend(request, request.param, deployment, redis_url, f"events-{request.param}")
 
 
@@ -69,7 +69,7 @@ def _assert_422(response: Any, field: str) -> dict[str, Any]:
     error = response.get_json()["error"]
     assert error["field"] == field, error
     assert error["message"].startswith(f"{field}: "), error
-    return error  # type: ignore[no-any-return]
+    return error  # type: ignore[no-any-return]  # a response body is free JSON
 
 
 NOW = datetime.now(UTC)
@@ -108,7 +108,7 @@ def test_an_offset_timestamp_is_stored_as_the_same_instant(backend: Backend) -> 
     assert (ts if ts.tzinfo else ts.replace(tzinfo=UTC)) == local
 
 
-def test_the_window_is_configurable(request: pytest.FixtureRequest, deployment, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_is_configurable(request: pytest.FixtureRequest, deployment, redis_url: str) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     strict = build_backend(request, "sqlite", deployment, redis_url, "events-strict",
                            event_earliest=datetime(2020, 1, 1, tzinfo=UTC), event_max_future_seconds=60)
     _assert_422(_post(strict, [_event(strict, timestamp="2019-06-01T00:00:00Z")]), "events.0.timestamp")
@@ -234,7 +234,7 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_store_interactions_skips_and_names_bad_rows(sql_engine) -> None:  # type: ignore[no-untyped-def]
+def test_store_interactions_skips_and_names_bad_rows(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from training.pipeline import store_interactions
 
     now = datetime.now(UTC)
@@ -264,7 +264,7 @@ def test_store_interactions_skips_and_names_bad_rows(sql_engine) -> None:  # typ
     assert {(i.user, i.item) for i in later} == {("acme:u2", "r-b")}
 
 
-def test_solace_train_skips_a_bad_stored_row(sql_engine, deployment, tmp_path: Path, redis_url: str,  # type: ignore[no-untyped-def]
+def test_solace_train_skips_a_bad_stored_row(sql_engine, deployment, tmp_path: Path, redis_url: str,  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
                                             redis_prefix: str) -> None:
     from storage.tables import embeddings_table, resources_table
 
@@ -291,7 +291,7 @@ def test_solace_train_skips_a_bad_stored_row(sql_engine, deployment, tmp_path: P
             assert user_id not in output
 
 
-def test_restore_and_outage_reads_skip_bad_stored_rows(sql_engine, redis_url: str, redis_prefix: str,  # type: ignore[no-untyped-def]
+def test_restore_and_outage_reads_skip_bad_stored_rows(sql_engine, redis_url: str, redis_prefix: str,  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
                                                         tmp_path: Path) -> None:
     """A row no API would accept (year 1, year 9999, BC or not a time) written straight
     into SQL must not stop Redis being rebuilt, nor an answer during an outage."""

@@ -73,7 +73,7 @@ def build_backend(request: pytest.FixtureRequest, kind: str, deployment: Any, re
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, deployment, redis_url: str) -> Backend:  # type: ignore[no-untyped-def]
+def backend(request: pytest.FixtureRequest, deployment, redis_url: str) -> Backend:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     return build_backend(request, request.param, deployment, redis_url, f"hostile-{request.param}")
 
 

@@ -17,7 +17,7 @@ def _events(user: str, items: list[str]) -> dict[str, object]:
                         "timestamp": now} for r in items]}
 
 
-def test_republish_and_rollback_keep_folded_in_users(deployment) -> None:  # type: ignore[no-untyped-def]
+def test_republish_and_rollback_keep_folded_in_users(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from serving.app import create_app
     from solace.jobs import publish, train_from_store
 

@@ -24,7 +24,7 @@ def test_top_k_matches_a_full_sort_and_skips_masked() -> None:
     assert top_k(only_two, 3)[0].tolist() == [4, 1]
 
 
-def _card(rid: str, topics: list[str], **kw) -> dict:  # type: ignore[type-arg]
+def _card(rid: str, topics: list[str], **kw) -> dict:  # type: ignore[type-arg]  # a card is free JSON
     return {"id": rid, "type": kw.pop("type", "article"), "title": rid, "topics": topics,
             "locales": kw.pop("locales", ["en"]), **kw}
 
@@ -120,5 +120,5 @@ def test_normalise_undoes_leetspeak_and_spacing() -> None:
     ("so bored in this lecture", False),
     ("what a great match last night", False),
 ])
-def test_embedding_check_catches_phrasings_the_lexicon_misses(encoder, text: str, expected: bool) -> None:  # type: ignore[no-untyped-def]
+def test_embedding_check_catches_phrasings_the_lexicon_misses(encoder, text: str, expected: bool) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert detect_crisis(text, encoder) is expected

@@ -74,7 +74,7 @@ def _topics(view_cards: dict[str, dict[str, Any]], body: dict[str, Any]) -> set[
 
 
 @pytest.fixture
-def outage_server(deployment, tmp_path: Path):  # type: ignore[no-untyped-def]
+def outage_server(deployment, tmp_path: Path):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from solace.jobs import publish
     from solace.services import Services
     from storage.api_keys import KeyStore, Role
@@ -88,7 +88,7 @@ def outage_server(deployment, tmp_path: Path):  # type: ignore[no-untyped-def]
     own = Services(settings)
     publish(own, result.version)  # an empty Redis: publish restores everything from SQL
     strict_key = KeyStore(own.engine).create("strict-" + uuid.uuid4().hex[:6], Role.PLATFORM)[1]
-    strict_tenant = KeyStore(own.engine).authenticate(strict_key).tenant  # type: ignore[union-attr]
+    strict_tenant = KeyStore(own.engine).authenticate(strict_key).tenant  # type: ignore[union-attr]  # the key was just created
     TenantPolicyStore(own.engine, own.redis, own.keys).put(
         strict_tenant, TenantPolicy(excluded_topics=["anxiety", "sleep", "stress"]))
     port = _free_port()
@@ -122,7 +122,7 @@ def outage_server(deployment, tmp_path: Path):  # type: ignore[no-untyped-def]
         state["server"].wait(timeout=10)
 
 
-def test_redis_killed_under_load_keeps_every_rule_and_recovers_by_itself(outage_server) -> None:  # type: ignore[no-untyped-def]
+def test_redis_killed_under_load_keeps_every_rule_and_recovers_by_itself(outage_server) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     base, result, strict_key, redis_port, state = outage_server
     key = result.api_key
     minor, completer, reporter = (f"fault-{n}-{uuid.uuid4().hex[:6]}" for n in ("minor", "done", "report"))
@@ -198,7 +198,7 @@ def test_redis_killed_under_load_keeps_every_rule_and_recovers_by_itself(outage_
     print(f"recovered in {elapsed:.2f} s; statuses {dict(statuses)}")
 
 
-def test_strictest_rules_when_neither_redis_nor_sql_can_answer(deployment) -> None:  # type: ignore[no-untyped-def]
+def test_strictest_rules_when_neither_redis_nor_sql_can_answer(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """No store answers: crisis lines kept first, heavy and adult content out."""
     from serving.app import create_app
 
@@ -223,5 +223,22 @@ def test_strictest_rules_when_neither_redis_nor_sql_can_answer(deployment) -> No
     assert body["degraded"] is True and body["crisis"] is True
     assert body["items"][0]["is_crisis_resource"]
     view = st.cache.view
-    heavy = {view.cards[r]["id"] for r in range(len(view.cards)) if view.cards[r] and view.heavy[r]}  # type: ignore[index]
+    heavy = {view.cards[r]["id"] for r in range(len(view.cards)) if view.cards[r] and view.heavy[r]}  # type: ignore[index]  # only cards that exist are read
     assert not {i["resource_id"] for i in body["items"] if not i["is_crisis_resource"]} & heavy
+
+
+def test_a_worker_started_during_an_outage_answers_from_the_registry_and_sql(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    """gunicorn may start a worker while Redis is down (a crash, a timeout, a reload): it
+    reads the active version from the registry and the catalog from SQL, never a 503."""
+    from serving.app import create_app
+
+    services, result = deployment
+    settings = services.settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{_free_port()}/0"})
+    client = create_app(settings).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {result.api_key}"
+    response = client.get(f"/v1/users/{result.example_user}/recommendations?k=5")
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["degraded"] is True and body["model_version"] == result.version
+    assert len(body["items"]) == 5 and body["source"] == "personalised"
+    assert client.get("/readyz").status_code == 503

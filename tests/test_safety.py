@@ -20,7 +20,7 @@ WARNINGS = ["self-harm", "suicide", "grief", "eating-disorder", "substance-use"]
 
 
 @st.composite
-def catalogs(draw):  # type: ignore[no-untyped-def]
+def catalogs(draw):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     n = draw(st.integers(min_value=1, max_value=60))
     cards = {}
     ids = []
@@ -61,7 +61,7 @@ requests = st.builds(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(view=catalogs(), req=requests, k=st.integers(1, 20), seed=st.integers(0, 2**31 - 1),
        with_embeddings=st.booleans())
-def test_no_list_ever_breaks_rules_1_3_4_and_rule_2_always_holds(view, req, k, seed, with_embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_no_list_ever_breaks_rules_1_3_4_and_rule_2_always_holds(view, req, k, seed, with_embeddings) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     rng = np.random.default_rng(seed)
     n = len(view.item_ids)
     scores = rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e3])
@@ -80,7 +80,7 @@ def test_no_list_ever_breaks_rules_1_3_4_and_rule_2_always_holds(view, req, k, s
         assert crisis == []
 
 
-def test_tenant_policy_can_only_make_lists_stricter(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_tenant_policy_can_only_make_lists_stricter(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from storage.tenants import TenantPolicy, TenantPolicyStore
 
     services, _ = deployment
@@ -102,7 +102,7 @@ def test_tenant_policy_can_only_make_lists_stricter(app_client, deployment) -> N
     assert all("sleep" not in i["topics"] for i in found)
 
 
-def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:  # type: ignore[no-untyped-def]
+def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     import redis as redis_lib
     from sqlalchemy import select
 
@@ -152,7 +152,7 @@ def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:
     assert len(rows) == 1 and user not in dumped and len(rows[0].user_hash) == 64
 
 
-def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine, settings) -> None:  # type: ignore[no-untyped-def]
+def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine, settings) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """A trained vector is derived personal data: erasure takes it out of every stored
     version (the tenant-scoped key of a store-trained version; the raw id of a file-trained
     version only where it was published for that tenant), leaving every other row as it was."""
@@ -194,7 +194,7 @@ def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine
     assert erase_user(settings, sql_engine, client, Keyspace(settings.redis_prefix), "acme", user).model_versions == 0
 
 
-def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from core.ids import user_key
     from training.pipeline import build_store_dataset
 
@@ -209,7 +209,7 @@ def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # 
     assert user_key("demo", user) not in data.user_ids
 
 
-def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_path, redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     import redis as redis_lib
     from click.testing import CliRunner
 
@@ -262,7 +262,7 @@ def test_events_purge_removes_old_events_and_the_state_derived_from_them(tmp_pat
     assert not client.exists(keys.user_interactions("acme", "u2"))
 
 
-def test_one_tenant_cannot_read_or_change_anothers_data(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_one_tenant_cannot_read_or_change_anothers_data(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """With tenant B's key, every endpoint is tried against tenant A's users and events."""
     services, result = deployment
     victim = result.example_user  # a demo-tenant user with history, vector and profile
@@ -298,7 +298,7 @@ def test_one_tenant_cannot_read_or_change_anothers_data(app_client, deployment) 
     assert app_client.get("/v1/keys", headers=b).status_code == 404
 
 
-def test_ids_that_look_like_contact_details_are_refused_and_wildcards_are_literal(redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+def test_ids_that_look_like_contact_details_are_refused_and_wildcards_are_literal(redis_url, redis_prefix) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     import pytest
     import redis as redis_lib
 

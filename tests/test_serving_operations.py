@@ -31,7 +31,7 @@ def _wait_for(url: str) -> None:
     raise AssertionError(f"redis-server at {url} did not start")
 
 
-def test_rate_limit_answers_429_json_with_retry_after(deployment) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_answers_429_json_with_retry_after(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
     settings = services.settings.model_copy(update={"rate_limit": "3/minute", "redis_prefix": services.settings.redis_prefix + "-rl"})
     app = create_app(settings)
@@ -50,7 +50,7 @@ def test_rate_limit_answers_429_json_with_retry_after(deployment) -> None:  # ty
         rl.delete(key)
 
 
-def test_metrics_expose_routes_model_version_and_cache_hits(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_expose_routes_model_version_and_cache_hits(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     _services, result = deployment
     for _ in range(2):
         app_client.get("/v1/users/sim-00007/recommendations?k=3")
@@ -65,7 +65,7 @@ def test_metrics_expose_routes_model_version_and_cache_hits(app_client, deployme
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server binary not on PATH")
-def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> None:  # type: ignore[no-untyped-def]
+def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from solace.jobs import publish
     from solace.services import Services
 
@@ -105,7 +105,7 @@ def test_workers_answer_degraded_while_redis_is_down_and_recover(deployment) -> 
         server.wait(timeout=10)
 
 
-def test_metrics_of_several_worker_processes_add_up_in_one_scrape(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_of_several_worker_processes_add_up_in_one_scrape(tmp_path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """Under gunicorn each worker is a process; a scrape answered by any one of them must
     count every worker's requests (prometheus_client's multiprocess mode)."""
     import os

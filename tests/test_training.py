@@ -110,11 +110,11 @@ def test_metrics_of_a_perfect_and_a_reversed_model() -> None:
     train = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0]], dtype=np.float32))
     test = sp.csr_matrix(np.array([[0, 1, 1, 0, 0, 0]], dtype=np.float32))
     perfect = Fixed(np.array([[9, 5, 4, 3, 2, 1]], dtype=np.float32))
-    m = evaluate_model(perfect, train, test, k=2)  # type: ignore[arg-type]
+    m = evaluate_model(perfect, train, test, k=2)  # type: ignore[arg-type]  # a stand-in model with only what evaluation calls
     assert m["precision@2"] == 1.0 and m["recall@2"] == 1.0 and m["ndcg@2"] == pytest.approx(1.0)
     assert m["map@2"] == 1.0 and m["auc"] == 1.0
     reversed_ = Fixed(np.array([[9, 1, 2, 3, 4, 5]], dtype=np.float32))
-    r = evaluate_model(reversed_, train, test, k=2)  # type: ignore[arg-type]
+    r = evaluate_model(reversed_, train, test, k=2)  # type: ignore[arg-type]  # a stand-in model with only what evaluation calls
     assert r["precision@2"] == 0.0 and r["auc"] == 0.0
 
 
@@ -128,7 +128,7 @@ def test_splits_keep_every_interaction_exactly_once() -> None:
     assert tr.nnz + te.nnz == data.interactions.nnz
 
 
-def test_registry_saves_immutable_versions_and_tracks_activation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_registry_saves_immutable_versions_and_tracks_activation(tmp_path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     reg = ModelRegistry(tmp_path)
     arrays = {"item_vectors": np.ones((3, 2), np.float32), "user_vectors": np.ones((1, 2), np.float32),
               "user_feature_vectors": None}
@@ -179,7 +179,7 @@ def test_fold_in_of_a_tuned_als_needs_the_models_own_regularization_and_alpha() 
         assert np.linalg.norm(off - users[u]) > 5 * np.linalg.norm(own.user_vector(items, row.indices, row.data) - users[u])
 
 
-def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]
+def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     import redis
 
     from serving.model_cache import load_model
@@ -200,7 +200,7 @@ def test_published_version_carries_the_fold_in_settings_to_serving(tmp_path, red
     assert (loaded.foldin.regularization, loaded.foldin.alpha) == (25.0, 2.5)
 
 
-def test_republishing_the_active_version_never_shows_a_partial_user_hash(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]
+def test_republishing_the_active_version_never_shows_a_partial_user_hash(tmp_path, redis_url: str, redis_prefix: str) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """Serving reads user vectors while a publish runs: re-publishing the live version must
     swap its user hash whole, and a user erased meanwhile must not come back."""
     import threading
@@ -240,13 +240,13 @@ def test_republishing_the_active_version_never_shows_a_partial_user_hash(tmp_pat
     assert len(seen) > 3 and min(seen) == n
     assert not list(client.scan_iter(match=f"{live}:building:*"))
 
-    class ReadBeforeErasure(type(version)):  # type: ignore[misc]
+    class ReadBeforeErasure(type(version)):  # type: ignore[misc]  # subclassing the instance's own class
         """The version as a publish read it just before an erasure rewrote it on disk."""
 
         def __init__(self, original: object) -> None:
-            super().__init__(original.version, original.path, original.manifest)  # type: ignore[attr-defined]
-            self.first_ids: dict | None = original.ids()  # type: ignore[attr-defined]
-            self.first_arrays = original.arrays()  # type: ignore[attr-defined]
+            super().__init__(original.version, original.path, original.manifest)  # type: ignore[attr-defined]  # the subclass of an instance's class
+            self.first_ids: dict | None = original.ids()  # type: ignore[attr-defined]  # the subclass of an instance's class
+            self.first_arrays = original.arrays()  # type: ignore[attr-defined]  # the subclass of an instance's class
 
         def arrays(self) -> dict:
             return self.first_arrays

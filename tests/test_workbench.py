@@ -802,7 +802,7 @@ def test_the_event_log_supports_the_time_split_and_time_decay(deployment: object
 
     from solace.training_cli import _store_data
 
-    services, _result = deployment  # type: ignore[misc]
+    services, _result = deployment  # type: ignore[misc]  # the fixture's tuple
     plain = _store_data(services, None)
     assert plain.timestamps is not None and plain.timestamps.nnz == plain.data.interactions.nnz
     assert (plain.timestamps.data > 0).all()

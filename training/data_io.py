@@ -76,8 +76,8 @@ class WorkbenchData:
     """
 
     data: InteractionData
-    item_features: dict[str, FeatureList] = field(default_factory=dict)
-    user_features: dict[str, FeatureList] = field(default_factory=dict)
+    item_features: Mapping[str, FeatureList] = field(default_factory=dict)
+    user_features: Mapping[str, FeatureList] = field(default_factory=dict)
     item_texts: dict[str, str] = field(default_factory=dict)
     timestamps: sp.csr_matrix | None = None
     predefined: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
@@ -323,7 +323,7 @@ def read_interactions(
         pairs = aggregate_events(events, weights_map, half_life_days)
         return RawInteractions(
             {(p.user, p.item): p.weight for p in pairs},
-            {(p.user, p.item): p.timestamp for p in pairs} if has_ts else None,
+            {(p.user, p.item): p.timestamp for p in pairs} if has_ts else None,  # type: ignore[misc]  # file times are floats, kept as given
             {(u, i) for u, i, kind, _t in events if weights_map[kind] < 0},
             {kind for _u, _i, kind, _t in events},
         )
@@ -350,7 +350,7 @@ def read_interactions(
 
 def read_features(
     path: Path, id_column: str, problems: list[RowProblem] | None = None
-) -> dict[str, FeatureList]:
+) -> dict[str, list[tuple[str, float]]]:
     """Long-format features (``ID,feature[,weight]``); a weight must be a number >= 0."""
     own = problems is None
     problems = [] if problems is None else problems
@@ -474,8 +474,8 @@ def timestamp_matrix(
 
 def assemble(
     weights: Mapping[tuple[str, str], float],
-    item_features: dict[str, FeatureList] | None = None,
-    user_features: dict[str, FeatureList] | None = None,
+    item_features: Mapping[str, FeatureList] | None = None,
+    user_features: Mapping[str, FeatureList] | None = None,
     item_texts: dict[str, str] | None = None,
     stamps: Mapping[tuple[str, str], float] | None = None,
     item_embeddings: Mapping[str, np.ndarray] | None = None,

@@ -48,7 +48,7 @@ class InteractionData:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.interactions.shape  # type: ignore[return-value]
+        return self.interactions.shape
 
     def with_interactions(self, matrix: sp.csr_matrix) -> "InteractionData":
         """The same users, items and features over another interaction matrix (a split)."""
@@ -98,7 +98,7 @@ def aggregate_events(
     negative: set[tuple[str, str]] = set()
     for event in events:
         user, item, kind = event[0], event[1], event[2]
-        when = event[3] if len(event) > 3 else None  # type: ignore[misc]
+        when = event[3] if len(event) > 3 else None
         key = (user, item)
         if when is not None:
             if key not in latest or when > latest[key]:
@@ -112,7 +112,7 @@ def aggregate_events(
         if w < 0:
             negative.add(key)
         elif w > 0:
-            score = w if half_life_days is None else math.log(w) + (stamp - origin) * per_second
+            score = w if half_life_days is None or origin is None else math.log(w) + (stamp - origin) * per_second
             if key not in best or score > best[key]:
                 best[key] = score
     if half_life_days is not None and newest is not None and origin is not None:
@@ -160,7 +160,7 @@ def feature_matrix(
         for e in entity_ids:
             for name, _w in features.get(e, ()):
                 index.setdefault(name, len(index))
-        names = [None] * len(index)  # type: ignore[list-item]
+        names = [None] * len(index)  # type: ignore[list-item]  # every slot is filled by the loop below
         for n, i in index.items():
             names[i] = n
     rows, cols, vals = [], [], []

@@ -114,7 +114,7 @@ def plots(results: Sequence[Result], metrics: Sequence[str]) -> list[tuple[str, 
 def write_html(path: Path, results: Sequence[Result], metrics: Sequence[str], meta: Mapping[str, Any]) -> None:
     """One file: run description, the metrics table, the configurations and the plots."""
     esc = html.escape
-    best = {m: max((r.metrics.get(m) for r in results if r.metrics.get(m) is not None), default=None)
+    best = {m: max((v for r in results if (v := r.metrics.get(m)) is not None), default=None)
             for m in metrics}
     rows = []
     for r in results:

@@ -22,7 +22,7 @@ bp = Blueprint("events", __name__, url_prefix="/v1")
 @bp.post("/events")
 @require(Role.PLATFORM)
 @doc(json=EventBatch, ok=EventBatchResponse, tags=["events"], errors=(400, 401, 413, 422))
-def post_events():  # type: ignore[no-untyped-def]
+def post_events():
     """Record a batch of what your users did with suggestions.
 
     Events are deduplicated by ``event_id`` (safe to retry). Types: impression, click,

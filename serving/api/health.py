@@ -13,14 +13,14 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 @api_spec.validate(skip_validation=True, tags=["operations"], security={})
-def healthz():  # type: ignore[no-untyped-def]
+def healthz():
     """The process is up."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
 @api_spec.validate(skip_validation=True, tags=["operations"], security={})
-def readyz():  # type: ignore[no-untyped-def]
+def readyz():
     """Redis answers and holds Solace's state (rebuilt from SQL after a loss), and an
     active model is loaded; 503 otherwise."""
     st = state()
@@ -43,6 +43,6 @@ def readyz():  # type: ignore[no-untyped-def]
 
 @bp.get("/metrics")
 @api_spec.validate(skip_validation=True, tags=["operations"], security={})
-def metrics():  # type: ignore[no-untyped-def]
+def metrics():
     """Prometheus text format: requests and latency per route, model version, cache hits."""
     return Response(current_app.extensions["solace_metrics"].exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -34,7 +34,7 @@ def checked_user_id(user_id: str) -> str:
 @bp.get("/users/<user_id>/recommendations")
 @require(Role.PLATFORM)
 @doc(query=RecommendationQuery, ok=RecommendationResponse, tags=["recommendations"])
-def user_recommendations(user_id: str):  # type: ignore[no-untyped-def]
+def user_recommendations(user_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """Ranked suggestions for one of your users.
 
     Excludes what the user completed or dismissed. An unknown user gets a popular, diverse,
@@ -53,7 +53,7 @@ def user_recommendations(user_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/recommendations")
 @require(Role.PLATFORM)
 @doc(json=RecommendationRequest, ok=RecommendationResponse, tags=["recommendations"], errors=(400, 401, 422))
-def contextual_recommendations():  # type: ignore[no-untyped-def]
+def contextual_recommendations():
     """Suggestions for an anonymous or contextual request.
 
     ``features`` (topics chosen at onboarding) give a cold user a personalised list;

@@ -46,7 +46,7 @@ def _lookup_policy(**kw: object) -> PolicyRequest:
     return PolicyRequest(
         max_topic_share=1.0, max_heavy_share=1.0,
         extra_excluded_topics=frozenset(tenant.get("excluded_topics", [])),
-        is_minor=bool(tenant.get("treat_all_as_minors")), tenant=g.tenant, **kw,  # type: ignore[arg-type]
+        is_minor=bool(tenant.get("treat_all_as_minors")), tenant=g.tenant, **kw,  # type: ignore[arg-type]  # PolicyRequest fields passed through
     )
 
 
@@ -62,7 +62,7 @@ def _ready_model() -> tuple[LoadedModel, CatalogView]:
 @bp.get("/resources/search")
 @require(Role.PLATFORM)
 @doc(query=SearchQuery, ok=SearchResponse, tags=["resources"])
-def search():  # type: ignore[no-untyped-def]
+def search():
     """Semantic search of the approved catalog (the query is not stored)."""
     q = parse_query(SearchQuery)
     model, view = _ready_model()
@@ -80,14 +80,16 @@ def search():  # type: ignore[no-untyped-def]
 @bp.get("/resources/<resource_id>/similar")
 @require(Role.PLATFORM)
 @doc(query=SimilarQuery, ok=ItemsResponse, tags=["resources"], errors=(401, 404, 422))
-def similar(resource_id: str):  # type: ignore[no-untyped-def]
+def similar(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """Approved resources closest in meaning to one resource."""
     q = parse_query(SimilarQuery)
     model, view = _ready_model()
     row = model.item_index.get(resource_id)
     if row is None or not view.servable_for(g.tenant)[row]:
         raise ApiError(404, "not_found", f"no servable resource {resource_id!r}", "resource_id")
-    scores = model.embeddings @ model.embeddings[row]
+    embeddings = model.embeddings
+    assert embeddings is not None  # _ready_model answers 503 without them
+    scores = embeddings @ embeddings[row]
     req = _lookup_policy(exclude_rows=frozenset({row}))
     _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
     return jsonify({"items": _items(model, view, rows, scores)})

@@ -22,7 +22,7 @@ bp = Blueprint("users", __name__, url_prefix="/v1")
 @bp.put("/users/<user_id>")
 @require(Role.PLATFORM)
 @doc(json=UserProfileIn, ok=UserProfileIn, tags=["users"], errors=(400, 401, 422))
-def put_user(user_id: str):  # type: ignore[no-untyped-def]
+def put_user(user_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """Set what the platform shares about a user: feature tokens, locale, age band, opt-outs.
 
     No names, contact details or free text: only these fields are accepted.
@@ -45,7 +45,7 @@ def put_user(user_id: str):  # type: ignore[no-untyped-def]
 @bp.delete("/users/<user_id>")
 @require(Role.PLATFORM)
 @doc(tags=["users"], status=204, errors=(401, 422))
-def delete_user(user_id: str):  # type: ignore[no-untyped-def]
+def delete_user(user_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """Erase every trace of the user: events, profile, vectors, seen sets, cached lists.
 
     Answers 204 whether or not the user existed, so erasure reveals nothing.

@@ -143,7 +143,7 @@ class ImplicitALS(Recommender):
         self.bm25_b = bm25_b
 
     def get_params(self) -> dict[str, Any]:
-        params = {
+        params: dict[str, Any] = {
             "factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
             "iterations": self.iterations, "random_state": self.random_state,
             "threads": self.threads,
