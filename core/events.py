@@ -13,17 +13,29 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from core.config import Settings
 
-EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report")
+EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report",
+               "helpful", "not_helpful", "content_report", "distress")
 
-# Confidence of each event type. Dismiss and report are negative: never positives.
+# The person is in distress: crisis lines first for the risk window. ``report`` is the
+# older name of ``distress``, kept as an alias for one version.
+DISTRESS_TYPES = frozenset({"distress", "report"})
+# Why a resource was reported as harmful, wrong or upsetting: a code, never free text.
+CONTENT_REPORT_REASONS = ("harmful", "inaccurate", "upsetting", "out_of_date", "broken", "other")
+
+# Confidence of each event type. Dismissals, content reports, distress and "not helpful"
+# are negative: never positives. "Helpful" is the strongest positive there is.
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "impression": 0.0,
     "click": 1.0,
     "start": 2.0,
     "complete": 4.0,
     "like": 5.0,
+    "helpful": 6.0,
     "dismiss": -1.0,
+    "not_helpful": -1.0,
+    "content_report": -5.0,
     "report": -5.0,
+    "distress": -5.0,
 }
 
 
@@ -64,3 +76,4 @@ class Event:
     type: str
     timestamp: datetime
     recommendation_id: str | None = None
+    reason: str | None = None  # content reports only: one of CONTENT_REPORT_REASONS

@@ -24,7 +24,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.events import TimeWindow
+from core.events import DISTRESS_TYPES, TimeWindow
 from storage.events import EventStore
 from storage.keyspace import Keyspace
 from storage.profiles import ProfileStore
@@ -34,7 +34,6 @@ log = logging.getLogger("solace.serving")
 
 # Event types whose confidence is negative are never positives (dismiss, reports).
 _COMPLETE = "complete"
-DISTRESS_TYPES = frozenset({"report", "distress"})
 
 
 @dataclass

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from core.events import TimeWindow
+from core.events import DISTRESS_TYPES, TimeWindow
 
 from content_catalog.publish import publish_catalog
 from content_catalog.store import CatalogStore
@@ -125,7 +125,6 @@ def restore_risk_windows(
     return opened
 
 
-DISTRESS_TYPES = frozenset({"report", "distress"})
 
 
 def refold_users(services: Stores, version: str, events_by_tenant: dict[str, list] | None = None) -> int:

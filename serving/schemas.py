@@ -7,9 +7,9 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from core.events import EVENT_TYPES
+from core.events import CONTENT_REPORT_REASONS, EVENT_TYPES
 from core.ids import opaque_user_id
 from core.taxonomy import Topic
 from core.users import AGE_BANDS
@@ -144,6 +144,17 @@ class EventIn(BaseModel):
         description="When it happened (ISO 8601; no zone: UTC). Not before SOLACE_EVENT_EARLIEST "
         "(default 2000-01-01) and at most SOLACE_EVENT_MAX_FUTURE_SECONDS (default a day) ahead.")
     recommendation_id: Annotated[PrintableId, StringConstraints(max_length=64)] | None = None
+    reason: Literal[CONTENT_REPORT_REASONS] | None = Field(  # type: ignore[valid-type]  # a Literal of the tuple's values
+        default=None, description="Content reports only, and required there: why the resource was reported "
+        "(a code, never free text).")
+
+    @model_validator(mode="after")
+    def _reason_only_for_content_reports(self) -> "EventIn":
+        if self.type == "content_report" and self.reason is None:
+            raise ValueError("reason: a content_report needs a reason code")
+        if self.type != "content_report" and self.reason is not None:
+            raise ValueError("reason: only a content_report carries a reason")
+        return self
 
 
 class EventBatch(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.events import Event, TimeWindow, as_utc
+from storage.outcomes import add_to_rollups
 from storage.tables import events_table, resources_table
 
 
@@ -42,21 +43,24 @@ class EventStore:
                 ).scalars()
             )
             rows = []
+            fresh: list[Event] = []
             seen: set[str] = set()
             for e in events:
                 if e.event_id in existing or e.event_id in seen:
                     continue
                 seen.add(e.event_id)
+                fresh.append(e)
                 rows.append(
                     {
                         "tenant": tenant, "event_id": e.event_id, "user_id": e.user_id,
                         "resource_id": e.resource_id, "type": e.type, "ts": as_utc(e.timestamp),
-                        "recommendation_id": e.recommendation_id, "source": source,
+                        "recommendation_id": e.recommendation_id, "source": source, "reason": e.reason,
                     }
                 )
             if rows:
                 stmt = self._insert().on_conflict_do_nothing(index_elements=["tenant", "event_id"])
                 conn.execute(stmt, rows)
+                add_to_rollups(conn, tenant, fresh)
         return seen
 
     def iter_events(
@@ -74,7 +78,7 @@ class EventStore:
             for row in conn.execute(query):
                 yield row.tenant, Event(
                     row.event_id, row.user_id, row.resource_id, row.type, row.ts,
-                    row.recommendation_id,
+                    row.recommendation_id, row.reason,
                 )
 
     @staticmethod
@@ -111,7 +115,7 @@ class EventStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(events_table.c.ts)).all()
         return [
-            Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id)
+            Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id, r.reason)
             for r in rows
         ]
 
@@ -157,7 +161,7 @@ class EventStore:
             query = query.where(self._inside(window))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(events_table.c.ts)).all()
-        return [Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id) for r in rows]
+        return [Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id, r.reason) for r in rows]
 
     def purge_before(self, cutoff: datetime) -> int:
         with self.engine.begin() as conn:

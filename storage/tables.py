@@ -8,6 +8,7 @@ The stores that read and write them are beside this module (``storage.events``,
 from __future__ import annotations
 
 from sqlalchemy import (
+    Date,
     JSON,
     Boolean,
     Column,
@@ -74,7 +75,21 @@ events_table = Table(
     Column("ts", DateTime(timezone=True), nullable=False, index=True),
     Column("recommendation_id", String(64), nullable=True),
     Column("source", String(16), nullable=False, default="api"),
+    Column("reason", String(16), nullable=True),
     UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event"),
+)
+
+# --- outcomes per resource, tenant and day, kept up to date at ingestion (never recounted
+# from the event log per request); analytics sums the days of a window ---
+OUTCOME_COUNTERS = ("impressions", "clicks", "starts", "completions", "helpful", "not_helpful",
+                    "dismissals", "content_reports", "distress")
+outcome_rollups_table = Table(
+    "outcome_rollups",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("resource_id", String(80), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in OUTCOME_COUNTERS),
 )
 Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
 

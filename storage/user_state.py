@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from core.events import DEFAULT_EVENT_WEIGHTS, Event, as_utc
+from core.events import DISTRESS_TYPES, DEFAULT_EVENT_WEIGHTS, Event, as_utc
 from core.users import UserProfile
 from storage.keyspace import Keyspace
 
@@ -71,7 +71,7 @@ def apply_events(
         elif w > 0:
             k = (e.user_id, e.resource_id)
             best[k] = max(best.get(k, 0.0), w)
-        if e.type == "report" and risk_window_seconds > 0:
+        if e.type in DISTRESS_TYPES and risk_window_seconds > 0:
             left_ms = int(risk_time_left(e.timestamp, risk_window_seconds, now) * 1000)
             if left_ms > 0:
                 risk_ms[e.user_id] = max(risk_ms.get(e.user_id, 0), left_ms)

@@ -26,8 +26,11 @@ def post_events():
     """Record a batch of what your users did with suggestions.
 
     Events are deduplicated by ``event_id`` (safe to retry). Types: impression, click,
-    start, complete, like, dismiss, report. A ``report`` puts crisis resources first in
-    the user's lists for a while, counted from the report's own time. At most
+    start, complete, like, dismiss; outcomes: ``helpful``, ``not_helpful`` and
+    ``content_report`` (this resource is harmful, wrong or upsetting: with a ``reason``
+    code); ``distress`` (the person is in distress: crisis resources first in their lists
+    for a while, counted from the event's own time). ``report`` is the older name of
+    ``distress`` and still means it, for one version. At most
     ``SOLACE_MAX_EVENTS_PER_BATCH`` (default 1000) events per request.
 
     A batch is all or nothing: an event dated before ``SOLACE_EVENT_EARLIEST`` (default
@@ -44,7 +47,7 @@ def post_events():
         )
     _check_times_and_resources(batch)
     events = [
-        Event(e.event_id, e.user_id, e.resource_id, e.type, e.timestamp, e.recommendation_id)
+        Event(e.event_id, e.user_id, e.resource_id, e.type, e.timestamp, e.recommendation_id, e.reason)
         for e in batch.events
     ]
     new_ids = st.events.add_batch(g.tenant, events)

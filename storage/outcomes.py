@@ -1,0 +1,86 @@
+"""Outcome rollups: per resource, tenant and day, incremented in the same transaction that
+stores the events, so analytics sums a few rows per resource instead of recounting the log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.events import DISTRESS_TYPES, Event, as_utc
+from storage.tables import OUTCOME_COUNTERS, outcome_rollups_table
+
+# Which counter each event type increments (types not listed count nothing).
+COUNTER_OF = {
+    "impression": "impressions", "click": "clicks", "start": "starts", "complete": "completions",
+    "helpful": "helpful", "not_helpful": "not_helpful", "dismiss": "dismissals",
+    "content_report": "content_reports", **{t: "distress" for t in DISTRESS_TYPES},
+}
+
+
+def rollup_rows(tenant: str, events: Iterable[Event]) -> list[dict[str, Any]]:
+    """One row of increments per (resource, day) of a batch."""
+    rows: dict[tuple[str, date], dict[str, Any]] = {}
+    for e in events:
+        counter = COUNTER_OF.get(e.type)
+        if counter is None:
+            continue
+        day = as_utc(e.timestamp).date()
+        row = rows.setdefault((e.resource_id, day), {"tenant": tenant, "resource_id": e.resource_id, "day": day,
+                                                      **{c: 0 for c in OUTCOME_COUNTERS}})
+        row[counter] += 1
+    return list(rows.values())
+
+
+def add_to_rollups(conn: Connection, tenant: str, events: Sequence[Event]) -> None:
+    """Increment the rollups by a batch of new events (inside the caller's transaction)."""
+    rows = rollup_rows(tenant, events)
+    if not rows:
+        return
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(outcome_rollups_table)
+    t = outcome_rollups_table.c
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.tenant, t.resource_id, t.day],
+        set_={c: getattr(t, c) + getattr(stmt.excluded, c) for c in OUTCOME_COUNTERS},
+    )
+    conn.execute(stmt, rows)
+
+
+class OutcomeStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def counts(self, tenant: str | None = None, since: date | None = None,
+               until: date | None = None) -> dict[str, dict[str, int]]:
+        """Summed counters per resource over the days of a window (all tenants: None)."""
+        t = outcome_rollups_table.c
+        query = select(t.resource_id, *(func.sum(getattr(t, c)).label(c) for c in OUTCOME_COUNTERS)).group_by(t.resource_id)
+        if tenant is not None:
+            query = query.where(t.tenant == tenant)
+        if since is not None:
+            query = query.where(t.day >= since)
+        if until is not None:
+            query = query.where(t.day <= until)
+        with self.engine.connect() as conn:
+            return {r.resource_id: {c: int(getattr(r, c) or 0) for c in OUTCOME_COUNTERS} for r in conn.execute(query)}
+
+    def erase_resource_counts_of(self, tenant: str) -> int:
+        """Rollups hold no user ids (erasure needs nothing here); a tenant that leaves may
+        have its rows removed."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(outcome_rollups_table.delete().where(outcome_rollups_table.c.tenant == tenant)).rowcount)
+
+
+def totals(per_resource: dict[str, dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for counts in per_resource.values():
+        for k, v in counts.items():
+            out[k] += v
+    return dict(out)

@@ -1,0 +1,98 @@
+"""Outcome signals and the per-resource figures built from them (issue 17).
+
+The figures come from rollups kept at ingestion; they must equal a brute-force count over
+the same events, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from analytics.report import resource_figures
+from core.events import CONTENT_REPORT_REASONS, Event
+from storage.events import EventStore
+from storage.outcomes import COUNTER_OF, OutcomeStore
+
+TYPES = ["impression"] * 8 + ["click"] * 3 + ["start", "complete", "helpful", "not_helpful", "dismiss",
+                                               "content_report", "distress", "report", "like"]
+
+
+def _random_events(rng: random.Random, n: int, start: datetime) -> list[Event]:
+    events = []
+    for k in range(n):
+        kind = rng.choice(TYPES)
+        events.append(Event(
+            f"e-{k}", f"u-{rng.randrange(50)}", f"r-{rng.randrange(12)}", kind,
+            start + timedelta(hours=rng.randrange(24 * 10)),
+            reason=rng.choice(CONTENT_REPORT_REASONS) if kind == "content_report" else None,
+        ))
+    return events
+
+
+def test_rollups_equal_a_brute_force_count(sql_engine) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(3)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    events = _random_events(rng, 3000, start)
+    store = EventStore(sql_engine)
+    for chunk in range(0, len(events), 250):  # in batches, with a re-sent batch (deduplicated)
+        store.add_batch("acme", events[chunk : chunk + 250])
+    store.add_batch("acme", events[:250])
+    store.add_batch("other", events[:100])  # another tenant's events do not leak into acme's
+    since = date(2026, 11, 4)
+    expected: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in events:
+        if e.timestamp.date() >= since and e.type in COUNTER_OF:
+            expected[e.resource_id][COUNTER_OF[e.type]] += 1
+    got = OutcomeStore(sql_engine).counts("acme", since)
+    assert set(got) == set(expected)
+    for rid, counts in expected.items():
+        assert {k: v for k, v in got[rid].items() if v} == dict(counts)
+    everyone = OutcomeStore(sql_engine).counts(None, since)
+    assert sum(c["impressions"] for c in everyone.values()) > sum(c["impressions"] for c in got.values())
+    figures = {f.resource_id: f for f in resource_figures(sql_engine, "acme", since)}
+    some = next(iter(expected))
+    rated = expected[some]["helpful"] + expected[some]["not_helpful"]
+    helpful = figures[some].figures["helpful_rate"]
+    assert helpful.estimate == pytest.approx(expected[some]["helpful"] / rated if rated else 0.0)  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_outcome_events_through_the_api(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    from storage.api_keys import KeyStore, Role
+
+    services, result = deployment
+    now = datetime.now(UTC).isoformat()
+    rid = app_client.get("/v1/users/someone-new/recommendations?k=3").json["items"][0]["resource_id"]
+    user = f"outcome-{uuid.uuid4().hex[:8]}"
+
+    def event(kind: str, **extra: object) -> dict[str, object]:
+        return {"event_id": uuid.uuid4().hex, "user_id": user, "resource_id": rid, "type": kind, "timestamp": now, **extra}
+
+    ok = app_client.post("/v1/events", json={"events": [event("impression"), event("helpful"),
+                                                          event("content_report", reason="inaccurate")]})
+    assert ok.status_code == 202
+    missing = app_client.post("/v1/events", json={"events": [event("content_report")]})
+    assert missing.status_code == 422 and "reason" in missing.json["error"]["message"]
+    stray = app_client.post("/v1/events", json={"events": [event("helpful", reason="harmful")]})
+    assert stray.status_code == 422
+    free_text = app_client.post("/v1/events", json={"events": [event("content_report", reason="it said to stop meds")]})
+    assert free_text.status_code == 422
+    assert app_client.post("/v1/events", json={"events": [event("distress")]}).status_code == 202
+    body = app_client.get(f"/v1/users/{user}/recommendations").json
+    assert body["crisis"] is True, "distress opens the risk window, like report did"
+
+    editor = KeyStore(services.engine).create("demo", Role.EDITOR)[1]
+    figures = app_client.get("/v1/analytics/resources", headers={"Authorization": f"Bearer {editor}"})
+    assert figures.status_code == 200
+    row = {r["resource_id"]: r for r in figures.json["resources"]}[rid]
+    assert row["helpful"] >= 1 and row["content_reports"] >= 1
+    assert 0 <= row["helpful_rate"]["low"] <= row["helpful_rate"]["estimate"] <= row["helpful_rate"]["high"] <= 1
+    other = app_client.get("/v1/analytics/resources?tenant=acme", headers={"Authorization": f"Bearer {editor}"})
+    assert other.status_code == 403
+    platform = app_client.get("/v1/analytics/resources")  # a platform key
+    assert platform.status_code == 403
