@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import bench_env, emit_json, parse_args, print_table, say, synthetic_resources
+from bench.common import bench_env, emit_json, parse_args, print_table, say
+from bench.deploy import synthetic_resources
 
 
 def main() -> None:

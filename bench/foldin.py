@@ -52,7 +52,8 @@ def main() -> None:
     from recommender.foldin import BlendFoldIn, FoldIn, foldin_settings, typical_user_norm
     from training.evaluate import evaluate_model
     from training.movielens import load_movielens
-    from training.workbench import CONFIGS, config_data, model_for
+    from training.configs import CONFIGS, model_for
+    from training.recipes import config_data
 
     names = ["als-ref", "als-tuned"] if args.quick else ["als-ref", "als-tuned", "lightfm", "hybrid-als-demographics"]
     wb = load_movielens(directory, cache_dir=Path(os.environ.get("SOLACE_HOME", ".solace")) / "cache",

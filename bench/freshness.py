@@ -14,10 +14,9 @@ import time
 import uuid
 from typing import Any
 
-from bench.common import (
-    Server, bench_env, create_api_key, deploy_synthetic, emit_json, http, parse_args,
-    percentiles, print_table, say, user_id,
-)
+from bench.common import bench_env, emit_json, parse_args, percentiles, print_table, say
+from bench.deploy import create_api_key, deploy_synthetic, user_id
+from bench.server import Server, http
 
 MAX_RETRIES = 50
 

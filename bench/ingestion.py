@@ -13,10 +13,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import (
-    TENANT, BenchEnv, Server, bench_env, create_api_key, deploy_synthetic, emit_json,
-    have_wrk, parse_args, print_table, run_wrk, run_wrk_cpu, say, user_id,
-)
+from bench.common import TENANT, BenchEnv, bench_env, emit_json, parse_args, print_table, say
+from bench.deploy import create_api_key, deploy_synthetic, user_id
+from bench.server import Server, have_wrk, run_wrk, run_wrk_cpu
 
 BATCH = 100
 

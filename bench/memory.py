@@ -14,10 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.common import (
-    FACTORS, Server, bench_env, bulk_write_user_vectors, create_api_key, deploy_synthetic,
-    emit_json, http, parse_args, print_table, say, user_id,
-)
+from bench.common import FACTORS, bench_env, emit_json, parse_args, print_table, say
+from bench.deploy import bulk_write_user_vectors, create_api_key, deploy_synthetic, user_id
+from bench.server import Server, http
 
 
 def used_memory(client: Any) -> int:

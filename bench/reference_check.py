@@ -47,7 +47,8 @@ COLD_AUC_TARGET = 0.72
 
 
 def _run(wb: Any, split: Any, names: list[str]) -> dict[str, dict[str, float | None]]:
-    from training.workbench import CONFIGS, run_config
+    from training.configs import CONFIGS
+    from training.workbench import run_config
 
     out = {}
     for name in names:

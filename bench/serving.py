@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import (
-    TENANT, BenchEnv, Server, bench_env, create_api_key, deploy_synthetic, emit_json, have_wrk,
-    http, parse_args, percentiles, print_table, run_wrk, run_wrk_cpu, say, user_id,
-)
+from bench.common import TENANT, BenchEnv, bench_env, emit_json, parse_args, percentiles, print_table, say
+from bench.deploy import create_api_key, deploy_synthetic, user_id
+from bench.server import Server, have_wrk, http, run_wrk, run_wrk_cpu
 
 
 def raw_limit(item_matrix: np.ndarray, users: np.ndarray, reps: int, threads: int | None = None) -> dict[str, Any]:

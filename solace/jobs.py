@@ -16,7 +16,7 @@ from solace.services import Services
 from storage.embeddings import EmbedReport, TextVectorCache, embed_cached, embed_texts
 from storage.events import log_position
 from storage.registry import STORE_DATA_SOURCE, trained_on_store
-from training.data_io import LoadError, RowProblem, read_item_text
+from training.readers import LoadError, RowProblem, read_item_text
 from training.pipeline import (
     TrainOutcome,
     build_store_dataset,

@@ -87,7 +87,7 @@ def test_each_parameter_model_matches_its_algorithm_s_constructor() -> None:
 
 
 def test_tune_search_spaces_only_name_valid_parameters() -> None:
-    from solace.training_cli import SEARCH_SPACES
+    from solace.cli.evaluate import SEARCH_SPACES
 
     for algorithm, space in SEARCH_SPACES.items():
         for param, (_kind, bounds) in space.items():
@@ -123,7 +123,7 @@ def test_command_line_strings_are_coerced_to_the_parameter_s_type() -> None:
 
 
 def test_blend_and_recipe_overrides_are_checked_too() -> None:
-    from training.workbench import resolve_configs
+    from training.configs import resolve_configs
 
     blend = resolve_configs(["hybrid-als"], {"hybrid-als": {"weights": "0.7,0.3"}})[0]
     assert blend.params == {"parts": ["hybrid", "als-tuned"], "weights": [0.7, 0.3]}
@@ -241,7 +241,7 @@ def test_default_comparison_skips_text_configurations_without_texts(tmp_path: Pa
 
 
 def test_text_hint_names_the_fix_for_each_data_source() -> None:
-    from training.workbench import text_hint
+    from training.configs import text_hint
 
     assert "--item-text FILE" in text_hint("files")
     assert "--plots FILE" in text_hint("movielens:/data/ml-100k")

@@ -265,7 +265,7 @@ def test_blend_fold_in_rebuilds_the_trained_blend_vectors_part_by_part() -> None
     """A blend user folded in from their training history lands close to their trained
     blend vector: each part by its own rule, standardised and weighted as ScoreBlend did."""
     from recommender.foldin import BlendFoldIn
-    from training.workbench import ScoreBlend
+    from training.models.blend import ScoreBlend
 
     data = _clustered_data(seed=8)
     als = make_algorithm("als", factors=8, iterations=30, regularization=2.0, alpha=2.0, random_state=0)
@@ -343,7 +343,7 @@ def test_als_example_reference_is_implicits_movielens_example_recipe() -> None:
     from implicit.cpu.als import AlternatingLeastSquares
     from implicit.nearest_neighbours import bm25_weight
 
-    from training.workbench import CONFIGS, build_model
+    from training.configs import CONFIGS, build_model
 
     data = _clustered_data()
     cfg = CONFIGS["als-example-ref"]

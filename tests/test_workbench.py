@@ -14,17 +14,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from training.data_io import LoadError, load_files, read_features, read_interactions, read_item_text
+from training.data_io import load_files
+from training.readers import LoadError, read_features, read_interactions, read_item_text
 from training.evaluate import evaluate_model
 from training.splits import cold_item_split
-from training.workbench import (
-    CONFIGS,
-    NewItemsFromFeatures,
-    build_model,
-    config_data,
-    make_split,
-    resolve_configs,
-)
+from training.configs import CONFIGS, build_model, resolve_configs
+from training.models.new_items import NewItemsFromFeatures
+from training.recipes import config_data
+from training.workbench import make_split
 
 SHARED = Path(os.environ.get("SOLACE_SHARED", "/work/shared"))
 ML_DIR = SHARED / "data" / "ml-100k"
@@ -249,7 +246,7 @@ def _run(args: list[str], home: Path) -> object:
 
 
 def test_list_configs_names_every_configuration_in_aligned_columns(tmp_path: Path) -> None:
-    from training.workbench import CONFIGS
+    from training.configs import CONFIGS
 
     result = _run(["evaluate", "--list-configs"], tmp_path / "home")
     assert result.exit_code == 0
@@ -528,7 +525,7 @@ def _zscores(model: object, seen: np.ndarray) -> np.ndarray:
 
 def test_score_blend_is_one_dot_product_of_per_user_standardised_scores(tmp_path: Path) -> None:
     from training.models import make_algorithm
-    from training.workbench import ScoreBlend
+    from training.models.blend import ScoreBlend
 
     wb = load_files(**_group_data(tmp_path, n_users=120))
     train, test, cold = cold_item_split(wb.data.interactions, 0.25, random_state=1)
@@ -560,7 +557,9 @@ def test_score_blend_is_one_dot_product_of_per_user_standardised_scores(tmp_path
 def test_blend_configuration_keeps_the_feature_part_s_cold_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from training.workbench import ModelConfig, ScoreBlend, model_for, run_config
+    from training.configs import ModelConfig, model_for
+    from training.models.blend import ScoreBlend
+    from training.workbench import run_config
 
     wb = load_files(**_group_data(tmp_path, n_users=120))
     lfm = replace(CONFIGS["lightfm"], name="lfm-small", params={**CONFIGS["lightfm"].params, "epochs": 15, "no_components": 16})
@@ -586,7 +585,8 @@ def test_blend_configuration_keeps_the_feature_part_s_cold_path(tmp_path: Path, 
 def test_every_named_blend_builds_with_its_parts_recipe() -> None:
     """Each blend in CONFIGS (hybrid-als, hybrid-als-60...) shares its feature parts' recipe
     and gives one weight per part, so it builds without fitting anything."""
-    from training.workbench import ScoreBlend, model_for
+    from training.configs import model_for
+    from training.models.blend import ScoreBlend
 
     blends = [c for c in CONFIGS.values() if c.algorithm == "blend"]
     assert {"hybrid-als", "hybrid-als-60"} <= {c.name for c in blends}
@@ -665,7 +665,7 @@ def test_als_user_feature_columns_pull_a_user_towards_their_segment() -> None:
 def test_blend_parts_are_checked_only_on_the_feature_sides_they_use() -> None:
     from dataclasses import replace
 
-    from training.workbench import model_for, recipe_mismatch
+    from training.configs import model_for, recipe_mismatch
 
     blend = CONFIGS["hybrid-als-demographics"]
     als = CONFIGS["als-demographics"]
@@ -800,7 +800,7 @@ def test_the_event_log_supports_the_time_split_and_time_decay(deployment: object
     hold out each user's latest interactions and down-weight old behaviour, as with files."""
     import scipy.sparse as sp
 
-    from solace.training_cli import _store_data
+    from solace.cli.data import _store_data
 
     services, _result = deployment  # type: ignore[misc]  # the fixture's tuple
     plain = _store_data(services, None)

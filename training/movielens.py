@@ -22,7 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.features import FeatureList
-from training.data_io import LoadError, RowProblem, WorkbenchData, assemble, embed_with_cache
+from training.data_io import WorkbenchData, assemble, embed_with_cache
+from training.readers import LoadError, RowProblem
 
 AGE_BUCKETS = ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (50, "45-49"), (56, "50-55"))
 PLOTS_RELATIVE = Path("data") / "ml-100k-plots" / "items_info.json"

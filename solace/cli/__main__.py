@@ -1,0 +1,5 @@
+"""``python -m solace.cli``."""
+
+from solace.cli import main
+
+main()

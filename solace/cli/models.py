@@ -1,0 +1,272 @@
+"""Embedding, training, publishing and the model registry."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from solace.cli.common import PUBLISH_TENANT_OPTION, check_tenant, parse_params, services_of
+from solace.cli.data import data_options
+
+
+@click.command()
+@click.option("--item-text", "item_texts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An item_id,text file (CSV or Parquet) to embed instead of the catalog (repeatable); "
+                   "train, evaluate and tune --item-text then reuse its vectors.")
+@click.pass_context
+def embed(ctx: click.Context, item_texts: tuple[Path, ...]) -> None:
+    """Embed approved resources (or --item-text files) whose text changed (incremental)."""
+    from solace.jobs import embed_catalog, embed_item_text_files
+    from training.readers import LoadError
+
+    if item_texts:
+        try:
+            report = embed_item_text_files(services_of(ctx), item_texts, progress=sys.stderr.isatty())
+        except LoadError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{report.total} texts: {report.encoded} encoded, {report.reused} unchanged")
+        return
+    report = embed_catalog(services_of(ctx), progress=sys.stderr.isatty())
+    click.echo(f"{report.total} resources: {report.encoded} encoded, {report.reused} unchanged")
+
+
+@click.command()
+@click.option("--algorithm", type=click.Choice(["lightfm", "als", "bpr", "popularity", "content"]),
+              default="lightfm", show_default=True)
+@click.option("--config", "config_name", default=None,
+              help="A named configuration of `solace evaluate --list-configs` (overrides --algorithm).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Algorithm parameter, e.g. --param no_components=64 (repeatable).")
+@click.option("--split", "split_kind", type=click.Choice(["random", "time", "predefined"]), default=None,
+              help="The holdout the version's metrics are measured on before it is refit on all data: "
+                   "random (20% per user, the default), time (each user's latest 20%) or predefined "
+                   "(MovieLens ua.base/ua.test, the figures of `solace evaluate`).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the holdout split and the model (default SOLACE_RANDOM_STATE).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Training threads (default SOLACE_THREADS).")
+@click.option("--publish/--no-publish", "do_publish", default=False,
+              help="Publish the new version to Redis right away.")
+@PUBLISH_TENANT_OPTION
+@data_options
+@click.pass_context
+def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
+          split_kind: str | None, seed: int | None, threads: int | None, do_publish: bool,
+          publish_tenant: str | None, **data_opts: Any) -> None:
+    """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version.
+
+    Everything the user typed (parameters, tenant) is checked before any data is loaded:
+    a typo should cost a second, not a training run.
+    """
+    from solace.jobs import train_from_store
+    from training.models import ParamError
+
+    services = services_of(ctx)
+    settings = services.settings
+    seed = settings.random_state if seed is None else seed
+    n_threads = settings.threads if threads is None else threads
+    on_files = bool(data_opts.get("interactions") or data_opts.get("movielens"))
+    if publish_tenant is not None:
+        if not do_publish:
+            raise click.BadParameter("only used with --publish: add --publish, or drop --tenant",
+                                     param_hint="'--tenant'")
+        check_tenant(publish_tenant)
+        if not on_files:
+            raise click.BadParameter("a version trained on Solace's event log is published without a tenant "
+                                     "(its users already carry theirs)", param_hint="'--tenant'")
+    given = {k: v for k, v in data_opts.items() if v not in (None, ())}
+    parsed = parse_params(params)
+    if not given and config_name is None and split_kind is None:
+        from training.models import check_params
+
+        try:
+            check_params(algorithm, parsed)
+        except ParamError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--param'") from None
+        outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
+                                   random_state=seed, threads=n_threads)
+    else:
+        from core.encoder import model_name
+        from solace.cli.data import load_data, make_holdout
+        from training.pipeline import embedding_manifest, train_and_register
+        from training.configs import CONFIGS, model_for, require_item_texts, resolve_configs
+        from training.recipes import config_data
+
+        name = config_name or algorithm
+        if name not in CONFIGS:
+            raise click.BadParameter(f"unknown configuration {name!r}; see `solace evaluate --list-configs`",
+                                     param_hint="--config")
+        try:
+            # the same recipe, parameters and model construction as `solace evaluate`
+            cfg = resolve_configs([name], {name: parsed})[0]
+        except ParamError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--param'") from None
+        try:
+            model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
+            from storage.events import log_position
+
+            position = log_position(services.engine)  # events stored later are folded in by serving
+            wb = load_data(ctx, data_opts)
+            try:
+                require_item_texts(cfg, wb)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--config" if config_name else "--algorithm") from None
+            if data_opts.get("item_text") and not cfg.needs_text:
+                using = ", ".join(n for n, c in CONFIGS.items() if c.needs_text and c.algorithm != "content")
+                click.echo(f"note: {name} does not learn from item texts (they are stored with the version for "
+                           f"serving's content features); configurations that do: {using}", err=True)
+            data = config_data(wb, cfg, wb.data.interactions, seed)
+            # without --split: the pipeline's own seeded random holdout, which tolerates data too small to split
+            holdout = make_holdout(wb, split_kind, seed) if split_kind else None
+            outcome = train_and_register(
+                data, cfg.algorithm, {}, services.registry, random_state=seed,
+                threads=n_threads, progress=click.echo,
+                extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint(),
+                       "event_log_position": position,
+                       # how the data were read (files, event weights, decay), to train it again
+                       "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else
+                                        v if isinstance(v, int | float) else str(v) for k, v in given.items()},
+                       **embedding_manifest(model_name(settings.embedding_model), wb.data.item_embeddings)},
+                model_factory=lambda: model_for(cfg, seed, n_threads), holdout=holdout,
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"model version {outcome.version.version}")
+    for metric, value in outcome.metrics.items():
+        click.echo(f"  {metric:>14}: {value:.4f}")
+    if do_publish:
+        _publish(ctx, outcome.version.version, "publish", publish_tenant)
+        click.echo("published and active")
+
+
+def _publish(ctx: click.Context, version: str, action: str, tenant: str | None) -> None:
+    """Publish and say what serving will (and will not) be able to use."""
+    from solace.jobs import publish
+
+    try:
+        counts = publish(services_of(ctx), version, action=action,
+                         tenant=check_tenant(tenant) if tenant is not None else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"published {version}: {counts['items']} items, {counts['users']} user vectors")
+    if counts["users_not_published"]:
+        click.echo(f"note: {counts['users_not_published']} user vectors not published: the version was trained "
+                   "on files whose user ids name no tenant; give --tenant T to publish them for tenant T "
+                   "(otherwise serving folds users in from their events)", err=True)
+    if counts["servable_items"] < counts["items"]:
+        click.echo(f"warning: {counts['items'] - counts['servable_items']} of the version's {counts['items']} items "
+                   "are not approved catalog resources; serving only ever returns approved resources", err=True)
+
+
+@click.command(name="publish")
+@click.argument("version")
+@PUBLISH_TENANT_OPTION
+@click.pass_context
+def publish_cmd(ctx: click.Context, version: str, publish_tenant: str | None) -> None:
+    """Write VERSION's vectors to Redis and make it the active model."""
+    _publish(ctx, version, "publish", publish_tenant)
+
+
+# --------------------------------------------------------------------------- models
+@click.group()
+def models() -> None:
+    """List, inspect, promote and roll back model versions."""
+
+
+@models.command(name="list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    """Every model version, newest first: * marks the active one."""
+    services = services_of(ctx)
+    active = services.registry.active()
+    versions = list(reversed(services.registry.list()))  # the registry lists oldest first
+    if not versions:
+        click.echo("no model versions yet: run `solace train` or `solace quickstart`")
+        return
+    for mv in versions:
+        m = mv.manifest
+        mark = "*" if mv.version == active else " "
+        p10 = m.get("metrics", {}).get("precision@10")
+        p10s = f"{p10:.4f}" if isinstance(p10, float) else "-"
+        # the named configuration when it was trained with --config (a blend's parts are in `show`)
+        kind = m.get("configuration") or m["algorithm"]
+        click.echo(f"{mark} {mv.version:<40} {kind:<24} {m['created_at'][:19]}  precision@10={p10s}")
+
+
+@models.command(name="show")
+@click.argument("version")
+@click.pass_context
+def models_show(ctx: click.Context, version: str) -> None:
+    """A version's manifest: algorithm, configuration, parameters, data, holdout and metrics."""
+    click.echo(json.dumps(services_of(ctx).registry.get(version).manifest, indent=2))
+
+
+def _data_source(version: Any) -> str:
+    """What a version's holdout metrics were measured on: Solace's event log (however it
+    was trained; it grows between versions, so its contents are not compared), or the
+    files or MovieLens folder it names together with the fingerprint of what they held;
+    and which kind of holdout the metrics come from (random and time splits differ)."""
+    from storage.registry import trained_on_store
+
+    manifest = version.manifest
+    # versions from before the holdout was recorded were all measured on the random one
+    holdout = f"{manifest.get('holdout', {}).get('split', 'random')} holdout"
+    if trained_on_store(version):
+        return f"Solace's event log ({holdout})"
+    fingerprint = manifest.get("data_fingerprint_full") or manifest.get("data_fingerprint")
+    return f"{manifest.get('data_source')} data (fingerprint {fingerprint}, {holdout})"
+
+
+@models.command(name="promote")
+@click.argument("version")
+@click.option("--require-metric", default=None, help="e.g. precision@10: refuse if the candidate is worse than the active model.")
+@PUBLISH_TENANT_OPTION
+@click.pass_context
+def models_promote(ctx: click.Context, version: str, require_metric: str | None, publish_tenant: str | None) -> None:
+    """Publish VERSION and make it active (optionally guarded by a metric)."""
+    services = services_of(ctx)
+    candidate = services.registry.get(version)
+    active = services.registry.active()
+    if require_metric and active:
+        incumbent = services.registry.get(active)
+        sources = [_data_source(v) for v in (candidate, incumbent)]
+        if sources[0] != sources[1]:
+            raise click.ClickException(
+                f"{version} was measured on {sources[0]} and the active {active} on {sources[1]}: their "
+                f"{require_metric} cannot be compared; not promoted (promote without --require-metric to override)"
+            )
+        current = incumbent.manifest.get("metrics", {}).get(require_metric)
+        new = candidate.manifest.get("metrics", {}).get(require_metric)
+        if new is None:
+            known = ", ".join(sorted(candidate.manifest.get("metrics", {}))) or "none"
+            raise click.ClickException(f"{version} has no metric {require_metric} (it has: {known})")
+        if current is not None and new < current:
+            raise click.ClickException(
+                f"{version} has {require_metric}={new:.4f}, below the active {active} ({current:.4f}); not promoted"
+            )
+    _publish(ctx, version, "promote", publish_tenant)
+    click.echo(f"{version} is now active")
+
+
+@models.command(name="rollback")
+@click.pass_context
+def models_rollback(ctx: click.Context) -> None:
+    """Make the version that was active before the current one active again.
+
+    Rollback walks back through the activation history: after publishing A, then B,
+    then C, one rollback makes B active and a second one A (rolling back twice never
+    goes forward to C again). A publish or promote after a rollback is a new step:
+    the next rollback undoes it. Republishing the active version is not a step, and
+    versions deleted since (by retention) are skipped. With nothing earlier, it is an
+    error and the active version stays.
+    """
+    from solace.jobs import publish
+
+    services = services_of(ctx)
+    previous = services.registry.previous()
+    if previous is None:
+        raise click.ClickException("no earlier activation to roll back to (see `solace models rollback --help`)")
+    publish(services, previous, action="rollback")
+    click.echo(f"rolled back to {previous}")
