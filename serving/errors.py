@@ -15,7 +15,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Request, jsonify, request
+from flask import Flask, current_app, Request, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from redis.exceptions import RedisError
@@ -137,6 +137,9 @@ def register_error_handlers(app: Flask) -> None:
         message = exc.description or code
         if status == 429:
             message = "too many requests for this API key; retry later"
+        if status == 413:
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            message = f"the body is larger than the limit of {limit} bytes" if limit else message
         response = jsonify(error_body(code, message))
         response.status_code = status
         if status == 429:

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from core.events import CONTENT_REPORT_REASONS, EVENT_TYPES
 from core.ids import opaque_user_id
@@ -74,7 +74,7 @@ class RequestContext(BaseModel):
         default=None, max_length=2000,
         description="What the user is reading or searching. Used for this request only; never stored or logged.",
     )
-    risk: bool = Field(default=False, description="The platform's own signal that the user may be at risk.")
+    risk: StrictBool = Field(default=False, description="The platform's own signal that the user may be at risk.")
 
 
 class RecommendationRequest(BaseModel):
@@ -88,9 +88,10 @@ class RecommendationRequest(BaseModel):
     locale: Locale | None = None
     age_band: AgeBand | None = None
     context: RequestContext = Field(default_factory=RequestContext)
-    k: int = Field(default=10, ge=1, le=100)
+    # a JSON body is typed exactly: true is not 1 and "5" is not 5
+    k: StrictInt = Field(default=10, ge=1, le=100)
     types: list[ResourceTypeName] | None = None
-    explain: bool = True
+    explain: StrictBool = True
 
 
 class RecommendedItem(BaseModel):

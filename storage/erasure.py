@@ -6,6 +6,8 @@ that a request was honoured without keeping the id itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ from sqlalchemy import Engine
 
 from core.config import Settings
 from core.ids import user_key
+from core.events import as_utc
 from storage.events import EventStore
 from storage.keyspace import Keyspace
 from storage.profiles import ProfileStore
@@ -71,3 +74,49 @@ def erase_user(
             )
         )
     return ErasureReport(events, profiles, entries, rewritten)
+
+
+def export_user(
+    settings: Settings, engine: Engine, client: redis.Redis, keys: Keyspace, tenant: str, user_id: str
+) -> dict[str, Any]:
+    """Everything Solace holds about one user of one tenant, as JSON (GDPR articles 15
+    and 20): profile, events, the state derived from them, and the stored model versions
+    that hold a vector of theirs. Recorded in the log with a salted hash, never the id."""
+    profile = ProfileStore(engine).get(tenant, user_id)
+    events = EventStore(engine).user_events(tenant, user_id)
+    registry = ModelRegistry(settings.models_dir)
+    wanted = {user_key(tenant, user_id)}
+    in_versions = []
+    for version in registry.list():
+        ids = set(version.ids().get("users", []))
+        if wanted & ids or (user_id in ids and not trained_on_store(version)
+                            and tenant in registry.published_for(version.version)):
+            in_versions.append(version.version)
+    derived: dict[str, Any] = {}
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.smembers(keys.user_completed(tenant, user_id))
+        pipe.smembers(keys.user_dismissed(tenant, user_id))
+        pipe.hgetall(keys.user_interactions(tenant, user_id))
+        pipe.ttl(keys.user_risk(tenant, user_id))
+        completed, dismissed, interactions, risk_ttl = pipe.execute()
+        derived = {
+            "completed": sorted(str(text(m)) for m in completed),
+            "dismissed": sorted(str(text(m)) for m in dismissed),
+            "interest_by_resource": {str(text(k)): float(v) for k, v in interactions.items()},
+            "crisis_resources_first_for_seconds": max(int(risk_ttl), 0),
+        }
+    except redis.RedisError:
+        derived = {"note": "the cache is unreachable; derived state is rebuilt from the events above"}
+    with engine.begin() as conn:
+        conn.execute(erasure_log_table.insert().values(
+            tenant=tenant, user_hash=salted_hash(settings, tenant, user_id), at=datetime.now(UTC), action="export"))
+    return {
+        "user_id": user_id, "tenant": tenant,
+        "profile": profile.to_json() if profile is not None else None,
+        "events": [{"event_id": e.event_id, "resource_id": e.resource_id, "type": e.type,
+                    "timestamp": as_utc(e.timestamp).isoformat(), "recommendation_id": e.recommendation_id,
+                    "reason": e.reason} for e in events],
+        "derived": derived,
+        "model_versions": in_versions,
+    }

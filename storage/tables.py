@@ -137,6 +137,8 @@ erasure_log_table = Table(
     Column("tenant", String(64), nullable=False),
     Column("user_hash", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    # what was done for the user: "erase", or "export" (a copy of their data was handed out)
+    Column("action", String(16), nullable=False, server_default="erase"),
 )
 
 # --- catalog text embeddings, by item and encoder ---

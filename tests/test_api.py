@@ -202,3 +202,45 @@ def test_events_fold_into_a_new_users_vector_at_once(app_client, deployment) -> 
     assert not set(sleep_items) & {i["resource_id"] for i in after["items"]}
     assert any("sleep" in (i["reason"] or "").lower() or "because you finished" in (i["reason"] or "").lower()
                for i in after["items"])
+
+
+def test_json_bodies_are_typed_exactly(app_client) -> None:  # type: ignore[no-untyped-def]
+    for body in ({"k": True}, {"k": "5"}, {"k": 5.0}, {"context": {"risk": "yes"}}, {"context": {"risk": 1}},
+                 {"explain": "false"}):
+        response = app_client.post("/v1/recommendations", json=body)
+        assert response.status_code == 422, body
+        assert response.json["error"]["code"] == "invalid_field"
+    assert app_client.post("/v1/recommendations", json={"k": 5, "context": {"risk": False}}).status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_naming_the_limit(app_client) -> None:  # type: ignore[no-untyped-def]
+    response = app_client.post("/v1/events", data=b"x" * (2 * 1024 * 1024 + 10), content_type="application/json")
+    assert response.status_code == 413
+    assert str(2 * 1024 * 1024) in response.json["error"]["message"]
+
+
+def test_a_user_can_see_everything_held_about_them_then_be_erased(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from storage.tables import erasure_log_table
+
+    services, result = deployment
+    user = f"export-{uuid.uuid4().hex[:8]}"
+    other = f"{user}:work"  # an id with the first as a prefix: never part of the answer
+    assert app_client.put(f"/v1/users/{user}", json={"features": ["topic:sleep"], "opt_outs": ["grief"]}).status_code == 200
+    resource = app_client.get("/v1/users/anyone/recommendations?k=1").json["items"][0]["resource_id"]
+    assert app_client.post("/v1/events", json=_events(user, resource, "complete")).status_code == 202
+    assert app_client.post("/v1/events", json=_events(other, resource, "like")).status_code == 202
+    body = app_client.get(f"/v1/users/{user}").json
+    assert body["profile"]["opt_outs"] == ["grief"]
+    assert [e["type"] for e in body["events"]] == ["complete"]
+    assert body["derived"]["completed"] == [resource]
+    assert app_client.get(f"/v1/users/{result.example_user}").json["model_versions"] == [result.version]
+    assert app_client.delete(f"/v1/users/{user}").status_code == 204
+    gone = app_client.get(f"/v1/users/{user}").json
+    assert gone["profile"] is None and gone["events"] == [] and gone["derived"]["completed"] == []
+    assert app_client.get(f"/v1/users/{other}").json["events"], "the prefix-sharing user keeps their data"
+    with services.engine.connect() as conn:
+        logged = conn.execute(select(erasure_log_table.c.user_hash, erasure_log_table.c.action)).all()
+    assert {a for _h, a in logged} >= {"export", "erase"}
+    assert all(user not in h for h, _a in logged)

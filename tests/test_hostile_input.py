@@ -178,6 +178,7 @@ ENDPOINT_INPUTS: dict[str, set[str]] = {
     "events.post_events": {BODY},
     "users.put_user": {BODY, PATH},
     "users.delete_user": {PATH},
+    "users.get_user": {PATH},
     "resources.search": {QUERY},
     "resources.similar": {QUERY, PATH},
     "catalog.list_resources": {QUERY},

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import redis
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g, jsonify
+from pydantic import BaseModel
 
 from core.users import UserProfile
 from serving.api.recommendations import checked_user_id
@@ -13,10 +14,32 @@ from serving.openapi import doc, parse_json
 from serving.schemas import UserProfileIn
 from serving.state import state
 from storage.api_keys import Role
-from storage.erasure import erase_user
+from storage.erasure import erase_user, export_user
 from storage.user_state import put_profile
 
 bp = Blueprint("users", __name__, url_prefix="/v1")
+
+
+class UserExport(BaseModel):
+    user_id: str
+    tenant: str
+    profile: dict[str, object] | None
+    events: list[dict[str, object]]
+    derived: dict[str, object]
+    model_versions: list[str]
+
+
+@bp.get("/users/<user_id>")
+@require(Role.PLATFORM)
+@doc(ok=UserExport, tags=["users"], errors=(401, 422))
+def get_user(user_id: str) -> Response:
+    """Everything Solace holds about one of your users, as JSON: profile and opt-outs,
+    events, what was derived from them, and the model versions that hold a vector of
+    theirs (a user's right of access and to portability). Logged with a salted hash only.
+    An unknown user gets the same shape, empty."""
+    st = state()
+    uid = checked_user_id(user_id)
+    return jsonify(export_user(st.settings, st.engine, st.redis, st.keys, g.tenant, uid))
 
 
 @bp.put("/users/<user_id>")

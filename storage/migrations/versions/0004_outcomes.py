@@ -1,4 +1,5 @@
-"""outcomes: events.reason (content reports) and the per-day outcome rollups
+"""outcomes: events.reason (content reports), the per-day outcome rollups, and
+erasure_log.action (the log of users' rights: erasures and exports)
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +25,8 @@ COUNTERS = ("impressions", "clicks", "starts", "completions", "helpful", "not_he
 def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reason', sa.String(length=16), nullable=True))
+    with op.batch_alter_table('erasure_log', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('action', sa.String(length=16), server_default='erase', nullable=False))
     op.create_table(
         'outcome_rollups',
         sa.Column('tenant', sa.String(length=64), nullable=False),
@@ -36,5 +39,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('outcome_rollups')
+    with op.batch_alter_table('erasure_log', schema=None) as batch_op:
+        batch_op.drop_column('action')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_column('reason')
