@@ -17,6 +17,7 @@ from storage.embeddings import EmbedReport, TextVectorCache, embed_cached, embed
 from storage.events import log_position
 from storage.registry import STORE_DATA_SOURCE, trained_on_store
 from training.readers import LoadError, RowProblem, read_item_text
+from training.models.lightfm_hybrid import LIGHTFM_DEFAULTS
 from training.pipeline import (
     TrainOutcome,
     build_store_dataset,
@@ -26,9 +27,6 @@ from training.pipeline import (
 
 Say = Callable[[str], None]
 
-DEFAULT_LIGHTFM_PARAMS: dict[str, Any] = {
-    "no_components": 32, "loss": "warp", "learning_rate": 0.05, "epochs": 40, "max_sampled": 20,
-}
 
 
 def encoder_for(services: Services) -> Encoder:
@@ -92,7 +90,7 @@ def train_from_store(
             f"no interactions to learn {algorithm} from yet: train --algorithm content "
             "(or popularity) until platforms have sent events"
         )
-    params = {**(DEFAULT_LIGHTFM_PARAMS if algorithm == "lightfm" else {}), **(params or {})}
+    params = {**(LIGHTFM_DEFAULTS if algorithm == "lightfm" else {}), **(params or {})}
     return train_and_register(
         data, algorithm, params, services.registry, random_state=seed,
         threads=n_threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE,

@@ -16,8 +16,9 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from training.data_io import WorkbenchData
-from training.models import ALGORITHMS, Recommender, make_algorithm
+from training.models import ALGORITHMS, Recommender, make_algorithm, with_run_settings
 from training.models.blend import ScoreBlend
+from training.models.lightfm_hybrid import LIGHTFM_DEFAULTS
 from training.models.new_items import NewItemsFromFeatures
 from training.models.params import AlgorithmParams, ParamError
 
@@ -75,8 +76,7 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
     ModelConfig("popularity", "popularity", description="number of users per item"),
     ModelConfig("content", "content", description="cosine to the mean text embedding of the user's items"),
     # Solace's defaults (what `solace train` uses) and tuned configurations
-    ModelConfig("lightfm", "lightfm",
-                {"no_components": 32, "loss": "warp", "learning_rate": 0.05, "epochs": 40, "max_sampled": 20},
+    ModelConfig("lightfm", "lightfm", dict(LIGHTFM_DEFAULTS),
                 ("identity", "features"), ("identity", "features"),
                 description="Solace default LightFM hybrid: ids plus given features"),
     ModelConfig("als", "als", {}, description="Solace default ALS"),
@@ -306,14 +306,7 @@ def _build_blend(cfg: ModelConfig, random_state: int, threads: int) -> Recommend
 
 def build_model(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
     """Instantiate ``cfg`` with the run's seed and thread count (where the algorithm takes them)."""
-    import inspect
-
-    params = dict(cfg.params)
-    accepted = inspect.signature(ALGORITHMS[cfg.algorithm].__init__).parameters
-    if "random_state" in accepted:
-        params.setdefault("random_state", random_state)
-    if "threads" in accepted:
-        params["threads"] = threads
+    params = with_run_settings(cfg.algorithm, cfg.params, random_state, threads, threads_win=True)
     if cfg.algorithm == "lightfm":
         params.setdefault("use_item_features", bool(cfg.item_parts))
         params.setdefault("use_user_features", bool(cfg.user_parts))

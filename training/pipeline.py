@@ -6,7 +6,6 @@ seeded holdout, refit on everything, and save a model version with its manifest.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from training.dataset import (
     interaction_matrix,
 )
 from training.evaluate import evaluate_model
-from training.models import ALGORITHMS, Recommender, check_params, make_algorithm
+from training.models import Recommender, check_params, make_algorithm, with_run_settings
 from training.splits import random_split
 
 log = logging.getLogger("solace.training")
@@ -144,13 +143,7 @@ def embedding_manifest(model_name: str, embeddings: np.ndarray | None) -> dict[s
 def algorithm_params(name: str, params: dict[str, Any], random_state: int, threads: int) -> dict[str, Any]:
     """Add the seed and thread count where the algorithm takes them; every parameter is
     checked and coerced by the algorithm's parameter model (``ParamError`` otherwise)."""
-    accepted = inspect.signature(ALGORITHMS[name].__init__).parameters
-    out = dict(params)
-    if "random_state" in accepted:
-        out.setdefault("random_state", random_state)
-    if "threads" in accepted:
-        out.setdefault("threads", threads)
-    return check_params(name, out)
+    return check_params(name, with_run_settings(name, params, random_state, threads))
 
 
 @dataclass

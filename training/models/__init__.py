@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,27 @@ ALGORITHMS: dict[str, type[Recommender]] = {
     "popularity": Popularity,
     "content": ContentCosine,
 }
+
+
+def with_run_settings(
+    name: str, params: Mapping[str, Any], random_state: int, threads: int, *, threads_win: bool = False,
+) -> dict[str, Any]:
+    """``params`` with the run's seed and thread count where algorithm ``name`` takes them.
+
+    The one place they are injected: the seed only where none is given; the threads
+    likewise, or always with ``threads_win`` (a named configuration runs on the run's
+    threads, whatever it was defined with).
+    """
+    accepted = inspect.signature(ALGORITHMS[name].__init__).parameters
+    out = dict(params)
+    if "random_state" in accepted:
+        out.setdefault("random_state", random_state)
+    if "threads" in accepted:
+        if threads_win:
+            out["threads"] = threads
+        else:
+            out.setdefault("threads", threads)
+    return out
 
 
 def make_algorithm(name: str, **params: Any) -> Recommender:
@@ -38,4 +60,4 @@ def check_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return ALGORITHMS[name].params_model.check(params)
 
 
-__all__ = ["ALGORITHMS", "ParamError", "Recommender", "check_params", "make_algorithm"]
+__all__ = ["ALGORITHMS", "ParamError", "Recommender", "check_params", "make_algorithm", "with_run_settings"]

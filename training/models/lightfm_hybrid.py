@@ -14,6 +14,12 @@ from training.models.params import AlgorithmParams
 
 Loss = Literal["warp", "bpr", "warp-kos", "logistic"]
 
+# Solace's LightFM, written once: the class's defaults, what plain `solace train` records in
+# a manifest, and the `lightfm` configuration of `solace evaluate`.
+LIGHTFM_DEFAULTS: dict[str, Any] = {
+    "no_components": 32, "loss": "warp", "learning_rate": 0.05, "epochs": 40, "max_sampled": 20,
+}
+
 
 class LightFMParams(AlgorithmParams):
     """:class:`LightFMHybrid`'s parameters and what LightFM accepts for each (it asserts
@@ -21,13 +27,13 @@ class LightFMParams(AlgorithmParams):
 
     algorithm = "lightfm"
 
-    no_components: int = Field(32, ge=1)
-    loss: Loss = "warp"
-    learning_rate: float = Field(0.05, gt=0)
-    epochs: int = Field(30, ge=1)
+    no_components: int = Field(LIGHTFM_DEFAULTS["no_components"], ge=1)
+    loss: Loss = LIGHTFM_DEFAULTS["loss"]
+    learning_rate: float = Field(LIGHTFM_DEFAULTS["learning_rate"], gt=0)
+    epochs: int = Field(LIGHTFM_DEFAULTS["epochs"], ge=1)
     item_alpha: float = Field(0.0, ge=0)
     user_alpha: float = Field(0.0, ge=0)
-    max_sampled: int = Field(10, ge=1)
+    max_sampled: int = Field(LIGHTFM_DEFAULTS["max_sampled"], ge=1)
     use_user_features: bool = True
     use_item_features: bool = True
     binary: bool = True
@@ -47,13 +53,13 @@ class LightFMHybrid(Recommender):
 
     def __init__(
         self,
-        no_components: int = 32,
-        loss: Loss = "warp",
-        learning_rate: float = 0.05,
-        epochs: int = 30,
+        no_components: int = LIGHTFM_DEFAULTS["no_components"],
+        loss: Loss = LIGHTFM_DEFAULTS["loss"],
+        learning_rate: float = LIGHTFM_DEFAULTS["learning_rate"],
+        epochs: int = LIGHTFM_DEFAULTS["epochs"],
         item_alpha: float = 0.0,
         user_alpha: float = 0.0,
-        max_sampled: int = 10,
+        max_sampled: int = LIGHTFM_DEFAULTS["max_sampled"],
         use_user_features: bool = True,
         use_item_features: bool = True,
         binary: bool = True,
