@@ -70,3 +70,13 @@ def publish_catalog(
     pipe.incr(keys.catalog_version)
     pipe.execute()
     return len(cards)
+
+
+# What a platform needs to show a resource in its own UI: everything the reader sees, none
+# of the review workflow.
+RENDER_EXCLUDE = {"status", "reviewed_by", "reviewed_at", "tags"}
+
+
+def renderable(resource: Resource) -> dict[str, object]:
+    """The approved resource as a platform renders it (body is plain text; steps a list)."""
+    return resource.model_dump(mode="json", exclude_none=True, exclude=RENDER_EXCLUDE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,6 +121,20 @@ class CatalogStore:
             rows = conn.execute(query).all()
         for row in rows:
             yield self._row_to_stored(row)
+
+    def servable_for(self, ids: Sequence[str], tenant: str) -> dict[str, Resource]:
+        """The approved, non-retired version of each id a tenant's users may be served
+        (the global catalog and the tenant's own): never a draft, never another tenant's."""
+        if not ids:
+            return {}
+        t = resources_table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.id, t.approved_data, t.status, t.owner_tenant)
+                .where(t.id.in_(list(ids)), t.approved_data.is_not(None))
+            ).all()
+        return {r.id: Resource.model_validate(r.approved_data) for r in rows
+                if r.status != "retired" and r.owner_tenant in (None, tenant)}
 
     def servable_with_owners(self) -> list[tuple[Resource, str | None]]:
         """The last approved version of every non-retired resource, with its owner tenant."""

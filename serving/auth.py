@@ -37,13 +37,16 @@ def current_key() -> ApiKey:
     return key
 
 
-def require(role: Role) -> Callable[[F], F]:
+def require(role: Role, *also: Role) -> Callable[[F], F]:
+    """The view needs a key whose role covers ``role`` (or one of ``also``)."""
+    roles = (role, *also)
+
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             key = current_key()
-            if role not in _ALLOWED[key.role]:
-                raise ApiError(403, "forbidden", f"this endpoint needs a {role.value} key")
+            if not any(r in _ALLOWED[key.role] for r in roles):
+                raise ApiError(403, "forbidden", f"this endpoint needs a {' or '.join(r.value for r in roles)} key")
             g.api_key = key
             g.tenant = key.tenant
             return view(*args, **kwargs)

@@ -44,6 +44,7 @@ class RecRequest:
     context_text: str | None = None
     risk: bool = False
     explain: bool = True
+    fields: tuple[str, ...] = ()  # content to return with each item (see serving.schemas.CONTENT_FIELDS)
 
 
 class StateLost(Exception):
@@ -53,7 +54,7 @@ class StateLost(Exception):
 
 def _signature(req: RecRequest, model_version: str, catalog_version: int | None) -> str:
     payload = [model_version, catalog_version, req.k, sorted(req.types), req.locale,
-               sorted(req.features), req.age_band, req.explain]
+               sorted(req.features), req.age_band, req.explain, sorted(req.fields)]
     return hashlib.blake2b(json.dumps(payload).encode(), digest_size=12).hexdigest()
 
 
@@ -183,6 +184,19 @@ def item_extras(card: dict[str, object]) -> dict[str, object]:
     return extras
 
 
+def add_content(st: ServingState, tenant: str, items: list[dict[str, object]], fields: tuple[str, ...]) -> None:
+    """Each item's requested content, from its approved version in SQL (one query for the
+    list: the serving snapshot keeps cards small, so bodies are read only when asked)."""
+    from content_catalog.publish import renderable
+
+    found = st.catalog.servable_for([str(i["resource_id"]) for i in items], tenant)
+    for item in items:
+        resource = found.get(str(item["resource_id"]))
+        if resource is not None:
+            full = renderable(resource)
+            item["content"] = {f: full[f] for f in fields if f in full}
+
+
 def _standardise(scores: np.ndarray) -> np.ndarray:
     sd = float(scores.std())
     return (scores - scores.mean()) / sd if sd > 0 else scores - scores.mean()
@@ -300,6 +314,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         "source": source,
         "items": items,
     }
+    if req.fields:
+        add_content(st, req.tenant, items, req.fields)
     encoded = json.dumps(body).encode()
     if (_cacheable(req) and not degraded and req.user_id and not body["crisis"]
             and st.settings.cache_ttl_seconds > 0):

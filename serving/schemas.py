@@ -56,6 +56,23 @@ def _split_types(value: str | None) -> list[str] | None:
     return parts
 
 
+# What a platform may ask to receive with each item (from the approved version), to
+# render it in its own UI: body is plain text, steps a list of plain-text steps.
+CONTENT_FIELDS = ("summary", "body", "steps", "duration_minutes", "format", "locales", "reading_level",
+                  "content_warnings", "audience", "group", "contact", "country")
+ContentField = Literal[CONTENT_FIELDS]  # type: ignore[valid-type]  # a Literal of the tuple's values
+
+
+def _split_fields(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in CONTENT_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r}; choose from {', '.join(CONTENT_FIELDS)}")
+    return names
+
+
 class RecommendationQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -65,6 +82,9 @@ class RecommendationQuery(BaseModel):
     )
     locale: Locale | None = None
     explain: bool = Field(default=True, description="Add a plain-language reason per item.")
+    fields: Annotated[str | None, AfterValidator(_split_fields)] = Field(
+        default=None, description="Comma-separated content to return with each item under `content` "
+        f"(from the approved version): {', '.join(CONTENT_FIELDS)}.")
 
 
 class RequestContext(BaseModel):
@@ -92,6 +112,8 @@ class RecommendationRequest(BaseModel):
     k: StrictInt = Field(default=10, ge=1, le=100)
     types: list[ResourceTypeName] | None = None
     explain: StrictBool = True
+    fields: list[ContentField] = Field(default_factory=list, description="Content to return with each item "
+                                       "under `content` (from the approved version).")
 
 
 class RecommendedItem(BaseModel):
@@ -105,6 +127,7 @@ class RecommendedItem(BaseModel):
     is_crisis_resource: bool = False
     next_session: datetime | None = Field(default=None, description="Groups: the next session start (ISO 8601, group's time zone).")
     contact: dict[str, str] | None = Field(default=None, description="Crisis resources: phone, text, web and hours.")
+    content: dict[str, object] | None = Field(default=None, description="What `fields` asked for, from the approved version.")
 
 
 RISK_LEVEL_DESCRIPTION = (

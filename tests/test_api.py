@@ -244,3 +244,38 @@ def test_a_user_can_see_everything_held_about_them_then_be_erased(app_client, de
         logged = conn.execute(select(erasure_log_table.c.user_hash, erasure_log_table.c.action)).all()
     assert {a for _h, a in logged} >= {"export", "erase"}
     assert all(user not in h for h, _a in logged)
+
+
+def test_a_platform_renders_an_exercise_from_the_response_alone(app_client) -> None:  # type: ignore[no-untyped-def]
+    body = app_client.get("/v1/users/render-user/recommendations?k=20&types=exercise&fields=summary,steps,duration_minutes").json
+    exercise = body["items"][0]
+    assert exercise["type"] == "exercise"
+    content = exercise["content"]
+    assert content["summary"] and isinstance(content["steps"], list) and len(content["steps"]) >= 2
+    assert all(isinstance(step, str) and step for step in content["steps"]) and content["duration_minutes"] >= 1
+    post = app_client.post("/v1/recommendations", json={"k": 3, "fields": ["body", "summary"]}).json
+    assert all("content" in i and "summary" in i["content"] for i in post["items"])
+    bad = app_client.get("/v1/users/render-user/recommendations?fields=status")
+    assert bad.status_code == 422 and "status" in bad.json["error"]["message"]
+    plain = app_client.get("/v1/users/render-user/recommendations?k=3").json
+    assert all("content" not in i for i in plain["items"])
+
+
+def test_platform_keys_read_only_what_their_users_may_be_served(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    from content_catalog.access import Actor
+    from content_catalog.schema import Resource
+
+    services, _result = deployment
+    served = app_client.get("/v1/users/anyone/recommendations?k=1").json["items"][0]["resource_id"]
+    ok = app_client.get(f"/v1/resources/{served}")
+    assert ok.status_code == 200 and ok.json["resource"]["id"] == served
+    assert "status" not in ok.json["resource"] and "reviewed_by" not in ok.json["resource"]
+    draft_id = f"art-draft-{uuid.uuid4().hex[:6]}"
+    draft = Resource.model_validate({"id": draft_id, "type": "article", "title": "A draft not yet reviewed",
+                                     "summary": "Nobody should read this before a reviewer has.",
+                                     "body": "Draft text.", "topics": ["sleep"], "duration_minutes": 3})
+    services.catalog.create(draft, Actor("author", tenant="demo"))
+    assert app_client.get(f"/v1/resources/{draft_id}").status_code == 404
+    other = f"art-other-{uuid.uuid4().hex[:6]}"
+    services.catalog.create(draft.model_copy(update={"id": other}), Actor("author", tenant="someone-else"))
+    assert app_client.get(f"/v1/resources/{other}").status_code == 404

@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from content_catalog.access import Actor, Forbidden
-from content_catalog.publish import publish_catalog
+from content_catalog.publish import renderable, publish_catalog
 from content_catalog.schema import Resource
 from content_catalog.store import NotFound, StaleVersion, StoredResource, WorkflowError
 from serving.auth import require
@@ -139,9 +139,17 @@ def create_resource():
 
 
 @bp.get("/resources/<resource_id>")
-@require(Role.EDITOR)
+@require(Role.EDITOR, Role.PLATFORM)
 @doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(401, 403, 404))
 def get_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
+    """An editor key reads the resource with its workflow; a platform key reads what its
+    users may be served: the last approved version, never a draft, a retired resource or
+    another tenant's private one (those are 404)."""
+    if g.api_key.role == Role.PLATFORM:
+        found = state().catalog.servable_for([resource_id], g.tenant).get(resource_id)
+        if found is None:
+            raise ApiError(404, "not_found", f"no servable resource {resource_id!r}", "resource_id")
+        return jsonify({"resource": renderable(found)})
     stored = state().catalog.get(resource_id, viewer=_actor())
     if stored is None:
         raise ApiError(404, "not_found", f"no resource {resource_id!r}", "resource_id")

@@ -46,6 +46,7 @@ def user_recommendations(user_id: str):  # type: ignore[no-untyped-def]  # no re
     req = RecRequest(
         tenant=g.tenant, user_id=checked_user_id(user_id), k=q.k,
         types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale, explain=q.explain,
+        fields=tuple(q.fields or ()),
     )
     return _json(recommend(state(), req))
 
@@ -66,5 +67,6 @@ def contextual_recommendations():
         types=frozenset(body.types) if body.types else ALL_TYPES, locale=body.locale,
         features=list(body.features), age_band=body.age_band,
         context_text=body.context.text, risk=body.context.risk, explain=body.explain,
+        fields=tuple(body.fields),
     )
     return _json(recommend(state(), req))
