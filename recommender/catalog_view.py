@@ -71,6 +71,10 @@ class CatalogView:
     helping: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # helps support someone else
     # next to crisis lines: 2 = coping content on self-harm or suicide, 1 = a calming exercise, 0 = neither
     crisis_support: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    # in-person groups and the regions (ISO 3166 alpha-2) where they meet: from the
+    # resource's country, else the regions of its locales ("de-DE" -> DE)
+    in_person: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    regions: list[frozenset[str]] = field(default_factory=list)
     _tenant_masks: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Candidate masks by request shape, filled by recommender.policy (the view is immutable).
@@ -126,10 +130,13 @@ class CatalogView:
         topical = np.array([bool(set(c.get("topics", [])) & CRISIS_TOPICS) if c else False for c in aligned], dtype=bool)
         calming = np.array([bool(t & CALMING_TAGS) for t in tags], dtype=bool) & (type_code == TYPE_CODES["exercise"])
         crisis_support = np.where(coping & topical, 2, np.where(calming & ~crisis, 1, 0)).astype(np.int8)
+        in_person = np.array([bool(c and (c.get("group") or {}).get("modality") == "in_person") for c in aligned],
+                             dtype=bool)
+        regions = [_regions_of(c) if c is not None else frozenset() for c in aligned]
         return cls(
             list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
             crisis, skill, group_full, languages, tie_bonus, topic_ids, owners, coping=coping, helping=helping,
-            crisis_support=crisis_support,
+            crisis_support=crisis_support, in_person=in_person, regions=regions,
         )
 
     def servable_for(self, tenant: str | None) -> np.ndarray:
@@ -143,6 +150,19 @@ class CatalogView:
             if len(self._tenant_masks) > 1024:  # bounded: one entry per tenant seen
                 self._tenant_masks.clear()
             self._tenant_masks[tenant] = mask
+        return mask
+
+    def meets_in(self, region: str | None) -> np.ndarray:
+        """Items a request from ``region`` may get as far as place goes: everything but the
+        in-person groups that meet elsewhere (or, with no region known, every in-person
+        group: nobody is sent to a room in a city they may not live in)."""
+        key = f"region:{region or ''}"
+        mask = self._language_masks.get(key)
+        if mask is None:
+            here = np.array([bool(region) and region in r for r in self.regions], dtype=bool)
+            mask = ~self.in_person | here if self.in_person.shape[0] else np.ones(len(self.item_ids), dtype=bool)
+            mask.setflags(write=False)
+            self._language_masks[key] = mask
         return mask
 
     def language_mask(self, locale: str | None) -> np.ndarray:
@@ -161,3 +181,10 @@ class CatalogView:
     def topics_of(self, row: int) -> list[str]:
         card = self.cards[row]
         return list(card.get("topics", [])) if card else []
+
+
+def _regions_of(card: Mapping[str, Any]) -> frozenset[str]:
+    country = card.get("country")
+    if country and country != "INTL":
+        return frozenset({str(country)})
+    return frozenset(r for r in (region_of(loc) for loc in card.get("locales", [])) if r)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommender.catalog_view import TOPIC_INDEX, TYPE_CODES, CatalogView, language_of, region_of
+from recommender.catalog_view import TOPIC_INDEX, TYPE_CODES, CatalogView, region_of
 
 
 
@@ -39,6 +39,8 @@ class PolicyRequest:
     # what the moment calls for: "crisis" (coping and safety planning next to the crisis
     # lines), "concern" (a little support content first), "helping" (worry for someone else)
     support: str | None = None
+    # the language of a request that names none (content in another language is never served)
+    default_locale: str = "en"
     # The tenant the request is for: its private resources join the global catalog.
     # None (offline use, tests): the global catalog only.
     tenant: str | None = None
@@ -47,7 +49,7 @@ class PolicyRequest:
 def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
     """Items that may appear in the personalised part of the list (a fresh array)."""
     blocked = frozenset(req.opt_outs | req.extra_excluded_topics)
-    key = (req.types, language_of(req.locale) if req.locale else "", req.is_minor, blocked, req.tenant)
+    key = (req.types, req.locale or req.default_locale, req.is_minor, blocked, req.tenant)
     static = view.memo.get(key)
     if static is None:
         static = _static_mask(view, req, blocked)
@@ -68,9 +70,9 @@ def _static_mask(view: CatalogView, req: PolicyRequest, blocked: frozenset[str])
     wanted = np.zeros(len(TYPE_CODES) + 1, dtype=bool)  # the last slot is code -1 (unknown)
     wanted[[TYPE_CODES[t] for t in req.types if t in TYPE_CODES]] = True
     mask &= wanted[view.type_code]
-    language = view.language_mask(req.locale)
-    if (language & mask).any():  # nothing in the user's language: fall back to every language
-        mask &= language
+    # only the request's language (en-GB may get en, never de); no locale: the default
+    mask &= view.language_mask(req.locale or req.default_locale)
+    mask &= view.meets_in(region_of(req.locale))
     topics = [TOPIC_INDEX[t] for t in blocked if t in TOPIC_INDEX]
     if topics:
         mask &= ~view.topics[:, topics].any(axis=1)

@@ -279,3 +279,27 @@ def test_platform_keys_read_only_what_their_users_may_be_served(app_client, depl
     other = f"art-other-{uuid.uuid4().hex[:6]}"
     services.catalog.create(draft.model_copy(update={"id": other}), Actor("author", tenant="someone-else"))
     assert app_client.get(f"/v1/resources/{other}").status_code == 404
+
+
+def test_groups_qualify_by_place_and_language(app_client) -> None:  # type: ignore[no-untyped-def]
+    from content_catalog.seed import load_seed_catalog
+    from recommender.catalog_view import region_of
+
+    groups = {r.id: r for r in load_seed_catalog() if r.group is not None}
+    in_person = {gid for gid, r in groups.items() if r.group is not None and r.group.modality == "in_person"}
+    assert in_person, "the seed catalog has in-person groups"
+
+    def meets(gid: str) -> set[str]:
+        r = groups[gid]
+        return {r.country} if r.country else {x for x in (region_of(loc) for loc in r.locales) if x}
+
+    for locale in ("en-GB", "en-US", "de-DE"):
+        body = app_client.get(f"/v1/users/place-user/recommendations?types=group&k=20&locale={locale}").json
+        for item in body["items"]:
+            if item["resource_id"] in in_person:
+                assert locale.split("-")[1] in meets(item["resource_id"]), (locale, item["resource_id"])
+            langs = {loc.split("-")[0] for loc in groups[item["resource_id"]].locales}
+            assert locale.split("-")[0] in langs, "content in another language was served"
+    no_locale = app_client.get("/v1/users/place-user/recommendations?types=group&k=20").json
+    assert not {i["resource_id"] for i in no_locale["items"]} & in_person
+    assert all("en" in {loc.split("-")[0] for loc in groups[i["resource_id"]].locales} for i in no_locale["items"])

@@ -83,13 +83,15 @@ def test_crisis_resources_come_first_for_the_users_country_then_international() 
     assert no_risk == []
 
 
-def test_language_filter_falls_back_when_nothing_matches() -> None:
+def test_content_in_another_language_is_never_served() -> None:
     view = _view()
     scores = np.ones(len(view.item_ids))
     _c, ranked = apply_policy(view, scores, 20, PolicyRequest(locale="de-DE", max_topic_share=1, max_heavy_share=1))
     assert {view.item_ids[r] for r in ranked} == {"de"}
     _c, ranked = apply_policy(view, scores, 20, PolicyRequest(locale="ja", max_topic_share=1, max_heavy_share=1))
-    assert len(ranked) > 5
+    assert ranked == []  # nothing in Japanese: an empty list, never another language
+    _c, ranked = apply_policy(view, scores, 20, PolicyRequest(locale="en-GB", max_topic_share=1, max_heavy_share=1))
+    assert ranked and "de" not in {view.item_ids[r] for r in ranked}  # en-GB gets en, never de
 
 
 @pytest.mark.parametrize("text", [
