@@ -135,3 +135,14 @@ def app_client(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures a
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {result.api_key}"
     return client
+
+
+def stop_process(proc, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]  # a subprocess.Popen
+    """Ask a server the test started to stop; kill it if it does not within ``timeout``."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -23,6 +23,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.conftest import stop_process
+
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 
 
@@ -117,8 +119,4 @@ def test_workers_share_no_database_or_redis_socket(postgres_url: str, redis_url:
             for b in pids[i + 1:]:
                 assert not held[a] & held[b], f"processes {a} and {b} share a database or Redis socket"
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop_process(serve)

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import stop_process
 import redis
 
 pytestmark = [pytest.mark.slow,
@@ -113,11 +115,7 @@ def outage_server(deployment, tmp_path: Path):  # type: ignore[no-untyped-def]  
     try:
         yield base, result, strict_key, redis_port, state
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop_process(serve)
         state["server"].terminate()
         state["server"].wait(timeout=10)
 
