@@ -208,8 +208,12 @@ def deploy_synthetic(
     if emb is not None:
         pipe.rename(staging_emb, keys.catalog_embeddings)
     pipe.incr(keys.catalog_version)
+    # this Redis now holds the whole state (as the quick start and a restore say): without the
+    # marker serving takes Redis for emptied and answers from SQL, which has no model here
+    pipe.set(keys.restored, "bench")
     pipe.execute()
     timings["publish_catalog_s"] = time.perf_counter() - t
+    register_catalog_ids(be, item_ids)
     return Deployment(mv.version, item_ids, n_users, items, users, timings, uv_key)
 
 
@@ -218,6 +222,23 @@ def bulk_write_user_vectors(client: Any, name: str, users: np.ndarray, chunk: in
     from storage.snapshot import vector_bytes, write_user_vectors
 
     write_user_vectors(client, name, ((user_id(i), vector_bytes(users[i])) for i in range(users.shape[0])), chunk)
+
+
+def register_catalog_ids(be: BenchEnv, item_ids: list[str]) -> None:
+    """The synthetic items as (approved, minimal) rows of the SQL catalog, which the events
+    endpoint checks every ``resource_id`` against; serving itself reads the cards in Redis."""
+    from datetime import UTC, datetime
+
+    from storage.db import get_engine
+    from storage.tables import resources_table
+
+    be.home.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    rows = [{"id": rid, "type": "article", "status": "approved", "data": {"id": rid}, "approved_data": {"id": rid},
+             "content_hash": rid, "version": 1, "created_at": now, "updated_at": now} for rid in item_ids]
+    with get_engine(be.settings().sql_url).begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(resources_table.insert(), rows[start:start + 5000])
 
 
 def create_api_key(be: BenchEnv) -> str:
