@@ -73,7 +73,7 @@ def test_effectiveness_rates_have_intervals_and_flags_need_evidence() -> None:
     good = OutcomeCounts(impressions=1000, clicks=200, starts=150, completions=120, helpful=80, not_helpful=20,
                          content_reports=3)
     figures = effectiveness(good)
-    assert figures["completion_rate"].estimate == 0.8  # type: ignore[union-attr]
+    assert figures["completion_rate"].estimate == 0.8  # type: ignore[union-attr]  # a rate with counts behind it is an interval
     assert flag_reasons(good, FlagRule()) == []
     harmful = OutcomeCounts(impressions=400, helpful=5, not_helpful=40, content_reports=30)
     reasons = flag_reasons(harmful, FlagRule())

@@ -204,7 +204,7 @@ def test_events_fold_into_a_new_users_vector_at_once(app_client, deployment) -> 
                for i in after["items"])
 
 
-def test_json_bodies_are_typed_exactly(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_json_bodies_are_typed_exactly(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     for body in ({"k": True}, {"k": "5"}, {"k": 5.0}, {"context": {"risk": "yes"}}, {"context": {"risk": 1}},
                  {"explain": "false"}):
         response = app_client.post("/v1/recommendations", json=body)
@@ -213,13 +213,13 @@ def test_json_bodies_are_typed_exactly(app_client) -> None:  # type: ignore[no-u
     assert app_client.post("/v1/recommendations", json={"k": 5, "context": {"risk": False}}).status_code == 200
 
 
-def test_a_body_over_the_limit_is_413_naming_the_limit(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_over_the_limit_is_413_naming_the_limit(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     response = app_client.post("/v1/events", data=b"x" * (2 * 1024 * 1024 + 10), content_type="application/json")
     assert response.status_code == 413
     assert str(2 * 1024 * 1024) in response.json["error"]["message"]
 
 
-def test_a_user_can_see_everything_held_about_them_then_be_erased(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_can_see_everything_held_about_them_then_be_erased(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from sqlalchemy import select
 
     from storage.tables import erasure_log_table
@@ -246,7 +246,7 @@ def test_a_user_can_see_everything_held_about_them_then_be_erased(app_client, de
     assert all(user not in h for h, _a in logged)
 
 
-def test_a_platform_renders_an_exercise_from_the_response_alone(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_platform_renders_an_exercise_from_the_response_alone(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     body = app_client.get("/v1/users/render-user/recommendations?k=20&types=exercise&fields=summary,steps,duration_minutes").json
     exercise = body["items"][0]
     assert exercise["type"] == "exercise"
@@ -261,7 +261,7 @@ def test_a_platform_renders_an_exercise_from_the_response_alone(app_client) -> N
     assert all("content" not in i for i in plain["items"])
 
 
-def test_platform_keys_read_only_what_their_users_may_be_served(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_platform_keys_read_only_what_their_users_may_be_served(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from content_catalog.access import Actor
     from content_catalog.schema import Resource
 
@@ -281,7 +281,7 @@ def test_platform_keys_read_only_what_their_users_may_be_served(app_client, depl
     assert app_client.get(f"/v1/resources/{other}").status_code == 404
 
 
-def test_groups_qualify_by_place_and_language(app_client) -> None:  # type: ignore[no-untyped-def]
+def test_groups_qualify_by_place_and_language(app_client) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from content_catalog.seed import load_seed_catalog
     from recommender.catalog_view import region_of
 

@@ -34,7 +34,7 @@ def _random_events(rng: random.Random, n: int, start: datetime) -> list[Event]:
     return events
 
 
-def test_rollups_equal_a_brute_force_count(sql_engine) -> None:  # type: ignore[no-untyped-def]
+def test_rollups_equal_a_brute_force_count(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     rng = random.Random(3)
     start = datetime(2026, 11, 1, tzinfo=UTC)
     events = _random_events(rng, 3000, start)
@@ -58,11 +58,11 @@ def test_rollups_equal_a_brute_force_count(sql_engine) -> None:  # type: ignore[
     some = next(iter(expected))
     rated = expected[some]["helpful"] + expected[some]["not_helpful"]
     helpful = figures[some].figures["helpful_rate"]
-    assert helpful.estimate == pytest.approx(expected[some]["helpful"] / rated if rated else 0.0)  # type: ignore[union-attr]
+    assert helpful.estimate == pytest.approx(expected[some]["helpful"] / rated if rated else 0.0)  # type: ignore[union-attr]  # a rate with counts behind it is an interval
 
 
 @pytest.mark.slow
-def test_outcome_events_through_the_api(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+def test_outcome_events_through_the_api(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from storage.api_keys import KeyStore, Role
 
     services, result = deployment
