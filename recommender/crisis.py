@@ -101,7 +101,7 @@ class CrisisClassifier:
         logits = np.atleast_2d(vectors).astype(np.float32) @ self.coef.T + self.intercept
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+        return exp / exp.sum(axis=1, keepdims=True)
 
 
 def decide(reading: LexiconReading, probs: np.ndarray | None, thresholds: Thresholds) -> RiskLevel:

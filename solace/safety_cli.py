@@ -8,19 +8,22 @@ import html
 import io
 import json
 from dataclasses import asdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from solace.services import Services
+from training.crisis_detector import LabelledText
 
 
 def _services(ctx: click.Context) -> Services:
-    return ctx.ensure_object(dict)["services"]  # type: ignore[no-any-return]
+    return ctx.ensure_object(dict)["services"]
 
 
-def _encode_with_cache(services: Services):  # type: ignore[no-untyped-def]
+def _encode_with_cache(services: Services) -> tuple[Callable[[Sequence[str]], np.ndarray], str]:
     """Encode texts through the per-text vector cache, so a second run encodes nothing."""
     from solace.jobs import encoder_for
     from storage.embeddings import TextVectorCache, embed_cached
@@ -29,7 +32,7 @@ def _encode_with_cache(services: Services):  # type: ignore[no-untyped-def]
     settings = services.settings
     name = model_name(settings.embedding_model)
 
-    def encode(texts):  # type: ignore[no-untyped-def]
+    def encode(texts: Sequence[str]) -> np.ndarray:
         settings.ensure_home()
         cache = TextVectorCache.in_dir(settings.cache_dir)
         try:
@@ -42,7 +45,7 @@ def _encode_with_cache(services: Services):  # type: ignore[no-untyped-def]
     return encode, name
 
 
-def _load(file: Path, group_field: str):  # type: ignore[no-untyped-def]
+def _load(file: Path, group_field: str) -> list[LabelledText]:
     from training.crisis_detector import load_labelled
 
     try:

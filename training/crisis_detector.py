@@ -84,7 +84,7 @@ def train_classifier(
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
     model.fit(vectors, labels)
     counts = {c_: int((labels == LEVEL_INDEX[c_]).sum()) for c_ in CLASSES}
-    card = {"trained_on": "training/crisis_corpus", "corpus_fingerprint": corpus_fingerprint(rows),
+    card: dict[str, object] = {"trained_on": "training/crisis_corpus", "corpus_fingerprint": corpus_fingerprint(rows),
             "corpus_counts": counts, "model": f"multinomial logistic regression, C={c}, class_weight=balanced"}
     return CrisisClassifier(model.coef_.astype(np.float32), model.intercept_.astype(np.float32),
                             thresholds or Thresholds(), encoder_name, card)
