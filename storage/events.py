@@ -30,38 +30,34 @@ class EventStore:
         return sqlite_insert(events_table)
 
     def add_batch(self, tenant: str, events: Sequence[Event], source: str = "api") -> set[str]:
-        """Store new events; returns the ids that were new (duplicates are skipped)."""
-        if not events:
-            return set()
-        ids = [e.event_id for e in events]
-        with self.engine.begin() as conn:
-            existing = set(
-                conn.execute(
-                    select(events_table.c.event_id).where(
-                        events_table.c.tenant == tenant, events_table.c.event_id.in_(ids)
-                    )
-                ).scalars()
+        """Store new events; returns the ids that were new (duplicates are skipped).
+
+        One statement (``ON CONFLICT DO NOTHING ... RETURNING``) both skips duplicates and
+        says which events were new, so the transaction writes first and never has to turn a
+        read into a write while another worker ingests (on SQLite that upgrade cannot wait
+        for the other writer).
+        """
+        rows = []
+        by_id: dict[str, Event] = {}
+        for e in events:
+            if e.event_id in by_id:
+                continue  # the same event twice in one batch
+            by_id[e.event_id] = e
+            rows.append(
+                {
+                    "tenant": tenant, "event_id": e.event_id, "user_id": e.user_id,
+                    "resource_id": e.resource_id, "type": e.type, "ts": as_utc(e.timestamp),
+                    "recommendation_id": e.recommendation_id, "source": source, "reason": e.reason,
+                }
             )
-            rows = []
-            fresh: list[Event] = []
-            seen: set[str] = set()
-            for e in events:
-                if e.event_id in existing or e.event_id in seen:
-                    continue
-                seen.add(e.event_id)
-                fresh.append(e)
-                rows.append(
-                    {
-                        "tenant": tenant, "event_id": e.event_id, "user_id": e.user_id,
-                        "resource_id": e.resource_id, "type": e.type, "ts": as_utc(e.timestamp),
-                        "recommendation_id": e.recommendation_id, "source": source, "reason": e.reason,
-                    }
-                )
-            if rows:
-                stmt = self._insert().on_conflict_do_nothing(index_elements=["tenant", "event_id"])
-                conn.execute(stmt, rows)
-                add_to_rollups(conn, tenant, fresh)
-        return seen
+        if not rows:
+            return set()
+        stmt = (self._insert().on_conflict_do_nothing(index_elements=["tenant", "event_id"])
+                .returning(events_table.c.event_id))
+        with self.engine.begin() as conn:
+            inserted = set(conn.execute(stmt, rows).scalars().all())
+            add_to_rollups(conn, tenant, [by_id[i] for i in by_id if i in inserted])
+        return inserted
 
     def iter_events(
         self, tenant: str | None = None, window: TimeWindow | None = None,

@@ -96,3 +96,31 @@ def test_outcome_events_through_the_api(app_client, deployment) -> None:  # type
     assert other.status_code == 403
     platform = app_client.get("/v1/analytics/resources")  # a platform key
     assert platform.status_code == 403
+
+
+def test_two_writers_ingest_together_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Writers storing events at once all succeed, and every event is counted once."""
+    import threading
+
+    from storage.db import get_engine
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'two-writers.db'}")
+    store = EventStore(engine)
+    errors: list[BaseException] = []
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+
+    def writer(name: str) -> None:
+        try:
+            for batch in range(30):
+                store.add_batch("acme", [Event(f"{name}-{batch}-{k}", f"u{k}", f"r-{k % 5}", "impression", start)
+                                         for k in range(40)])
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b", "c")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert sum(c["impressions"] for c in OutcomeStore(engine).counts("acme").values()) == 3 * 30 * 40
