@@ -33,3 +33,27 @@ def test_creating_the_serving_app_imports_no_training_module(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED:"))
     assert line == "LOADED:", f"a serving worker imported {line[len('LOADED:'):]}"
+
+
+_WARM = """
+import sys
+from core.config import Settings
+from serving.app import create_app
+
+settings = Settings(home=sys.argv[1])
+settings.ensure_home()
+create_app(settings)
+import core.encoder, recommender.crisis
+print("WARM:", bool(core.encoder._MODELS), bool(recommender.crisis._DETECTORS))
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_loads_the_encoder_and_crisis_detector_before_it_takes_traffic(tmp_path: Path) -> None:
+    """Ready means ready: no request pays the seconds of loading the models."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    done = subprocess.run([sys.executable, "-c", _WARM, str(tmp_path / "home")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "WARM: True True" in done.stdout
