@@ -124,3 +124,36 @@ def test_two_writers_ingest_together_on_sqlite(tmp_path) -> None:  # type: ignor
         t.join()
     assert not errors, errors[0]
     assert sum(c["impressions"] for c in OutcomeStore(engine).counts("acme").values()) == 3 * 30 * 40
+
+
+def test_solace_analytics_resources_and_flags(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json as json_lib
+
+    from click.testing import CliRunner
+
+    from solace.cli import cli
+    from storage.db import get_engine
+
+    monkeypatch.setenv("SOLACE_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    engine = get_engine(f"sqlite:///{tmp_path / 'home' / 'solace.db'}")
+    day = datetime(2026, 11, 10, tzinfo=UTC)
+    events = [Event(f"i-{k}", f"u{k}", "r-harmful", "impression", day) for k in range(400)]
+    events += [Event(f"c-{k}", f"u{k}", "r-harmful", "content_report", day, reason="harmful") for k in range(60)]
+    events += [Event(f"g-{k}", f"u{k}", "r-good", "impression", day) for k in range(400)]
+    events += [Event(f"h-{k}", f"u{k}", "r-good", "helpful", day) for k in range(40)]
+    EventStore(engine).add_batch("acme", events)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["analytics", "resources", "--since", "2026-11-01", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    rows = {r["resource_id"]: r for r in json_lib.loads(out.output)["resources"]}
+    assert rows["r-harmful"]["content_reports"] == 60 and rows["r-good"]["helpful"] == 40
+    assert rows["r-harmful"]["flags"] and not rows["r-good"]["flags"]
+    table = runner.invoke(cli, ["analytics", "resources"])
+    assert table.exit_code == 0 and "r-harmful" in table.output
+    csv_out = runner.invoke(cli, ["analytics", "resources", "--format", "csv"])
+    assert csv_out.output.splitlines()[0].startswith("resource_id,impressions")
+    flags = runner.invoke(cli, ["analytics", "flags"])
+    assert "r-harmful: content reports" in flags.output and "r-good" not in flags.output
+    bad = runner.invoke(cli, ["analytics", "resources", "--since", "yesterday"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from core.config import load_settings
 from solace.cli import admin, models, run
+from solace.cli.analytics import analytics
 from solace.cli.catalog import catalog
 from solace.cli.evaluate import evaluate, tune
 from solace.services import Services
@@ -37,7 +38,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (run.quickstart, run.serve, run.openapi_cmd, models.embed, models.train, models.publish_cmd,
                 run.restore_cmd, models.models, admin.keys, admin.tenants, admin.events, admin.users, safety,
-                catalog, evaluate, tune):
+                catalog, evaluate, tune, analytics):
     cli.add_command(command)
 
 
