@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Engine, and_, delete, func, not_, select
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, not_, select, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -92,16 +92,19 @@ class EventStore:
         with self.engine.connect() as conn:
             return [(r.tenant, r.event_id) for r in conn.execute(query)]
 
-    def unknown_resources(self, resource_ids: Sequence[str]) -> set[str]:
+    def unknown_resources(self, resource_ids: Sequence[str], tenant: str | None = None) -> set[str]:
         """The ids among ``resource_ids`` that name no resource of the catalog (any status:
-        an event about a resource retired since it was shown is still a real event)."""
+        an event about a resource retired since it was shown is still a real event). With
+        ``tenant``, another tenant's private resources count as unknown too: an answer must
+        not tell a platform that they exist."""
         wanted = set(resource_ids)
         if not wanted:
             return set()
+        query = select(resources_table.c.id).where(resources_table.c.id.in_(sorted(wanted)))
+        if tenant is not None:
+            query = query.where(or_(resources_table.c.owner_tenant.is_(None), resources_table.c.owner_tenant == tenant))
         with self.engine.connect() as conn:
-            known = set(conn.execute(
-                select(resources_table.c.id).where(resources_table.c.id.in_(sorted(wanted)))
-            ).scalars())
+            known = set(conn.execute(query).scalars())
         return wanted - known
 
     def user_events(self, tenant: str, user_id: str, window: TimeWindow | None = None) -> list[Event]:

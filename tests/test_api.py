@@ -303,3 +303,20 @@ def test_groups_qualify_by_place_and_language(app_client) -> None:  # type: igno
     no_locale = app_client.get("/v1/users/place-user/recommendations?types=group&k=20").json
     assert not {i["resource_id"] for i in no_locale["items"]} & in_person
     assert all("en" in {loc.split("-")[0] for loc in groups[i["resource_id"]].locales} for i in no_locale["items"])
+
+
+def test_events_cannot_probe_another_tenants_private_resources(app_client, deployment) -> None:  # type: ignore[no-untyped-def]
+    from content_catalog.access import Actor
+    from content_catalog.schema import Resource
+
+    services, _result = deployment
+    private = f"art-private-{uuid.uuid4().hex[:6]}"
+    services.catalog.create(Resource.model_validate({
+        "id": private, "type": "article", "title": "Another platform's own article",
+        "summary": "Written by another tenant's staff for their users only.", "body": "Text.",
+        "topics": ["sleep"], "duration_minutes": 2}), Actor("author", tenant="someone-else"))
+    probe = app_client.post("/v1/events", json=_events("prober", private, "click"))
+    missing = app_client.post("/v1/events", json=_events("prober", f"art-none-{uuid.uuid4().hex[:6]}", "click"))
+    assert probe.status_code == missing.status_code == 422
+    assert probe.json["error"]["message"].replace(private, "X") == missing.json["error"]["message"].replace(
+        missing.json["error"]["message"].split("'")[1], "X")

@@ -81,7 +81,7 @@ def _check_times_and_resources(batch: EventBatch) -> None:
             raise ApiError(422, "invalid_field", f"events.{n}.timestamp: {e.timestamp.isoformat()} is more than "
                            f"{settings.event_max_future_seconds} seconds ahead of the server's clock "
                            "(SOLACE_EVENT_MAX_FUTURE_SECONDS)", f"events.{n}.timestamp")
-    unknown = state().events.unknown_resources([e.resource_id for e in batch.events])
+    unknown = state().events.unknown_resources([e.resource_id for e in batch.events], g.tenant)
     for n, e in enumerate(batch.events):
         if e.resource_id in unknown:
             raise ApiError(422, "invalid_field", f"events.{n}.resource_id: no resource {e.resource_id!r} "
