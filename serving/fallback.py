@@ -27,13 +27,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.events import DISTRESS_TYPES, TimeWindow
 from storage.events import EventStore
 from storage.keyspace import Keyspace
+from storage.user_state import derive_states
 from storage.profiles import ProfileStore
 from storage.tenants import TenantPolicyStore
 
 log = logging.getLogger("solace.serving")
 
-# Event types whose confidence is negative are never positives (dismiss, reports).
-_COMPLETE = "complete"
 
 
 @dataclass
@@ -131,16 +130,12 @@ class SqlFallback:
             return state
         if profile is not None:
             state.profile = profile.to_json()
+        derived = derive_states(events, self.weights).get(user)
+        if derived is not None:
+            state.completed, state.dismissed, state.interactions = (
+                derived.completed, derived.dismissed, derived.interactions)
         now = datetime.now(UTC)
         for e in events:
-            w = self.weights.get(e.type, 0.0)
-            if e.type == _COMPLETE:
-                state.completed.add(e.resource_id)
-            if w < 0:
-                state.dismissed.add(e.resource_id)
-                state.interactions.pop(e.resource_id, None)
-            elif w > 0 and e.resource_id not in state.dismissed:
-                state.interactions[e.resource_id] = max(state.interactions.get(e.resource_id, 0.0), w)
             if e.type in DISTRESS_TYPES:
                 ts = e.timestamp if e.timestamp.tzinfo else e.timestamp.replace(tzinfo=UTC)
                 if (now - ts).total_seconds() < self.risk_window_seconds:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from collections.abc import Mapping, Iterable, Sequence
 from datetime import UTC, datetime
 
 import redis
@@ -93,6 +94,34 @@ def put_profile(client: redis.Redis, keys: Keyspace, tenant: str, user: str, pro
     pipe.execute()
 
 
+@dataclass
+class DerivedState:
+    """What a user's events say, as serving reads it: what they completed, what they
+    dismissed (never suggested again), and their strongest positive signal per resource
+    (none for a dismissed one)."""
+
+    completed: set[str] = field(default_factory=set)
+    dismissed: set[str] = field(default_factory=set)
+    interactions: dict[str, float] = field(default_factory=dict)
+
+
+def derive_states(events: Iterable[Event], weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS) -> dict[str, DerivedState]:
+    """Per user, from their events: the one rule that the Redis rebuild and the answers
+    given from SQL during an outage both apply."""
+    out: dict[str, DerivedState] = defaultdict(DerivedState)
+    for e in events:
+        state = out[e.user_id]
+        w = weights.get(e.type, 0.0)
+        if e.type == "complete":
+            state.completed.add(e.resource_id)
+        if w < 0:
+            state.dismissed.add(e.resource_id)
+            state.interactions.pop(e.resource_id, None)
+        elif w > 0 and e.resource_id not in state.dismissed:
+            state.interactions[e.resource_id] = max(state.interactions.get(e.resource_id, 0.0), w)
+    return dict(out)
+
+
 def sync_user_state(
     client: redis.Redis, keys: Keyspace, tenant: str, events: Iterable[Event],
     profiles: dict[str, UserProfile], weights: dict[str, float] = DEFAULT_EVENT_WEIGHTS,
@@ -100,17 +129,10 @@ def sync_user_state(
 ) -> int:
     """Rebuild the Redis state of every user in ``events``, ``profiles`` and ``also_users``
     (the last may have no events left at all, e.g. after a retention purge)."""
-    completed: dict[str, set[str]] = defaultdict(set)
-    dismissed: dict[str, set[str]] = defaultdict(set)
-    inter: dict[str, dict[str, float]] = defaultdict(dict)
-    for e in events:
-        w = weights.get(e.type, 0.0)
-        if e.type == "complete":
-            completed[e.user_id].add(e.resource_id)
-        if w < 0:
-            dismissed[e.user_id].add(e.resource_id)
-        elif w > 0:
-            inter[e.user_id][e.resource_id] = max(inter[e.user_id].get(e.resource_id, 0.0), w)
+    derived = derive_states(events, weights)
+    completed = {u: d.completed for u, d in derived.items()}
+    dismissed = {u: d.dismissed for u, d in derived.items()}
+    inter = {u: d.interactions for u, d in derived.items()}
     users = set(completed) | set(dismissed) | set(inter) | set(profiles) | set(also_users)
     pipe = client.pipeline(transaction=False)
     for n, user in enumerate(sorted(users)):
@@ -118,11 +140,11 @@ def sync_user_state(
             keys.user_completed(tenant, user), keys.user_dismissed(tenant, user),
             keys.user_interactions(tenant, user), keys.user_cached_lists(tenant, user),
         )
-        if completed[user]:
+        if completed.get(user):
             pipe.sadd(keys.user_completed(tenant, user), *completed[user])
-        if dismissed[user]:
+        if dismissed.get(user):
             pipe.sadd(keys.user_dismissed(tenant, user), *dismissed[user])
-        clean = {i: w for i, w in inter[user].items() if i not in dismissed[user]}
+        clean = inter.get(user, {})
         if clean:
             pipe.hset(keys.user_interactions(tenant, user), mapping=clean)  # type: ignore[arg-type]  # redis-py's Mapping keys are invariant: str is a field
         if user in profiles:
