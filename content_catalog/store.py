@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import Engine, insert, or_, select, text, update
 
 from content_catalog.access import (
     WORKFLOW_FIELDS,
@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 REVIEW_ACTIONS = ("submit", "approve", "reject", "retire", "unretire")
+# the PostgreSQL advisory lock that serialises catalog writes (any constant unique to Solace)
+CATALOG_WRITE_LOCK = 0x50_4C_41_43_45_01
 
 
 def _dump(resource: Resource) -> dict[str, Any]:
@@ -199,9 +201,17 @@ class CatalogStore:
         )
 
     def _row(self, conn: Any, resource_id: str) -> Any:
-        """The row, locked for this transaction on PostgreSQL (SQLite locks the database)."""
+        """The row, locked for this transaction on PostgreSQL (SQLite locks the database).
+
+        Every write reads its row here first, so this is also where catalog writes are
+        serialised on PostgreSQL (one transaction-scoped advisory lock, taken before the
+        row lock): audit ids, the catalog feed's change sequence, then become visible in
+        the order they were assigned, and a feed cursor never skips a change committed
+        late (``content_catalog.feed``). Catalog writes are editors' actions, rare enough
+        for one at a time."""
         query = select(resources_table).where(resources_table.c.id == resource_id)
         if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CATALOG_WRITE_LOCK})
             query = query.with_for_update()
         return conn.execute(query).first()
 

@@ -186,6 +186,7 @@ ENDPOINT_INPUTS: dict[str, set[str]] = {
     "catalog.get_resource": {PATH},
     "catalog.patch_resource": {BODY, PATH},
     "catalog.review_resource": {BODY, PATH},
+    "feed.catalog_feed": {QUERY},
     "analytics.resources": {QUERY},
 }
 # Endpoints that read nothing from the client: hostile input must still never be a 5xx.
