@@ -152,7 +152,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _unavailable(exc: Exception) -> ResponseReturnValue:
         # a store is unreachable: the client may retry; never a 500 for the client's input
-        log.warning("a store is unreachable: %s", type(exc).__name__)
+        # the traceback says which call met the outage (store errors carry no user data)
+        log.warning("a store is unreachable: %s", type(exc).__name__, exc_info=exc)
         response = jsonify(error_body("unavailable", "a backing store is briefly unreachable; retry shortly"))
         response.status_code = 503
         response.headers["Retry-After"] = "5"
