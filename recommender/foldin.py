@@ -17,6 +17,9 @@ measured against the trained vectors on MovieLens by ``bench/foldin.py``.
   mean of the factor rows of their items, rescaled to the typical trained user norm: close
   to the trained vectors (93% of their precision@10 for the tuned hybrid) at the cost of a
   gather and a sum.
+- **EASE** (:class:`HistoryFoldIn`): an item-item model whose user vector *is* the user's
+  history over its basis items (the most popular items, :func:`history_basis`) plus a
+  constant 1 for its popularity fallback column, so folding in is exact: no solve at all.
 - **Blends** (:class:`BlendFoldIn`): each part folds in by its own rule, then is centred,
   standardised and weighted exactly as ``training.workbench.ScoreBlend`` built the trained
   vectors.
@@ -31,7 +34,26 @@ from typing import Any
 import numpy as np
 
 FIXED_BIAS_ALGORITHMS = frozenset({"lightfm", "bpr"})
+HISTORY_ALGORITHMS = frozenset({"ease"})
 DEFAULT_REGULARIZATION = 0.1
+# EASE's last item column is log-popularity scaled to at most this: it orders items for a
+# user with no basis item in their history and is far below any learnt item-item weight
+EASE_FALLBACK_WEIGHT = 1e-6
+
+
+def log_popularity(matrix: Any) -> np.ndarray:
+    """``log(1 + number of users per item)`` as float32: the popularity a version publishes
+    and the order EASE's basis is chosen by (one function, so both sides agree exactly)."""
+    counts = np.asarray((matrix > 0).sum(axis=0)).ravel()
+    return np.log1p(counts).astype(np.float32)
+
+
+def history_basis(popularity: np.ndarray, size: int) -> np.ndarray:
+    """The item rows of a history model's basis: the ``size`` most popular items, ties in
+    row order. Training and serving both derive it from the published popularity, so the
+    basis needs no storage of its own."""
+    order = np.argsort(-np.asarray(popularity, dtype=np.float32), kind="stable")
+    return np.sort(order[: max(0, min(int(size), len(order)))])
 
 
 def foldin_settings(algorithm: str, params: Mapping[str, Any]) -> dict[str, float]:
@@ -44,6 +66,10 @@ def foldin_settings(algorithm: str, params: Mapping[str, Any]) -> dict[str, floa
     if algorithm == "als":
         return {"regularization": float(params.get("regularization", DEFAULT_REGULARIZATION)),
                 "alpha": float(params.get("alpha", 1.0))}
+    if algorithm in HISTORY_ALGORITHMS:
+        # the basis size and whether histories are binary: all a history fold-in needs
+        return {"regularization": DEFAULT_REGULARIZATION, "alpha": 1.0,
+                "basis_size": float(params.get("max_items", 0)), "binary": float(bool(params.get("binary", True)))}
     return {"regularization": DEFAULT_REGULARIZATION, "alpha": 1.0}
 
 
@@ -124,6 +150,49 @@ class FoldIn:
         return np.hstack([u, np.ones((len(u), 1))]).astype(np.float32)
 
 
+class HistoryFoldIn:
+    """Fold-in of a history model (EASE): the user vector is the user's interactions over
+    the basis items (1 each when ``binary``, else their confidences), then a constant 1 for
+    the fallback column. Exactly the vector training gave a user with that history."""
+
+    def __init__(self, popularity: np.ndarray, basis_size: int, binary: bool = True) -> None:
+        self.basis = history_basis(popularity, basis_size)
+        self.binary = binary
+        self.dim_of = np.full(len(popularity), -1, dtype=np.int64)
+        self.dim_of[self.basis] = np.arange(len(self.basis))
+
+    def user_vectors(
+        self, item_matrix: np.ndarray, rows: Sequence[np.ndarray], confidences: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        if item_matrix.shape[1] != len(self.basis) + 1:
+            raise ValueError(f"the item matrix has {item_matrix.shape[1]} columns, the history basis "
+                             f"{len(self.basis)} items and a fallback column")
+        out = np.zeros((len(rows), len(self.basis) + 1), dtype=np.float32)
+        out[:, -1] = 1.0
+        for u, (r, c) in enumerate(zip(rows, confidences)):
+            r = np.asarray(r, dtype=np.int64)
+            c = np.asarray(c, dtype=np.float64)
+            inside = r < len(self.dim_of)  # rows appended after training are in no basis
+            dims = np.full(len(r), -1, dtype=np.int64)
+            dims[inside] = self.dim_of[r[inside]]
+            keep = (dims >= 0) & (c > 0)
+            out[u, dims[keep]] = 1.0 if self.binary else c[keep]
+        return out
+
+
+def make_foldin(
+    item_matrix: np.ndarray, algorithm: str, settings: Mapping[str, float], popularity: np.ndarray,
+    target_norm: float | None = None,
+) -> FoldIn | HistoryFoldIn:
+    """The fold-in of a single (not blended) model from its published settings;
+    ``popularity`` covers the trained items only (a history model's basis is among them)."""
+    regularization = float(settings.get("regularization", DEFAULT_REGULARIZATION))
+    alpha = float(settings.get("alpha", 1.0))
+    if algorithm in HISTORY_ALGORITHMS:
+        return HistoryFoldIn(popularity, int(settings.get("basis_size", 0)), bool(settings.get("binary", 1.0)))
+    return FoldIn.for_items(item_matrix, algorithm, regularization, target_norm, alpha)
+
+
 @dataclass(frozen=True)
 class BlendPart:
     """One part of a blend as serving needs it to fold a user in (recorded at training)."""
@@ -135,17 +204,23 @@ class BlendPart:
     user_norm: float
     regularization: float = DEFAULT_REGULARIZATION
     alpha: float = 1.0
+    basis_size: float = 0.0  # a history part (EASE): its basis size, and whether it is binary
+    binary: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"algorithm": self.algorithm, "dims": self.dims, "weight": self.weight,
-                "mean": [float(x) for x in self.mean], "user_norm": self.user_norm,
-                "regularization": self.regularization, "alpha": self.alpha}
+        out = {"algorithm": self.algorithm, "dims": self.dims, "weight": self.weight,
+               "mean": [float(x) for x in self.mean], "user_norm": self.user_norm,
+               "regularization": self.regularization, "alpha": self.alpha}
+        if self.algorithm in HISTORY_ALGORITHMS:
+            out.update(basis_size=self.basis_size, binary=self.binary)
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> "BlendPart":
         return cls(str(raw["algorithm"]), int(raw["dims"]), float(raw["weight"]),
                    np.asarray(raw["mean"], dtype=np.float64), float(raw["user_norm"]),
-                   float(raw.get("regularization", DEFAULT_REGULARIZATION)), float(raw.get("alpha", 1.0)))
+                   float(raw.get("regularization", DEFAULT_REGULARIZATION)), float(raw.get("alpha", 1.0)),
+                   float(raw.get("basis_size", 0.0)), float(raw.get("binary", 1.0)))
 
 
 class BlendFoldIn:
@@ -156,7 +231,8 @@ class BlendFoldIn:
     training items (``seen``) and weighted, as the trained blend vectors were.
     """
 
-    def __init__(self, item_matrix: np.ndarray, parts: Sequence[BlendPart], seen: np.ndarray) -> None:
+    def __init__(self, item_matrix: np.ndarray, parts: Sequence[BlendPart], seen: np.ndarray,
+                 popularity: np.ndarray | None = None) -> None:
         if sum(p.dims for p in parts) != item_matrix.shape[1]:
             raise ValueError("the blend parts' dimensions do not add up to the item matrix")
         self.parts = list(parts)
@@ -166,13 +242,18 @@ class BlendFoldIn:
         # Only each part's column range and its small shared solve are kept: a serving worker
         # already holds the item matrix, and a part's own rows are rebuilt for the rows a
         # batch of users touched.
-        self.blocks: list[tuple[slice, FoldIn]] = []
+        self.blocks: list[tuple[slice, FoldIn | HistoryFoldIn]] = []
         start = 0
         for part in self.parts:
             block = slice(start, start + part.dims)
-            own = self._own_rows(item_matrix, np.arange(item_matrix.shape[0]), part, block)
-            self.blocks.append((block, FoldIn.for_items(own, part.algorithm, part.regularization,
-                                                        part.user_norm, part.alpha)))
+            if part.algorithm in HISTORY_ALGORITHMS:
+                if popularity is None:
+                    raise ValueError("a blend with a history part (EASE) needs the trained items' popularity")
+                self.blocks.append((block, HistoryFoldIn(popularity, int(part.basis_size), bool(part.binary))))
+            else:
+                own = self._own_rows(item_matrix, np.arange(item_matrix.shape[0]), part, block)
+                self.blocks.append((block, FoldIn.for_items(own, part.algorithm, part.regularization,
+                                                            part.user_norm, part.alpha)))
             start += part.dims
 
     def _own_rows(self, item_matrix: np.ndarray, rows: np.ndarray, part: BlendPart, block: slice) -> np.ndarray:
@@ -196,8 +277,11 @@ class BlendFoldIn:
             start += len(r)
         out = []
         for part, (block, foldin) in zip(self.parts, self.blocks):
-            own = self._own_rows(item_matrix, touched, part, block)
-            u = foldin.user_vectors(own, local, confidences).astype(np.float64)
+            if isinstance(foldin, HistoryFoldIn):  # its vector is the history itself, by item row
+                u = foldin.user_vectors(item_matrix[:, block], rows, confidences).astype(np.float64)
+            else:
+                own = self._own_rows(item_matrix, touched, part, block)
+                u = foldin.user_vectors(own, local, confidences).astype(np.float64)
             sd = (item_matrix[:, block] @ u.T.astype(np.float32))[self.seen].std(axis=0)
             sd[~(sd > 1e-12)] = 1.0
             out.append(u * (part.weight / sd)[:, None])

@@ -23,7 +23,7 @@ from content_catalog.store import CatalogStore
 
 from recommender.catalog_view import CatalogView
 from recommender.features import card_features, nearest_cluster, vector_from_features
-from recommender.foldin import DEFAULT_REGULARIZATION, BlendFoldIn, BlendPart, FoldIn
+from recommender.foldin import DEFAULT_REGULARIZATION, BlendFoldIn, BlendPart, FoldIn, HistoryFoldIn, make_foldin
 from storage.keyspace import Keyspace
 from storage.redis_conn import text
 from storage.snapshot import ModelSnapshot
@@ -49,17 +49,24 @@ class LoadedModel:
     foldin_regularization: float = DEFAULT_REGULARIZATION
     foldin_alpha: float = 1.0
     foldin_parts: list[BlendPart] | None = None
-    _foldin: FoldIn | BlendFoldIn | None = None
+    # everything the version published for its fold-in (a history model's basis size too)
+    foldin_settings: dict[str, float] = field(default_factory=dict)
+    _foldin: FoldIn | BlendFoldIn | HistoryFoldIn | None = None
 
     @property
-    def foldin(self) -> FoldIn | BlendFoldIn:
+    def foldin(self) -> FoldIn | BlendFoldIn | HistoryFoldIn:
         """How a user is folded into this model, prepared on first use per model."""
         if self._foldin is None:
+            # a history model's basis is among the trained items: items appended since do not move it
+            trained_popularity = self.popularity[: self.n_trained_items or len(self.popularity)]
             if self.foldin_parts:
-                self._foldin = BlendFoldIn(self.item_matrix, self.foldin_parts, seen=self.popularity > 0)
+                self._foldin = BlendFoldIn(self.item_matrix, self.foldin_parts, seen=self.popularity > 0,
+                                           popularity=trained_popularity)
             else:
-                self._foldin = FoldIn.for_items(self.item_matrix, self.algorithm, target_norm=self.user_norm,
-                                                regularization=self.foldin_regularization, alpha=self.foldin_alpha)
+                settings = {**self.foldin_settings, "regularization": self.foldin_regularization,
+                            "alpha": self.foldin_alpha}
+                self._foldin = make_foldin(self.item_matrix, self.algorithm, settings, trained_popularity,
+                                           target_norm=self.user_norm)
         return self._foldin
 
     @property
@@ -107,6 +114,7 @@ def loaded_from_snapshot(snap: ModelSnapshot) -> LoadedModel:
         # versions published before the fold-in settings were recorded keep the old defaults
         foldin_regularization=float(snap.foldin.get("regularization", DEFAULT_REGULARIZATION)),
         foldin_alpha=float(snap.foldin.get("alpha", 1.0)),
+        foldin_settings={k: float(v) for k, v in snap.foldin.items()},
         foldin_parts=[BlendPart.from_json(p) for p in snap.foldin_parts] if snap.foldin_parts else None,
     )
 

@@ -114,6 +114,8 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
                 ("identity", "features", "text-pca"), ("identity", "features"),
                 text_components=16, text_share=0.2, feature_weight=0.2,
                 description="0.6 x hybrid + 0.4 x als-demographics (chosen on three validation folds), standardised per user"),
+    ModelConfig("ease", "ease", {"regularization": 500.0, "max_items": 5000},
+                description="EASE (Steck 2019), closed-form item-item, lambda 500; basis: the 5,000 most popular items"),
     ModelConfig("hybrid-cold", "lightfm", {**TUNED_WARP, "epochs": 20}, ("features", "text-pca"), (),
                 text_components=32, text_share=0.5,
                 description="cold-start path: items only through features and 32 text components (no item ids)"),

@@ -50,13 +50,17 @@ def evaluate_model(
     test = test.tocsr()
     n_items = train.shape[1]
     users = np.flatnonzero(np.diff(test.indptr) > 0)
-    item_vectors = model.item_vectors()
-    user_vectors = model.user_vectors()
     allowed = np.zeros(n_items, dtype=bool)
     if candidate_items is None:
         allowed[:] = True
     else:
         allowed[np.asarray(candidate_items)] = True
+    score_rows = getattr(model, "scores", None)
+    if score_rows is None:  # a stand-in with vectors only (the benches, tests)
+        user_vectors, item_vectors = model.user_vectors(), model.item_vectors()
+
+        def score_rows(rows: np.ndarray) -> np.ndarray:
+            return user_vectors[rows] @ item_vectors.T
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     emb = None
     if item_embeddings is not None:
@@ -69,7 +73,8 @@ def evaluate_model(
     recommended = np.zeros(n_items, dtype=bool)
     for start in range(0, len(users), batch_size):
         batch = users[start : start + batch_size]
-        scores = user_vectors[batch] @ item_vectors.T
+        # user vectors times item vectors, batch by batch (EASE never builds all its user vectors)
+        scores = score_rows(batch)
         for row, u in enumerate(batch):
             s = scores[row].astype(np.float64)
             s[~allowed] = -np.inf

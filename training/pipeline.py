@@ -24,6 +24,7 @@ from recommender.features import (
     item_feature_lists,
     user_feature_lists,
 )
+from recommender.foldin import log_popularity
 from storage.embeddings import EmbeddingStore
 from storage.events import EventStore
 from storage.profiles import ProfileStore
@@ -212,7 +213,8 @@ def train_and_register(
             say(f"no holdout metrics: no user has enough interactions to hold out {int(test_share * 100)}%")
     say(f"training {algorithm} on all {data.interactions.nnz} interactions")
     model = model_factory().fit(data)
-    popularity = np.log1p(np.asarray((data.interactions > 0).sum(axis=0)).ravel()).astype(np.float32)
+    # the same function EASE chooses its basis with: serving derives that basis from this array
+    popularity = log_popularity(data.interactions)
     arrays = {
         "item_vectors": model.item_vectors(),
         "user_vectors": model.user_vectors(),

@@ -35,7 +35,7 @@ def embed(ctx: click.Context, item_texts: tuple[Path, ...]) -> None:
 
 
 @click.command()
-@click.option("--algorithm", type=click.Choice(["lightfm", "als", "bpr", "popularity", "content"]),
+@click.option("--algorithm", type=click.Choice(["lightfm", "als", "bpr", "popularity", "content", "ease"]),
               default="lightfm", show_default=True)
 @click.option("--config", "config_name", default=None,
               help="A named configuration of `solace evaluate --list-configs` (overrides --algorithm).")

@@ -8,6 +8,7 @@ from typing import Any
 
 from training.models.base import Recommender
 from training.models.baselines import ContentCosine, Popularity
+from training.models.ease import EASE
 from training.models.lightfm_hybrid import LightFMHybrid
 from training.models.matrix_factorization import ImplicitALS, ImplicitBPR
 from training.models.params import ParamError
@@ -18,6 +19,7 @@ ALGORITHMS: dict[str, type[Recommender]] = {
     "bpr": ImplicitBPR,
     "popularity": Popularity,
     "content": ContentCosine,
+    "ease": EASE,
 }
 
 
