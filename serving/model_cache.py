@@ -168,19 +168,31 @@ class ServingCache:
         # a thread never sees a new model with an old view.
         self._pair: tuple[LoadedModel | None, CatalogView | None] = (None, None)
         self.catalog_version: int | None = None
+        # (model version, catalog version) the published pair was built from
+        self._built: tuple[str | None, int | None] = (None, None)
         self.cards: dict[str, dict[str, Any]] = {}
         self.catalog_embeddings: dict[str, np.ndarray] = {}
         self.degraded = False
+        # experiment arms' versions beside the active one: version -> (model, view, catalog version)
+        self._arms: dict[str, tuple[LoadedModel, CatalogView, int | None]] = {}
 
     def refresh(self, active: bytes | None, catalog_version: bytes | None) -> None:
-        """Reload whatever changed; the caller has read both versions in its own pipeline."""
+        """Reload whatever changed; the caller has read both versions in its own pipeline.
+
+        The fast path compares with what the published pair was built from (``_built``,
+        assigned after the pair), never with fields a reload in another thread sets before
+        the pair is ready: a worker's first requests arriving together once saw the new
+        version recorded and no pair yet, and answered "no model".
+        """
         version = active.decode() if active else None
         cat_v = int(catalog_version) if catalog_version else 0
-        model_changed = version is not None and (self.base is None or self.base.version != version)
-        catalog_changed = cat_v != self.catalog_version
-        if not (model_changed or catalog_changed):
+        if self._current(version, cat_v):
             return
         with self._lock:
+            if self._current(version, cat_v):
+                return  # another thread built it while this one waited
+            model_changed = version is not None and (self.base is None or self.base.version != version)
+            catalog_changed = cat_v != self.catalog_version
             if model_changed:
                 loaded = load_model(self.client, self.keys, version)  # type: ignore[arg-type]  # model_changed implies a version
                 if loaded is not None:
@@ -194,6 +206,15 @@ class ServingCache:
                 self._load_new_item_embeddings()
                 model = extend_with_new_items(self.base, self.cards, self.catalog_embeddings)
                 self._pair = (model, CatalogView.build(model.item_ids, self.cards))
+                self._built = (self.base.version, cat_v)
+
+    def _current(self, version: str | None, cat_v: int) -> bool:
+        """The published pair was built from this model version (or the active pointer is
+        unset and a pair is held) and this catalog version."""
+        built_version, built_catalog = self._built
+        if built_catalog != cat_v or self._pair[0] is None:
+            return False
+        return version is None or built_version == version
 
     @property
     def model(self) -> LoadedModel | None:
@@ -207,10 +228,32 @@ class ServingCache:
         """The model and its view, consistent with each other."""
         return self._pair
 
-    def _load_new_item_embeddings(self) -> None:
-        """Text embeddings only for servable items the model has not seen (the rest are
-        in the model already); kept across refreshes."""
-        base = self.base
+    def pair_for(self, version: str) -> tuple[LoadedModel | None, CatalogView | None]:
+        """The model and view of ``version``: the active pair, or an experiment arm's version
+        loaded from Redis once and rebuilt when the catalog changes ((None, None) if Redis
+        does not hold it: the caller serves the active model instead)."""
+        model, view = self._pair
+        if model is not None and model.version == version:
+            return model, view
+        held = self._arms.get(version)
+        if held is not None and held[2] == self.catalog_version:
+            return held[0], held[1]
+        with self._lock:
+            loaded = load_model(self.client, self.keys, version)
+            if loaded is None:
+                return None, None
+            if len(self._arms) >= 8:  # versions of experiments that ended
+                self._arms.clear()
+            self._load_new_item_embeddings(loaded)
+            extended = extend_with_new_items(loaded, self.cards, self.catalog_embeddings)
+            arm_view = CatalogView.build(extended.item_ids, self.cards)
+            self._arms[version] = (extended, arm_view, self.catalog_version)
+            return extended, arm_view
+
+    def _load_new_item_embeddings(self, model: LoadedModel | None = None) -> None:
+        """Text embeddings only for servable items the model (default: the active one) has
+        not seen (the rest are in the model already); kept across refreshes."""
+        base = model or self.base
         assert base is not None
         new_ids = [i for i in self.cards if i not in base.item_index]
         missing = [i for i in new_ids if i not in self.catalog_embeddings]
@@ -240,6 +283,8 @@ class ServingCache:
             self.base = model
             self.cards = json.loads(json.dumps(cards))  # the JSON types Redis would give back
             self._pair = (model, CatalogView.build(model.item_ids, self.cards))
+            # a pair not built from Redis's catalog: the first successful read rebuilds it
+            self._built = (model.version, None)
 
     def check(self) -> bool:
         """Read versions and refresh (used by readiness and by endpoints without user state).
