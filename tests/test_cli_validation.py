@@ -229,7 +229,7 @@ def test_default_comparison_skips_text_configurations_without_texts(tmp_path: Pa
     assert notes == ["note: skipped hybrid of the default comparison: it needs item texts; "
                      "to include it, give --item-text FILE (item_id,text)"]
     rows = [line.split()[0] for line in result.stdout.splitlines()[2:] if line.strip()]
-    assert rows == ["lightfm-ref", "als-ref", "popularity", "lightfm"]
+    assert rows == ["als-ref64", "lightfm-ref64", "popularity", "lightfm"]
     # named on purpose, a text configuration is an error with the fix for these data
     result = _run(["evaluate", "--interactions", str(files["interactions"]), "--compare", "popularity,hybrid"], home)
     assert result.exit_code == 2

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from training.configs import ModelConfig, model_for
 from training.data_io import WorkbenchData
 from training.evaluate import evaluate_model
+from training.models.base import Recommender
 from training.recipes import config_data
 from training.splits import cold_item_split, random_split, time_split
 
@@ -91,6 +92,11 @@ def run_config(
     model = model_for(cfg, random_state, threads)
     model.fit(data)
     seconds = time.perf_counter() - started
+    return Result(cfg, score_model(model, wb, split, k), seconds)
+
+
+def score_model(model: Recommender, wb: WorkbenchData, split: Split, k: int = 10) -> dict[str, float | None]:
+    """Every metric of a fitted model on ``split``'s test part (None where not computable)."""
     metrics: dict[str, float | None] = dict(
         evaluate_model(model, split.train, split.test, k=k, item_embeddings=wb.data.item_embeddings)
     )
@@ -98,7 +104,7 @@ def run_config(
     for key, value in metrics.items():
         if isinstance(value, float) and not np.isfinite(value):
             metrics[key] = None
-    return Result(cfg, metrics, seconds)
+    return metrics
 
 
 def compare(

@@ -38,12 +38,19 @@ from solace.cli.data import (
 @click.option("--repeats", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Run N times with seeds SEED..SEED+N-1 (new random splits; a predefined split keeps "
                    "its files and only model seeds change); report mean and standard deviation.")
+@click.option("--budget", "budget_minutes", type=click.FloatRange(min=0, min_open=True), default=15.0,
+              show_default=True, help="With `auto` in --compare: minutes its search may take (per repeat).")
+@click.option("--metric", "auto_metric", default="ndcg@10", show_default=True,
+              help="With `auto` in --compare: the validation metric its search maximises.")
 @click.pass_context
 def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], json_out: Path | None,
-             html_out: Path | None, list_configs: bool, baseline: str | None, repeats: int, split_kind: str | None,
-             test_file: Path | None, test_share: float, k: int, seed: int | None, threads: int | None,
-             **data_opts: Any) -> None:
-    """Compare configurations on one split: one table, optional JSON and HTML report."""
+             html_out: Path | None, list_configs: bool, baseline: str | None, repeats: int, budget_minutes: float,
+             auto_metric: str, split_kind: str | None, test_file: Path | None, test_share: float, k: int,
+             seed: int | None, threads: int | None, **data_opts: Any) -> None:
+    """Compare configurations on one split: one table, optional JSON and HTML report.
+
+    `auto` in --compare runs `solace train --auto`'s search on the split's training part
+    (validation carved from it; the test part is scored once, after the choice)."""
     from training.models import ParamError
     from training.report import gain_text, text_table, write_html, write_json
     from training.configs import CONFIGS, DEFAULT_COMPARE, resolve_configs, text_hint
@@ -56,8 +63,16 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
             click.echo(f"{cfg.name:<{width}}  {cfg.algorithm:<10} {cfg.description}")
         return
     names = [n.strip() for n in compare.split(",") if n.strip()] if compare else list(DEFAULT_COMPARE)
+    with_auto = AUTO in names
+    if with_auto:
+        from training.auto import parse_metric
+
+        try:
+            parse_metric(auto_metric)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--metric") from None
     try:
-        configs = resolve_configs(names, _overrides(sets))
+        configs = resolve_configs([n for n in names if n != AUTO], _overrides(sets))
     except ParamError as exc:
         raise click.BadParameter(exc.describe(f"{exc.config}."), param_hint="'--set'") from None
     except ValueError as exc:
@@ -90,12 +105,19 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
         click.echo(f"  {result.config.name}: fitted in {result.fit_seconds:.1f} s", err=True)
 
     runs = []
+    searches: list[dict[str, Any]] = []
     try:
         for r in range(repeats):
             if r:
                 split = _make_split(wb, split_kind, test_file, test_share, seed + r)
                 click.echo(f"repeat {r + 1}/{repeats}: seed {seed + r}", err=True)
-            runs.append(run_compare(wb, split, configs, k=k, random_state=seed + r, threads=n_threads, on_done=done))
+            results = run_compare(wb, split, configs, k=k, random_state=seed + r, threads=n_threads, on_done=done)
+            if with_auto:
+                auto_result, search = _run_auto(wb, split, k, seed + r, n_threads, budget_minutes, auto_metric)
+                done(auto_result)
+                searches.append(search)
+                results.insert(names.index(AUTO), auto_result)  # where it was named
+            runs.append(results)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     results = runs[0] if repeats == 1 else summarise_repeats(runs)
@@ -123,6 +145,8 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     if gains is not None:
         meta["baseline"] = baseline
         meta["gains"] = gains
+    if searches:
+        meta["auto_searches"] = searches
     if repeats > 1:
         from training.report import metrics_json
 
@@ -133,6 +157,36 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     if html_out:
         write_html(html_out, results, metrics, meta)
         click.echo(f"wrote {html_out}", err=True)
+
+
+# ----------------------------------------------------------------------------- auto
+AUTO = "auto"
+
+
+def _run_auto(wb: Any, split: Any, k: int, seed: int, threads: int, budget_minutes: float,
+              metric: str) -> tuple[Any, dict[str, Any]]:
+    """`auto` as one row of the comparison: the search on ``split.train`` only, then the
+    chosen model fitted on ``split.train`` and scored once on ``split.test``."""
+    from training.auto import auto_search, leaderboard_text
+    from training.configs import ModelConfig
+    from training.workbench import Result, score_model
+
+    click.echo(f"auto: searching for {budget_minutes:g} min on the {split.name} training part "
+               f"(maximising validation {metric})", err=True)
+    started = time.perf_counter()
+    result = auto_search(wb, split.train, metric=metric, budget_seconds=budget_minutes * 60.0, seed=seed,
+                         threads=threads, on_trial=_echo_trial)
+    click.echo(leaderboard_text(result), err=True)
+    choice = result.best.choice
+    model = choice.build(seed, threads).fit(choice.data(wb, split.train, seed))
+    seconds = time.perf_counter() - started
+    cfg = ModelConfig(AUTO, choice.algorithm, description=f"automatic choice: {choice.name}")
+    return Result(cfg, score_model(model, wb, split, k), seconds), result.to_json()
+
+
+def _echo_trial(trial: Any) -> None:
+    score = "failed" if trial.score is None else f"{trial.score:.4f}"
+    click.echo(f"  {trial.name}: {score} ({trial.seconds:.1f} s)", err=True)
 
 
 # ----------------------------------------------------------------------------- tune

@@ -49,12 +49,19 @@ def embed(ctx: click.Context, item_texts: tuple[Path, ...]) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="Training threads (default SOLACE_THREADS).")
 @click.option("--publish/--no-publish", "do_publish", default=False,
               help="Publish the new version to Redis right away.")
+@click.option("--auto", "auto", is_flag=True,
+              help="Choose the algorithm and its parameters automatically: search every family on validation "
+                   "data carved from the training part, within --budget, and train the best.")
+@click.option("--budget", "budget_minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="With --auto: minutes the search may take (default 15).")
+@click.option("--metric", "auto_metric", default=None, help="With --auto: the validation metric to maximise (default ndcg@10).")
 @PUBLISH_TENANT_OPTION
 @data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
-          split_kind: str | None, seed: int | None, threads: int | None, do_publish: bool,
-          publish_tenant: str | None, **data_opts: Any) -> None:
+          split_kind: str | None, seed: int | None, threads: int | None, do_publish: bool, auto: bool,
+          budget_minutes: float | None, auto_metric: str | None, publish_tenant: str | None,
+          **data_opts: Any) -> None:
     """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version.
 
     Everything the user typed (parameters, tenant) is checked before any data is loaded:
@@ -68,6 +75,12 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     seed = settings.random_state if seed is None else seed
     n_threads = settings.threads if threads is None else threads
     on_files = bool(data_opts.get("interactions") or data_opts.get("movielens"))
+    source = ctx.get_parameter_source("algorithm")
+    if not auto and (budget_minutes is not None or auto_metric is not None):
+        raise click.BadParameter("only used with --auto", param_hint="'--budget' / '--metric'")
+    if auto and (config_name is not None or params or source is not click.core.ParameterSource.DEFAULT):
+        raise click.BadParameter("--auto chooses the algorithm and its parameters: drop --algorithm, --config "
+                                 "and --param", param_hint="'--auto'")
     if publish_tenant is not None:
         if not do_publish:
             raise click.BadParameter("only used with --publish: add --publish, or drop --tenant",
@@ -78,7 +91,10 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                                      "(its users already carry theirs)", param_hint="'--tenant'")
     given = {k: v for k, v in data_opts.items() if v not in (None, ())}
     parsed = parse_params(params)
-    if not given and config_name is None and split_kind is None:
+    if auto:
+        outcome = _train_auto(ctx, data_opts, given, split_kind, seed, n_threads,
+                              60.0 * (15.0 if budget_minutes is None else budget_minutes), auto_metric or "ndcg@10")
+    elif not given and config_name is None and split_kind is None:
         from training.models import check_params
 
         try:
@@ -139,6 +155,55 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     if do_publish:
         _publish(ctx, outcome.version.version, "publish", publish_tenant)
         click.echo("published and active")
+
+
+def _train_auto(ctx: click.Context, data_opts: dict[str, Any], given: dict[str, Any], split_kind: str | None,
+                seed: int, threads: int, budget_seconds: float, metric: str) -> Any:
+    """`train --auto`: the search runs on the holdout's training part (its validation carved
+    from that part), the choice is measured once on the holdout, then refit on all data; the
+    manifest records the whole search."""
+    from core.encoder import model_name
+    from solace.cli.data import load_data, make_holdout
+    from storage.events import log_position
+    from training.auto import auto_search, leaderboard_text, parse_metric
+    from training.pipeline import embedding_manifest, train_and_register
+
+    services = services_of(ctx)
+    try:
+        parse_metric(metric)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--metric'") from None
+    position = log_position(services.engine)  # events stored later are folded in by serving
+    wb = load_data(ctx, data_opts)
+    holdout = make_holdout(wb, split_kind or "random", seed)
+    click.echo(f"searching for {budget_seconds / 60:g} min on the {holdout.name} holdout's training part "
+               f"({holdout.train.nnz} interactions), maximising validation {metric}")
+
+    def say(trial: Any) -> None:
+        score = "failed" if trial.score is None else f"{trial.score:.4f}"
+        click.echo(f"  {trial.name}: {score} ({trial.seconds:.1f} s)")
+
+    try:
+        result = auto_search(wb, holdout.train, metric=metric, budget_seconds=budget_seconds, seed=seed,
+                             threads=threads, on_trial=say)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(leaderboard_text(result))
+    choice = result.best.choice
+    click.echo(f"chosen: {choice.name} (validation {metric} {result.best.score:.4f}; {result.stopped})")
+    try:
+        return train_and_register(
+            choice.data(wb, wb.data.interactions, seed), choice.algorithm, {}, services.registry, random_state=seed,
+            threads=threads, progress=click.echo, holdout=holdout,
+            model_factory=lambda: choice.build(seed, threads),
+            extra={"data_source": wb.source, "configuration": "auto", "data_fingerprint_full": wb.fingerprint(),
+                   "event_log_position": position, "auto_search": result.to_json(),
+                   "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else
+                                    v if isinstance(v, int | float) else str(v) for k, v in given.items()},
+                   **embedding_manifest(model_name(services.settings.embedding_model), wb.data.item_embeddings)},
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _publish(ctx: click.Context, version: str, action: str, tenant: str | None) -> None:

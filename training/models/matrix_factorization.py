@@ -93,6 +93,7 @@ class ALSParams(AlgorithmParams):
     bm25_k1: float = Field(100.0, ge=0)
     bm25_b: float = Field(0.8, ge=0, le=1)
     user_feature_weight: float = Field(0.0, ge=0)
+    binary: bool = False
 
 
 class BPRParams(AlgorithmParams):
@@ -125,13 +126,14 @@ class ImplicitALS(Recommender):
         self, factors: int = 32, regularization: float = 0.05, alpha: float = 1.0,
         iterations: int = 15, random_state: int = 42, threads: int = 1,
         weighting: Weighting = "none", bm25_k1: float = 100.0, bm25_b: float = 0.8,
-        user_feature_weight: float = 0.0,
+        user_feature_weight: float = 0.0, binary: bool = False,
     ) -> None:
         if weighting not in WEIGHTINGS:
             raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
         if not user_feature_weight >= 0:
             raise ValueError("user_feature_weight must be 0 or more")
         self.user_feature_weight = float(user_feature_weight)
+        self.binary = bool(binary)  # every positive at confidence 1 (times alpha), as raw-library scripts fit
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -152,6 +154,8 @@ class ImplicitALS(Recommender):
             params.update(weighting=self.weighting, bm25_k1=self.bm25_k1, bm25_b=self.bm25_b)
         if self.user_feature_weight:
             params["user_feature_weight"] = self.user_feature_weight
+        if self.binary:
+            params["binary"] = True
         return params
 
     def fit(self, data: InteractionData) -> Self:
@@ -162,7 +166,12 @@ class ImplicitALS(Recommender):
             iterations=self.iterations, random_state=self.random_state,
             num_threads=self.threads, calculate_training_loss=False,
         )
-        confidences = confidence_weighting(data.interactions, self.weighting, self.bm25_k1, self.bm25_b)
+        interactions = data.interactions
+        if self.binary:
+            interactions = sp.csr_matrix(interactions, dtype=np.float32, copy=True)
+            interactions.data = (interactions.data > 0).astype(np.float32)
+            interactions.eliminate_zeros()
+        confidences = confidence_weighting(interactions, self.weighting, self.bm25_k1, self.bm25_b)
         self.n_items_ = confidences.shape[1]
         extra = user_feature_columns(data, self.user_feature_weight)
         if extra is not None:
