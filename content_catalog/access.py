@@ -11,13 +11,14 @@ only its staff see or change it, and only its users are served it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from content_catalog.schema import Resource
 from core.taxonomy import ReviewStatus
+from storage.staff import StaffAccount
 
 
 class CatalogError(Exception):
@@ -33,7 +34,14 @@ class Forbidden(CatalogError, PermissionError):
 
 
 class StaleVersion(CatalogError):
-    """Someone changed the resource since the editor read it (optimistic concurrency)."""
+    """Someone changed the resource since the editor read it (optimistic concurrency).
+
+    ``since`` holds the audit entries written after the editor's version (who, when,
+    what changed), so a stale form can say who changed what meanwhile."""
+
+    def __init__(self, message: str, since: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.since = since or []
 
 
 class WorkflowError(CatalogError):
@@ -53,7 +61,16 @@ REVIEW_EXEMPT_FIELDS = frozenset({"tags"})
 
 # Actions on a crisis line that need the reviewer right (besides approving, which always
 # does): a wrong edit or a retirement could withhold help from someone in crisis.
-CRISIS_GUARDED_ACTIONS = frozenset({"edit", "retire"})
+# ``checked``: confirming that a line's contact still works is a reviewer's statement.
+CRISIS_GUARDED_ACTIONS = frozenset({"edit", "retire", "checked"})
+
+# Decisions of review: only a person with the reviewer right takes them.
+REVIEWER_ACTIONS = frozenset({"approve", "reject"})
+
+# Audit actions that write content (the others move it through the workflow).
+CONTENT_ACTIONS = frozenset({"create", "edit", "update"})
+
+MAX_COMMENT_LENGTH = 2000
 
 
 def needs_review(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -101,6 +118,16 @@ class Actor:
         """Global staff add to the global catalog; a tenant's staff add private resources."""
         return None if self.global_staff else self.tenant
 
+    @classmethod
+    def for_staff(cls, account: StaffAccount, key_tenant: str | None = None) -> "Actor":
+        """A staff account as a catalog actor: its name is what the audit trail records,
+        its role decides the reviewer right, and an account without a tenant is global
+        staff. ``key_tenant``: the tenant of the API key a global account acts through,
+        which keeps that key's view of private resources to its own tenant's."""
+        if account.tenant is None:
+            return cls(account.name, key_tenant, global_staff=True, reviewer=account.reviewer)
+        return cls(account.name, account.tenant, global_staff=False, reviewer=account.reviewer)
+
     def sees(self, owner: str | None) -> bool:
         return owner is None or self.tenant is None or owner == self.tenant
 
@@ -120,11 +147,42 @@ def authorise(
         raise Forbidden(f"{resource_id} is in the global catalog, which only global staff change")
     if owner is not None and owner != actor.tenant:
         raise Forbidden(f"{resource_id} is private to tenant {owner}; only its staff change it (--tenant {owner})")
-    if action == "approve" and not actor.reviewer:
-        raise Forbidden("approving needs the reviewer right")
+    if action in REVIEWER_ACTIONS and not actor.reviewer:
+        verb = "approving" if action == "approve" else "rejecting"
+        raise Forbidden(f"{verb} needs the reviewer right")
     if crisis and action in CRISIS_GUARDED_ACTIONS and not actor.reviewer:
-        verb = "editing" if action == "edit" else "retiring"
+        verb = {"edit": "editing", "retire": "retiring", "checked": "confirming"}[action]
         raise Forbidden(f"{resource_id} is a crisis line: {verb} it needs the reviewer right")
+
+
+def last_content_author(entries: Iterable[Mapping[str, Any]]) -> str | None:
+    """Who last changed what a user reads or reaches, from the audit trail (oldest first):
+    the last create, edit or import whose changes touch a field under review (a change of
+    ``tags`` alone, or a workflow step, makes no one an author)."""
+    ignored = WORKFLOW_FIELDS | REVIEW_EXEMPT_FIELDS | {"approved_version"}
+    author = None
+    for entry in entries:
+        if entry["action"] in CONTENT_ACTIONS and set(entry["changes"]) - ignored:
+            author = entry["actor"]
+    return author
+
+
+def check_four_eyes(actor: Actor, resource_id: str, author: str | None) -> None:
+    """Four eyes: nobody approves content they last changed themselves; a second person
+    with the reviewer right must read it."""
+    if author is not None and author == actor.name:
+        raise Forbidden(f"four eyes: {actor.name} last changed the content of {resource_id}, "
+                        "so another reviewer must approve it")
+
+
+def check_comment(action: str, comment: str | None) -> str | None:
+    """A rejection says what to change (the author reads it); any comment is bounded."""
+    text = (comment or "").strip()
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise WorkflowError(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
+    if action == "reject" and not text:
+        raise WorkflowError("a rejection needs a comment saying what to change")
+    return text or None
 
 
 def record_with_status(data: Mapping[str, Any], status: ReviewStatus) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Sequence, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, or_, select, text, update
@@ -29,6 +29,9 @@ from content_catalog.access import (
     approved_record,
     authorise,
     changed_records,
+    check_comment,
+    check_four_eyes,
+    last_content_author,
     record_with_status,
     same_content,
 )
@@ -38,7 +41,7 @@ from storage.tables import audit_table, resources_table
 
 __all__ = [
     "Actor", "CatalogError", "CatalogStore", "Forbidden", "ImportRejected", "NotFound",
-    "StaleVersion", "StoredResource", "WorkflowError",
+    "QueueEntry", "StaleVersion", "StoredResource", "WorkflowError",
 ]
 
 REVIEW_ACTIONS = ("submit", "approve", "reject", "retire", "unretire")
@@ -63,6 +66,11 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]
     }
 
 
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _is_crisis(row: Any) -> bool:
     return bool(row.data.get("is_crisis_resource")) or bool(
         row.approved_data and row.approved_data.get("is_crisis_resource")
@@ -78,6 +86,17 @@ class ImportRejected(CatalogError):
     def __init__(self, problems: list[tuple[int, str, str]]) -> None:
         self.problems = problems
         super().__init__(f"{len(problems)} record(s) refused; nothing was imported")
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A resource waiting for review: since when, sent by whom, and who last wrote it
+    (that person may not approve it)."""
+
+    stored: StoredResource
+    waiting_since: datetime
+    sent_by: str
+    author: str | None
 
 
 @dataclass(frozen=True)
@@ -173,17 +192,64 @@ class CatalogStore:
             found = [s for s in found if topic in s.resource.topics]
         return found[offset : offset + limit], len(found)
 
+    def search(
+        self, viewer: Actor | None = None, text: str | None = None, rtype: str | None = None,
+        topic: str | None = None, status: str | None = None, locale: str | None = None,
+    ) -> list[StoredResource]:
+        """The resources ``viewer`` sees that match every filter given: words in the id,
+        title or summary; type; topic; status; a language (``en`` matches ``en-GB``)."""
+        words = (text or "").lower().split()
+        language = (locale or "").split("-")[0].lower()
+        found = []
+        for stored in self.page(0, 1_000_000, rtype, status, topic, viewer)[0]:
+            r = stored.resource
+            haystack = f"{r.id} {r.title} {r.summary}".lower()
+            if words and not all(w in haystack for w in words):
+                continue
+            if language and not any(loc.split("-")[0].lower() == language for loc in r.locales):
+                continue
+            found.append(stored)
+        return found
+
     def history(self, resource_id: str) -> list[dict[str, Any]]:
+        """The audit trail, oldest first: who, when, what (each changed field's old and
+        new value), the reviewer's comment, and the version each entry made."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(audit_table)
-                .where(audit_table.c.resource_id == resource_id)
-                .order_by(audit_table.c.id)
-            ).all()
+            return self._history(conn, resource_id)
+
+    @staticmethod
+    def _history(conn: Any, resource_id: str) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            select(audit_table)
+            .where(audit_table.c.resource_id == resource_id)
+            .order_by(audit_table.c.id)
+        ).all()
+        # every write makes one entry and one version, so the n-th entry made version n
         return [
-            {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "changes": r.changes}
-            for r in rows
+            {"at": _aware(r.at).isoformat(), "actor": r.actor, "action": r.action, "changes": r.changes,
+             "comment": r.comment, "version": n}
+            for n, r in enumerate(rows, start=1)
         ]
+
+    def last_author(self, resource_id: str) -> str | None:
+        """Who last changed the resource's content: the one person who may not approve it."""
+        return last_content_author(self.history(resource_id))
+
+    def review_queue(self, viewer: Actor | None = None) -> list[QueueEntry]:
+        """What waits for review, longest waiting first."""
+        query = self._visible(select(resources_table).where(resources_table.c.status == ReviewStatus.IN_REVIEW)
+                              .order_by(resources_table.c.id), viewer)
+        out = []
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            for row in rows:
+                entries = self._history(conn, row.id)
+                sent = next((e for e in reversed(entries)
+                             if (e["changes"].get("status") or {}).get("new") == ReviewStatus.IN_REVIEW), None)
+                since = datetime.fromisoformat(sent["at"]) if sent else _aware(row.updated_at)
+                out.append(QueueEntry(self._row_to_stored(row), since, sent["actor"] if sent else "",
+                                      last_content_author(entries)))
+        return sorted(out, key=lambda e: (e.waiting_since, e.stored.resource.id))
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -192,11 +258,12 @@ class CatalogStore:
     # ------------------------------------------------------------------ writing
     def _audit(
         self, conn: Any, resource_id: str, actor: Actor, action: str,
-        changes: dict[str, Any], now: datetime,
+        changes: dict[str, Any], now: datetime, comment: str | None = None,
     ) -> None:
         conn.execute(
             insert(audit_table).values(
-                resource_id=resource_id, actor=actor.name, action=action, at=now, changes=changes
+                resource_id=resource_id, actor=actor.name, action=action, at=now, changes=changes,
+                comment=comment,
             )
         )
 
@@ -225,8 +292,14 @@ class CatalogStore:
             raise NotFound(f"no resource {resource_id!r}")
         authorise(actor, resource_id, row.owner_tenant, action, _is_crisis(row))
         if expected_version is not None and row.version != expected_version:
+            since = [e for e in self._history(conn, resource_id) if e["version"] > expected_version]
+            who = "; ".join(
+                f"{e['actor']} ({e['action']}{': ' + ', '.join(e['changes']) if e['changes'] else ''})"
+                for e in since
+            )
             raise StaleVersion(
-                f"{resource_id} is at version {row.version}, not {expected_version}: reload and retry"
+                f"{resource_id} is at version {row.version}, not {expected_version}: "
+                f"changed meanwhile by {who or 'someone'}; reload and retry", since,
             )
         return row
 
@@ -245,7 +318,7 @@ class CatalogStore:
 
     def _write(
         self, conn: Any, row: Any, data: dict[str, Any], actor: Actor, action: str,
-        now: datetime, approved: dict[str, Any] | None | bool = False,
+        now: datetime, approved: dict[str, Any] | None | bool = False, comment: str | None = None,
     ) -> StoredResource:
         """Store the new current record; ``approved`` is the new approved record, None to
         clear it, or False to keep the one being served."""
@@ -259,7 +332,7 @@ class CatalogStore:
         changes = _diff(row.data, data)
         if approved is not False and approved != row.approved_data:
             changes["approved_version"] = {"old": row.approved_data is not None, "new": approved is not None}
-        self._audit(conn, row.id, actor, action, changes, now)
+        self._audit(conn, row.id, actor, action, changes, now, comment)
         new_approved = values.get("approved_data", row.approved_data)
         return StoredResource(
             Resource.model_validate(data), row.version + 1,
@@ -322,6 +395,7 @@ class CatalogStore:
             if not (approve and pending):
                 return "unchanged"
             authorise(actor, row.id, row.owner_tenant, "approve", _is_crisis(row))
+            check_four_eyes(actor, row.id, last_content_author(self._history(conn, row.id)))
             data = approved_record(row.data, actor, now)
             self._write(conn, row, data, actor, "approve", now, data)
             return "approved"
@@ -355,19 +429,47 @@ class CatalogStore:
             data, approved = changed_records(row.id, row.status, row.data, new, actor, now)
             return self._write(conn, row, data, actor, "edit", now, approved)
 
+    def mark_checked(
+        self, resource_id: str, actor: Actor, on: date, expected_version: int | None = None,
+    ) -> StoredResource:
+        """A reviewer confirmed that a crisis line's contact still works: its
+        ``contact.checked_on`` becomes ``on`` in the current and the served version alike.
+        Nothing a user reads changes, so it needs no second review; it is audited."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            row = self._checked_row(conn, resource_id, actor, "checked", expected_version)
+            if not _is_crisis(row) or "contact" not in row.data:
+                raise WorkflowError(f"{resource_id} is not a crisis line with a contact")
+            if row.status == ReviewStatus.RETIRED:
+                raise WorkflowError(f"{resource_id} is retired: un-retire it before confirming it")
+
+            def checked(record: dict[str, Any]) -> dict[str, Any]:
+                return {**record, "contact": {**record["contact"], "checked_on": on.isoformat()}}
+
+            data = checked(row.data)
+            approved: dict[str, Any] | bool = False
+            if row.approved_data and "contact" in row.approved_data:
+                approved = checked(row.approved_data)
+            return self._write(conn, row, data, actor, "checked", now, approved)
+
     def review(
         self, resource_id: str, action: str, actor: Actor,
-        expected_version: int | None = None,
+        expected_version: int | None = None, comment: str | None = None,
     ) -> StoredResource:
         """``submit`` (draft -> in_review), ``approve`` (in_review -> approved, reviewers
-        only), ``reject`` (in_review -> draft), ``retire`` (any -> retired; a crisis line
-        needs the reviewer right), ``unretire`` (retired -> in_review: served again only
-        once a reviewer approves it)."""
+        only, never the person who last changed the content), ``reject`` (in_review ->
+        draft, reviewers only, with a comment saying what to change), ``retire`` (any ->
+        retired; a crisis line needs the reviewer right), ``unretire`` (retired ->
+        in_review: served again only once a reviewer approves it). ``comment`` goes to
+        the audit trail."""
         if action not in REVIEW_ACTIONS:
             raise WorkflowError(f"unknown review action {action!r}; use {', '.join(REVIEW_ACTIONS)}")
+        comment = check_comment(action, comment)
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             row = self._checked_row(conn, resource_id, actor, action, expected_version)
+            if action == "approve":
+                check_four_eyes(actor, resource_id, last_content_author(self._history(conn, resource_id)))
             status = row.status
             approved: dict[str, Any] | None | bool = False
             if action == "submit":
@@ -391,4 +493,4 @@ class CatalogStore:
                     raise WorkflowError(f"only a retired resource can be un-retired; {resource_id} is {status}")
                 # the text approved before retirement is not served again without a new review
                 data, approved = record_with_status(row.data, ReviewStatus.IN_REVIEW), None
-            return self._write(conn, row, data, actor, action, now, approved)
+            return self._write(conn, row, data, actor, action, now, approved, comment)

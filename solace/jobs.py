@@ -7,11 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from content_catalog.publish import publish_catalog
 from core.encoder import Encoder, get_encoder, model_name
 from core.events import TimeWindow
-from core.ids import opaque_user_id
-from serving.publish import publish_version
 from solace.services import Services
 from storage.embeddings import EmbedReport, TextVectorCache, embed_cached, embed_texts
 from storage.events import log_position
@@ -100,48 +97,11 @@ def train_from_store(
 
 
 def publish(services: Services, version: str, action: str = "publish", tenant: str | None = None) -> dict[str, int]:
-    """Write a version's vectors and the servable catalog to Redis; switch serving to it.
+    """Write a version's vectors and the servable catalog to Redis; switch serving to it
+    (``serving.activation.activate_version``, which the console's models page uses too)."""
+    from serving.activation import activate_version
 
-    ``tenant`` names the platform whose users a version trained on files describes. Those
-    ids are checked as opaque pseudonyms before anything is written, as the API checks
-    them. ``servable_items`` counts the version's items that are approved catalog
-    resources: serving never returns anything else, whatever the model scores.
-    """
-    mv = services.registry.get(version)
-    ids = mv.ids()
-    if tenant is not None:
-        if trained_on_store(mv):
-            raise ValueError(f"{version} was trained on Solace's event log; its users already carry "
-                             "their tenant, so publish it without a tenant")
-        bad = []
-        for user in ids["users"]:
-            try:
-                opaque_user_id(user)
-            except ValueError as exc:
-                bad.append(f"{user!r} ({exc})")
-        if bad:
-            more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-            raise ValueError(f"user id {bad[0]}{more}: nothing published")
-    from serving.recovery import refold_users, restore_redis
-
-    if not services.redis.exists(services.keys.restored):
-        # an empty (or new) Redis: publishing only the version would leave serving without
-        # users' state, so everything SQL and the registry hold is written, this version too
-        services.registry.record_activation(version, action, tenant=tenant)
-        restored = restore_redis(services)
-        counts = {"items": len(ids["items"]), "users": restored.get("model_users", 0),
-                  "users_not_published": len(ids["users"]) - restored.get("model_users", 0),
-                  "removed_versions": 0, "folded_in": restored.get("folded_in", 0)}
-    else:
-        counts = publish_version(mv, services.redis, services.keys, tenant=tenant)
-        services.registry.record_activation(version, action, tenant=tenant)
-        publish_catalog(services.catalog, services.redis, services.keys)
-        # users serving had folded in (not in this version, or active since it was trained)
-        # keep a vector: a rollback or a re-publish must not make them cold again
-        counts["folded_in"] = refold_users(services, version)
-    servable = {r.id for r in services.catalog.servable()}
-    counts["servable_items"] = sum(1 for item in ids["items"] if item in servable)
-    return counts
+    return activate_version(services, services.catalog, version, action, tenant)
 
 
 def prune_versions_past_retention(services: Services, cutoff: datetime) -> tuple[list[str], str | None]:

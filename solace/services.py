@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from content_catalog.store import CatalogStore
+from storage.staff import StaffStore
 from storage.stores import Stores
 
 
@@ -15,3 +16,7 @@ class Services(Stores):
     @cached_property
     def catalog(self) -> CatalogStore:
         return CatalogStore(self.engine)
+
+    @cached_property
+    def staff(self) -> StaffStore:
+        return StaffStore(self.engine)

@@ -39,6 +39,8 @@ class ApiKey:
     revoked_at: datetime | None = None
     reviewer: bool = False
     global_staff: bool = False
+    # the staff account the key acts as; an editor key bound to none may only read
+    staff: str | None = None
 
 
 class KeyStore:
@@ -47,10 +49,12 @@ class KeyStore:
 
     def create(
         self, tenant: str, role: Role, reviewer: bool = False, global_staff: bool = False,
+        staff: str | None = None,
     ) -> tuple[ApiKey, str]:
-        """Returns the stored key and its secret; the secret is not kept."""
-        if (reviewer or global_staff) and role == Role.PLATFORM:
-            raise ValueError("only editor or admin keys can be reviewers or global staff")
+        """Returns the stored key and its secret; the secret is not kept. ``staff`` binds
+        the key to a staff account, whose name and rights the catalog then sees."""
+        if (reviewer or global_staff or staff) and role == Role.PLATFORM:
+            raise ValueError("only editor or admin keys can be reviewers, global staff or bound to staff")
         key_id = secrets.token_hex(4)
         secret = f"sol_{key_id}_{secrets.token_urlsafe(32)}"
         now = datetime.now(UTC)
@@ -58,10 +62,10 @@ class KeyStore:
             conn.execute(
                 api_keys_table.insert().values(
                     key_id=key_id, key_hash=hash_key(secret), tenant=tenant, role=role.value,
-                    reviewer=reviewer, global_staff=global_staff, created_at=now,
+                    reviewer=reviewer, global_staff=global_staff, created_at=now, staff=staff,
                 )
             )
-        return ApiKey(key_id, tenant, role, now, reviewer=reviewer, global_staff=global_staff), secret
+        return ApiKey(key_id, tenant, role, now, reviewer=reviewer, global_staff=global_staff, staff=staff), secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
         with self.engine.connect() as conn:
@@ -71,7 +75,7 @@ class KeyStore:
         if row is None or row.revoked_at is not None:
             return None
         return ApiKey(row.key_id, row.tenant, Role(row.role), row.created_at,
-                      reviewer=bool(row.reviewer), global_staff=bool(row.global_staff))
+                      reviewer=bool(row.reviewer), global_staff=bool(row.global_staff), staff=row.staff)
 
     def list(self, tenant: str | None = None) -> list[ApiKey]:
         query = select(api_keys_table).order_by(api_keys_table.c.created_at)
@@ -80,7 +84,7 @@ class KeyStore:
         with self.engine.connect() as conn:
             return [
                 ApiKey(r.key_id, r.tenant, Role(r.role), r.created_at, r.revoked_at,
-                       bool(r.reviewer), bool(r.global_staff))
+                       bool(r.reviewer), bool(r.global_staff), r.staff)
                 for r in conn.execute(query)
             ]
 

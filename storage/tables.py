@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -60,6 +61,8 @@ audit_table = Table(
     Column("action", String(32), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("changes", JSON, nullable=False),
+    # what a reviewer wrote with a decision (a rejection always says what to change)
+    Column("comment", Text, nullable=True),
 )
 
 # --- the event log, deduplicated by (tenant, event_id) ---
@@ -118,6 +121,38 @@ api_keys_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("global_staff", Boolean, nullable=False, default=False, server_default=false()),
+    # the staff account an editor key acts as (its name is what the audit trail records)
+    Column("staff", String(80), nullable=True),
+)
+
+# --- staff accounts: the people who write, review and run the catalog (console, CLI, editor
+# keys bound to them); passwords only as argon2 hashes ---
+staff_accounts_table = Table(
+    "staff_accounts",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    # NULL: global staff (the global catalog); else the one tenant whose staff they are
+    Column("tenant", String(64), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- every sign-in attempt of staff: who, when, how, and whether it worked (never a password) ---
+staff_signins_table = Table(
+    "staff_signins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("success", Boolean, nullable=False),
+    # ok, wrong_password, locked, disabled, unknown_account
+    Column("outcome", String(32), nullable=False),
+    Column("via", String(16), nullable=False),
 )
 
 # --- per-tenant safety settings ---

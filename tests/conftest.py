@@ -146,3 +146,70 @@ def stop_process(proc, timeout: float = 20) -> None:  # type: ignore[no-untyped-
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    """``solace serve`` (gunicorn, one worker) on the quick-start deployment, over real
+    HTTP: what a platform's client talks to. Yields the base URL and the demo API key."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    services, result = deployment
+    settings = services.settings
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOLACE_")}
+    env.update(SOLACE_HOME=str(settings.home), SOLACE_REDIS_URL=str(settings.redis_url),
+               SOLACE_REDIS_PREFIX=settings.redis_prefix, SOLACE_RATE_LIMIT="100000/minute",
+               SOLACE_CACHE_TTL_SECONDS=str(settings.cache_ttl_seconds))
+    if settings.database_url:
+        env["SOLACE_DATABASE_URL"] = settings.database_url
+    log_path = settings.home / "live-server.log"  # a file, not a pipe: a full pipe would stall the server
+    log = open(log_path, "w")  # noqa: SIM115 - closed when the server stops
+    proc = subprocess.Popen([sys.executable, "-m", "solace.cli", "serve", "--port", str(port), "--workers", "1",
+                             "--threads", "4"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            stop_process(proc)
+            log.close()
+            raise AssertionError(f"solace serve did not become ready: {log_path.read_text()[-3000:]}")
+        time.sleep(0.5)
+    try:
+        yield base, result.api_key
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+def staff_key(services, tenant: str, name: str, reviewer: bool = False, global_staff: bool = False,  # type: ignore[no-untyped-def]  # services is solace.services.Services
+              role: str = "editor") -> str:
+    """An editor key bound to a new staff account ``name`` (a reviewer or an author, of
+    ``tenant`` or global staff): the catalog changes only through named people."""
+    from storage.api_keys import Role
+    from storage.staff import StaffRole
+
+    services.staff.create(name, StaffRole.REVIEWER if reviewer else StaffRole.AUTHOR, "correct horse battery",
+                          None if global_staff else tenant)
+    return services.api_keys.create(tenant, Role(role), reviewer=reviewer, global_staff=global_staff, staff=name)[1]
+
+
+def add_staff(engine, *names: str, reviewer: bool = False, tenant: str | None = None) -> None:  # type: ignore[no-untyped-def]  # a SQLAlchemy engine
+    """Staff accounts that the command line's ``--actor`` may name."""
+    from storage.staff import StaffRole, StaffStore
+
+    store = StaffStore(engine)
+    for name in names:
+        store.create(name, StaffRole.REVIEWER if reviewer else StaffRole.AUTHOR, "correct horse battery", tenant)

@@ -28,7 +28,7 @@ from recommender.catalog_view import CatalogView
 from recommender.policy import PolicyRequest, apply_policy, crisis_rows, violates_policy
 from storage.api_keys import Role
 from storage.keyspace import Keyspace
-from tests.conftest import make_settings
+from tests.conftest import add_staff, make_settings, staff_key
 
 US_988, INTL = "crisis-us-988-lifeline", "crisis-intl-find-a-helpline"
 SEEDED = {US_988, INTL}
@@ -84,6 +84,9 @@ def cli_env(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str):  # 
     env = {"SOLACE_HOME": str(tmp_path / "h"), "SOLACE_REDIS_URL": redis_url,
            "SOLACE_REDIS_PREFIX": redis_prefix, "SOLACE_DATABASE_URL": db_url}
     store = CatalogStore(get_engine(db_url))
+    # the people the command line's --actor names (checked accounts)
+    add_staff(store.engine, "mallory", "ed")
+    add_staff(store.engine, "dr-rev", "rev", reviewer=True)
     client = redis.Redis.from_url(redis_url)
     return env, store, client, Keyspace(redis_prefix)
 
@@ -101,7 +104,9 @@ def editor_api(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str): 
     client = create_app(settings).test_client()
 
     def key(tenant: str, reviewer: bool = False, global_staff: bool = False) -> dict[str, str]:
-        _k, secret = services.api_keys.create(tenant, Role.EDITOR, reviewer=reviewer, global_staff=global_staff)
+        # each key acts as its own named person
+        name = f"{'global' if global_staff else tenant}-{'reviewer' if reviewer else 'editor'}"
+        secret = staff_key(services, tenant, name, reviewer=reviewer, global_staff=global_staff)
         return {"Authorization": f"Bearer {secret}"}
 
     keys = {
@@ -213,9 +218,9 @@ def test_a_non_reviewer_patch_of_what_users_read_or_reach_does_not_go_live(edito
     served = next(x for x in services.catalog.servable() if x.id == rid)
     for field, value in change.items():
         assert getattr(served, field) != value and str(getattr(served, field)) != str(value)
-    # only a reviewer's approval makes it live, recorded as that reviewer
+    # only a reviewer's approval makes it live, recorded as that reviewer: a person, not a key
     ok = client.post(f"/v1/resources/{rid}/review", json={"action": "approve"}, headers=keys["global_reviewer"])
-    assert ok.status_code == 200 and ok.json["resource"]["reviewed_by"].startswith("key:")
+    assert ok.status_code == 200 and ok.json["resource"]["reviewed_by"] == "global-reviewer"
     served = next(x for x in services.catalog.servable() if x.id == rid)
     assert all(str(getattr(served, f)) == str(v) for f, v in change.items())
 
@@ -327,15 +332,18 @@ def test_store_rule_is_the_same_without_the_api(db_url: str) -> None:
 
 def test_tenant_private_resources_are_served_only_to_their_tenant(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, _result = deployment
-    _k, acme_ed = services.api_keys.create("acme", Role.EDITOR, reviewer=True)
+    acme_ed = staff_key(services, "acme", "acme-trust-author")
+    acme_rv = staff_key(services, "acme", "acme-trust-reviewer", reviewer=True)
     _k, acme_platform = services.api_keys.create("acme", Role.PLATFORM)
     ed = {"Authorization": f"Bearer {acme_ed}"}
     acme = {"Authorization": f"Bearer {acme_platform}"}
     new = {**EXERCISE, "id": "ex-acme-private-grounding", "title": "Acme's own grounding walk",
            "steps": ["Walk slowly and name five things you see.", "Notice four sounds around you."]}
     assert app_client.post("/v1/resources", json=new, headers=ed).status_code == 201
-    for action in ("submit", "approve"):
-        assert app_client.post(f"/v1/resources/{new['id']}/review", json={"action": action}, headers=ed).status_code == 200
+    assert app_client.post(f"/v1/resources/{new['id']}/review", json={"action": "submit"}, headers=ed).status_code == 200
+    approved = app_client.post(f"/v1/resources/{new['id']}/review", json={"action": "approve"},
+                               headers={"Authorization": f"Bearer {acme_rv}"})
+    assert approved.status_code == 200
     body = {"features": ["topic:anxiety"], "k": 100, "types": ["exercise"]}
     for_acme = app_client.post("/v1/recommendations", json=body, headers=acme).json["items"]
     for_demo = app_client.post("/v1/recommendations", json=body).json["items"]

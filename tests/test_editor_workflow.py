@@ -10,6 +10,7 @@ from content_catalog.access import Actor
 from content_catalog.schema import Resource
 from content_catalog.store import CatalogStore, StaleVersion, WorkflowError
 from storage.api_keys import Role
+from tests.conftest import staff_key
 
 ED1, ED2 = Actor.operator("ed-1"), Actor.operator("ed-2")
 REV1 = Actor.operator("rev-1", reviewer=True)
@@ -71,7 +72,11 @@ def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis
     r = runner.invoke(cli, ["catalog", "list"], env=env)
     assert DRAFT["id"] not in r.output
     assert runner.invoke(cli, ["catalog", "add", str(path)], env=env).exit_code == 0
-    r = runner.invoke(cli, ["catalog", "review", DRAFT["id"], "--action", "approve", "--actor", "x", "--reviewer"], env=env)
+    for name, role in (("ed", "author"), ("rev", "reviewer")):
+        r = runner.invoke(cli, ["staff", "add", name, "--role", role, "--password-stdin"],
+                          input="correct horse battery\n", env=env)
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["catalog", "review", DRAFT["id"], "--action", "approve", "--actor", "rev", "--reviewer"], env=env)
     assert r.exit_code != 0 and "in review" in r.output
     for args in (["--action", "submit", "--actor", "ed"], ["--action", "approve", "--actor", "rev", "--reviewer"]):
         assert runner.invoke(cli, ["catalog", "review", DRAFT["id"], *args], env=env).exit_code == 0
@@ -81,14 +86,16 @@ def test_cli_import_dry_run_add_review_retire_history(tmp_path, redis_url, redis
     assert r.exit_code != 0 and "duration_minutes" in r.output
     assert runner.invoke(cli, ["catalog", "retire", DRAFT["id"]], env=env).exit_code == 0
     r = runner.invoke(cli, ["catalog", "history", DRAFT["id"]], env=env)
-    assert [line.split()[2] for line in r.output.strip().splitlines()] == ["create", "submit", "approve", "edit", "retire"]
+    entries = [line for line in r.output.strip().splitlines() if not line.startswith(" ")]
+    assert [line.split()[2] for line in entries] == ["create", "submit", "approve", "edit", "retire"]
+    assert '    topics: ["sleep", "anxiety"] -> ["sleep"]' in r.output  # each change with its old and new value
 
 
 def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, _ = deployment
     # tenant demo's own editors: what they create is private to demo
-    _k, editor = services.api_keys.create("demo", Role.EDITOR)
-    _k, reviewer = services.api_keys.create("demo", Role.EDITOR, reviewer=True)
+    editor = staff_key(services, "demo", "demo-workflow-author")
+    reviewer = staff_key(services, "demo", "demo-workflow-reviewer", reviewer=True)
     ed = {"Authorization": f"Bearer {editor}"}
     rv = {"Authorization": f"Bearer {reviewer}"}
     page = app_client.get("/v1/resources?limit=7&offset=0&type=exercise", headers=ed).json
@@ -118,15 +125,17 @@ def test_editor_api_pagination_etag_conflict_and_reviewer_right(app_client, depl
 
 def test_approved_resource_is_served_without_retraining_and_retired_stops_at_once(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     services, result = deployment
-    _k, reviewer = services.api_keys.create("demo", Role.EDITOR, reviewer=True, global_staff=True)
+    author = staff_key(services, "demo", "global-served-author", global_staff=True)
+    reviewer = staff_key(services, "demo", "global-served-reviewer", reviewer=True, global_staff=True)
+    ed = {"Authorization": f"Bearer {author}"}
     rv = {"Authorization": f"Bearer {reviewer}"}
     new = {**DRAFT, "id": "ex-new-grounding-walk", "type": "exercise", "body": None,
            "steps": ["Walk slowly and name five things you see.", "Notice four sounds around you."],
            "title": "A grounding walk for anxious evenings", "topics": ["anxiety"], "tags": ["grounding"]}
     new.pop("body")
-    assert app_client.post("/v1/resources", json=new, headers=rv).status_code == 201
-    for action in ("submit", "approve"):
-        assert app_client.post(f"/v1/resources/{new['id']}/review", json={"action": action}, headers=rv).status_code == 200
+    assert app_client.post("/v1/resources", json=new, headers=ed).status_code == 201
+    for action, who in (("submit", ed), ("approve", rv)):
+        assert app_client.post(f"/v1/resources/{new['id']}/review", json={"action": action}, headers=who).status_code == 200
     listed = app_client.post("/v1/recommendations", json={"features": ["topic:anxiety"], "k": 100, "types": ["exercise"]}).json
     ids = [i["resource_id"] for i in listed["items"]]
     assert new["id"] in ids

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from content_catalog.access import Actor, Forbidden
+from storage.staff import StaffStore
 from content_catalog.publish import renderable, publish_catalog
 from content_catalog.schema import Resource
 from content_catalog.store import NotFound, StaleVersion, StoredResource, WorkflowError
@@ -46,6 +47,8 @@ class ReviewIn(BaseModel):
 
     action: Literal["submit", "approve", "reject", "retire", "unretire"]
     version: int | None = None
+    # what the author should read (a rejection needs one); kept in the audit trail
+    comment: str | None = Field(default=None, max_length=2000)
 
 
 class StoredResourceOut(BaseModel):
@@ -96,11 +99,25 @@ def _publish() -> None:
     publish_catalog(st.catalog, st.redis, st.keys, get_encoder(st.settings.embedding_model))
 
 
-def _actor() -> Actor:
-    """The key as a catalog actor: its tenant, and whether it is global staff or a reviewer."""
+def _viewer() -> Actor:
+    """The key as a reader of the catalog: what its tenant may see."""
     key = g.api_key
     return Actor(f"key:{key.key_id}", tenant=key.tenant, global_staff=key.global_staff,
                  reviewer=key.reviewer)
+
+
+def _actor() -> Actor:
+    """The person a key acts as: changes are made by named staff, never by a key, so the
+    audit trail and the four-eyes rule see people. An editor key bound to no account (or
+    to a disabled one) may read but not change the catalog."""
+    key = g.api_key
+    if key.staff is None:
+        raise ApiError(403, "forbidden", "this key is bound to no staff account, so it may only read: "
+                       "create one with `solace keys create --role editor --staff NAME`")
+    account = StaffStore(state().engine).get(key.staff)
+    if account is None or not account.active:
+        raise ApiError(403, "forbidden", f"the staff account {key.staff!r} of this key is disabled or gone")
+    return Actor.for_staff(account, key.tenant)
 
 
 def _workflow_error(exc: Exception, field: str | None = None) -> ApiError:
@@ -120,7 +137,7 @@ def list_resources():
     """A page of the catalog the key sees (the global catalog and its tenant's private
     resources), any status, filtered by type, status or topic."""
     q = parse_query(ResourcePage)
-    items, total = state().catalog.page(q.offset, q.limit, q.type, q.status, q.topic, viewer=_actor())
+    items, total = state().catalog.page(q.offset, q.limit, q.type, q.status, q.topic, viewer=_viewer())
     return jsonify({"items": [_out(s) for s in items], "total": total, "offset": q.offset, "limit": q.limit})
 
 
@@ -150,7 +167,7 @@ def get_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return
         if found is None:
             raise ApiError(404, "not_found", f"no servable resource {resource_id!r}", "resource_id")
         return jsonify({"resource": renderable(found)})
-    stored = state().catalog.get(resource_id, viewer=_actor())
+    stored = state().catalog.get(resource_id, viewer=_viewer())
     if stored is None:
         raise ApiError(404, "not_found", f"no resource {resource_id!r}", "resource_id")
     return _respond(stored)
@@ -182,13 +199,14 @@ def patch_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no retu
 @require(Role.EDITOR)
 @doc(json=ReviewIn, ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
 def review_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
-    """``submit`` a draft, ``approve`` or ``reject`` one in review (approving needs a key
-    with the reviewer right), ``retire`` (stops serving at once; a crisis line needs the
+    """``submit`` a draft, ``approve`` or ``reject`` one in review (a key bound to a
+    reviewer; nobody approves content they last changed; a rejection needs a ``comment``), ``retire`` (stops serving at once; a crisis line needs the
     reviewer right) or ``unretire`` (back to review; served again once approved)."""
     body = parse_json(ReviewIn)
     try:
         stored = state().catalog.review(
             resource_id, body.action, _actor(), expected_version=_expected_version(body.version),
+            comment=body.comment,
         )
     except (NotFound, StaleVersion, Forbidden, WorkflowError) as exc:
         raise _workflow_error(exc, "action") from None

@@ -22,16 +22,34 @@ def keys() -> None:
 @click.option("--reviewer", is_flag=True, help="An editor key that may approve resources.")
 @click.option("--global", "global_staff", is_flag=True,
               help="An editor key of global staff: may change the global catalog (else only its tenant's own resources).")
+@click.option("--staff", "staff_name", default=None,
+              help="The staff account the key acts as (solace staff add): changes are recorded under its name, "
+                   "and its role and tenant decide the rights. An editor key without one only reads.")
 @click.pass_context
-def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool, global_staff: bool) -> None:
+def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool, global_staff: bool,
+                staff_name: str | None) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     from storage.api_keys import Role
+    from storage.staff import StaffError
 
     if reviewer and role == "platform":
         raise click.BadParameter("only editor or admin keys can hold the reviewer right", param_hint="--reviewer")
     if global_staff and role == "platform":
         raise click.BadParameter("only editor or admin keys can be global staff", param_hint="--global")
-    key, secret = services_of(ctx).api_keys.create(check_tenant(tenant), Role(role), reviewer, global_staff)
+    if staff_name is not None:
+        if role == "platform":
+            raise click.BadParameter("only editor or admin keys act as staff", param_hint="--staff")
+        try:
+            account = services_of(ctx).staff.active(staff_name)
+        except StaffError as exc:
+            raise click.BadParameter(str(exc), param_hint="--staff") from None
+        if account.tenant is not None and account.tenant != tenant:
+            raise click.BadParameter(f"{staff_name} is staff of tenant {account.tenant}, not {tenant}",
+                                     param_hint="--staff")
+        # the account decides: the flags only describe the key for `keys list`
+        reviewer, global_staff = account.reviewer, account.tenant is None
+    key, secret = services_of(ctx).api_keys.create(check_tenant(tenant), Role(role), reviewer, global_staff,
+                                                   staff=staff_name)
     click.echo(secret)
     click.echo(f"key id {key.key_id} ({key.role.value}, tenant {key.tenant}); store it now: it is not shown again", err=True)
 
@@ -42,7 +60,8 @@ def keys_create(ctx: click.Context, tenant: str, role: str, reviewer: bool, glob
 def keys_list(ctx: click.Context, tenant: str | None) -> None:
     for key in services_of(ctx).api_keys.list(tenant):
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-        click.echo(f"{key.key_id}  {key.tenant:<20} {key.role.value:<9} {key.created_at:%Y-%m-%d %H:%M}  {state}")
+        staff = f"  staff:{key.staff}" if key.staff else ""
+        click.echo(f"{key.key_id}  {key.tenant:<20} {key.role.value:<9} {key.created_at:%Y-%m-%d %H:%M}  {state}{staff}")
 
 
 @keys.command(name="revoke")

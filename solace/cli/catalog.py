@@ -1,9 +1,12 @@
 """``solace catalog ...``: the editors' command line.
 
 Every change goes through the store's one ownership and review rule
-(``content_catalog.access``), the same as the editor API. The command line's caller is the
-operator: global staff, unless ``--tenant T`` makes it that tenant's staff (to change the
-tenant's private resources). ``--reviewer`` asserts the reviewer right, as before.
+(``content_catalog.access``), the same as the editor API. ``--actor NAME`` names a staff account
+(``solace staff add``), which must exist and be active: its role decides the reviewer
+right and its tenant whose staff it is, and the audit trail records its name. Without
+``--actor`` the caller is the unnamed operator ``cli``, with no reviewer right: approving,
+rejecting and changing crisis lines always name a checked person. A global account (and
+the operator) acts as global staff, unless ``--tenant T`` makes it that tenant's staff.
 """
 
 from __future__ import annotations
@@ -26,18 +29,39 @@ def _services(ctx: click.Context) -> Services:
     return ctx.find_root().obj["services"]
 
 
-def _actor(actor: str | None, reviewer: bool, tenant: str | None) -> Actor:
+def _actor(ctx: click.Context, actor: str | None, reviewer: bool, tenant: str | None) -> Actor:
+    """The checked staff account ``actor`` (or the unnamed operator) as a catalog actor."""
     from core.ids import TENANT_PATTERN
+    from storage.staff import StaffError
 
     if tenant is not None and not re.match(TENANT_PATTERN, tenant):
         raise click.BadParameter("lowercase letters, digits, '-' and '_' (max 64)", param_hint="--tenant")
-    return Actor.operator(actor or "cli", reviewer=reviewer, tenant=tenant)
+    if actor is None:
+        if reviewer:
+            raise click.BadParameter("the reviewer right comes from a staff account: name it with --actor NAME",
+                                     param_hint="--reviewer")
+        return Actor.operator("cli", tenant=tenant)
+    try:
+        account = _services(ctx).staff.active(actor)
+    except StaffError as exc:
+        raise click.BadParameter(str(exc), param_hint="--actor") from None
+    if reviewer and not account.reviewer:
+        raise click.BadParameter(f"{actor} is an {account.role.value}, without the reviewer right",
+                                 param_hint="--reviewer")
+    if account.tenant is None:
+        return Actor.operator(account.name, reviewer=account.reviewer, tenant=tenant)
+    if tenant not in (None, account.tenant):
+        raise click.BadParameter(f"{actor} is staff of tenant {account.tenant}, not {tenant}", param_hint="--tenant")
+    return Actor.for_staff(account)
 
 
-ACTOR_OPTION = click.option("--actor", default=None, help="Who is acting (for the audit log). Default: cli.")
+ACTOR_OPTION = click.option(
+    "--actor", default=None,
+    help="Your staff account (solace staff add): recorded in the audit log; its role gives the reviewer right. "
+         "Default: the unnamed operator cli, without the reviewer right.")
 REVIEWER_OPTION = click.option(
     "--reviewer", is_flag=True,
-    help="Assert the actor holds the reviewer right (to approve, and to edit or retire a crisis line).")
+    help="Check that the --actor account holds the reviewer right (its role decides).")
 TENANT_OPTION = click.option(
     "--tenant", default=None,
     help="Act as this tenant's staff: add and change its private resources. Default: global staff.")
@@ -72,7 +96,7 @@ def import_cmd(ctx: click.Context, file: Path, fmt: str | None, dry_run: bool, a
         raise click.ClickException("--approve needs the reviewer right: add --reviewer (and --actor NAME)")
     if approve and not actor:
         raise click.ClickException("--approve records who approved: add --actor NAME")
-    who = _actor(actor, reviewer, tenant)
+    who = _actor(ctx, actor, reviewer, tenant)
     try:
         records = read_catalog_records(file, fmt)
     except CatalogFileError as exc:
@@ -158,13 +182,25 @@ def show_cmd(ctx: click.Context, resource_id: str) -> None:
 @click.argument("resource_id")
 @click.pass_context
 def history_cmd(ctx: click.Context, resource_id: str) -> None:
-    """The audit trail of one resource."""
+    """The audit trail of one resource: when, who, what, and each changed field's old and
+    new value (indented below its line), with a reviewer's comment."""
     services = _services(ctx)
     if services.catalog.get(resource_id) is None:
         raise click.ClickException(f"no resource {resource_id!r}")
     for entry in services.catalog.history(resource_id):
         fields = ", ".join(entry["changes"])
         click.echo(f"{entry['at'][:19]}  {entry['actor']:<16} {entry['action']:<8} {fields}")
+        if entry["comment"]:
+            click.echo(f"    comment: {entry['comment']}")
+        if entry["action"] == "create":
+            continue  # every field is new: `catalog show` prints them
+        for name, change in entry["changes"].items():
+            click.echo(f"    {name}: {_short(change['old'])} -> {_short(change['new'])}")
+
+
+def _short(value: object, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _fail_on_workflow(exc: Exception) -> click.ClickException:
@@ -191,7 +227,7 @@ def add_cmd(ctx: click.Context, file: Path, actor: str | None, tenant: str | Non
     """Add the resources of FILE as new drafts (each must have a new id)."""
     from content_catalog.store import CatalogError
 
-    who = _actor(actor, False, tenant)
+    who = _actor(ctx, actor, False, tenant)
     try:
         records = read_catalog_records(file)
     except CatalogFileError as exc:
@@ -223,7 +259,7 @@ def edit_cmd(ctx: click.Context, resource_id: str, assignments: tuple[str, ...],
 
     from content_catalog.store import CatalogError
 
-    who = _actor(actor, reviewer, tenant)
+    who = _actor(ctx, actor, reviewer, tenant)
     changes: dict[str, object] = {}
     for item in assignments:
         name, sep, raw = item.partition("=")
@@ -246,18 +282,21 @@ def edit_cmd(ctx: click.Context, resource_id: str, assignments: tuple[str, ...],
 @catalog.command(name="review")
 @click.argument("resource_id")
 @click.option("--action", type=click.Choice(["submit", "approve", "reject", "retire", "unretire"]), required=True)
-@click.option("--actor", required=True, help="The editor or reviewer (recorded in the audit log).")
+@click.option("--actor", required=True, help="Your staff account (recorded in the audit log).")
+@click.option("--comment", default=None, help="What the author should read; a rejection needs one.")
 @REVIEWER_OPTION
 @TENANT_OPTION
 @click.pass_context
-def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, reviewer: bool,
-               tenant: str | None) -> None:
-    """Move a resource through review: submit, approve (reviewers only), reject, retire,
-    or unretire (back to review: served again only once a reviewer approves it)."""
+def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, comment: str | None,
+               reviewer: bool, tenant: str | None) -> None:
+    """Move a resource through review: submit, approve (reviewers only, never the person
+    who last changed the content), reject (reviewers only, with --comment), retire, or
+    unretire (back to review: served again only once a reviewer approves it)."""
     from content_catalog.store import CatalogError
 
+    who = _actor(ctx, actor, reviewer, tenant)
     try:
-        stored = _services(ctx).catalog.review(resource_id, action, _actor(actor, reviewer, tenant))
+        stored = _services(ctx).catalog.review(resource_id, action, who, comment=comment)
     except CatalogError as exc:
         raise _fail_on_workflow(exc) from None
     _after_change(ctx)
@@ -275,8 +314,9 @@ def retire_cmd(ctx: click.Context, resource_id: str, actor: str | None, reviewer
     Retiring a crisis line needs --reviewer."""
     from content_catalog.store import CatalogError
 
+    who = _actor(ctx, actor, reviewer, tenant)
     try:
-        _services(ctx).catalog.review(resource_id, "retire", _actor(actor, reviewer, tenant))
+        _services(ctx).catalog.review(resource_id, "retire", who)
     except CatalogError as exc:
         raise _fail_on_workflow(exc) from None
     _after_change(ctx)

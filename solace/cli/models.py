@@ -268,22 +268,6 @@ def models_show(ctx: click.Context, version: str) -> None:
     click.echo(json.dumps(services_of(ctx).registry.get(version).manifest, indent=2))
 
 
-def _data_source(version: Any) -> str:
-    """What a version's holdout metrics were measured on: Solace's event log (however it
-    was trained; it grows between versions, so its contents are not compared), or the
-    files or MovieLens folder it names together with the fingerprint of what they held;
-    and which kind of holdout the metrics come from (random and time splits differ)."""
-    from storage.registry import trained_on_store
-
-    manifest = version.manifest
-    # versions from before the holdout was recorded were all measured on the random one
-    holdout = f"{manifest.get('holdout', {}).get('split', 'random')} holdout"
-    if trained_on_store(version):
-        return f"Solace's event log ({holdout})"
-    fingerprint = manifest.get("data_fingerprint_full") or manifest.get("data_fingerprint")
-    return f"{manifest.get('data_source')} data (fingerprint {fingerprint}, {holdout})"
-
-
 @models.command(name="promote")
 @click.argument("version")
 @click.option("--require-metric", default=None, help="e.g. precision@10: refuse if the candidate is worse than the active model.")
@@ -291,26 +275,15 @@ def _data_source(version: Any) -> str:
 @click.pass_context
 def models_promote(ctx: click.Context, version: str, require_metric: str | None, publish_tenant: str | None) -> None:
     """Publish VERSION and make it active (optionally guarded by a metric)."""
+    from serving.activation import promotion_refusal
+
     services = services_of(ctx)
-    candidate = services.registry.get(version)
-    active = services.registry.active()
-    if require_metric and active:
-        incumbent = services.registry.get(active)
-        sources = [_data_source(v) for v in (candidate, incumbent)]
-        if sources[0] != sources[1]:
-            raise click.ClickException(
-                f"{version} was measured on {sources[0]} and the active {active} on {sources[1]}: their "
-                f"{require_metric} cannot be compared; not promoted (promote without --require-metric to override)"
-            )
-        current = incumbent.manifest.get("metrics", {}).get(require_metric)
-        new = candidate.manifest.get("metrics", {}).get(require_metric)
-        if new is None:
-            known = ", ".join(sorted(candidate.manifest.get("metrics", {}))) or "none"
-            raise click.ClickException(f"{version} has no metric {require_metric} (it has: {known})")
-        if current is not None and new < current:
-            raise click.ClickException(
-                f"{version} has {require_metric}={new:.4f}, below the active {active} ({current:.4f}); not promoted"
-            )
+    services.registry.get(version)
+    if require_metric:
+        # the same guard as the console's models page (serving.activation)
+        refusal = promotion_refusal(services.registry, version, require_metric)
+        if refusal:
+            raise click.ClickException(refusal)
     _publish(ctx, version, "promote", publish_tenant)
     click.echo(f"{version} is now active")
 
@@ -327,11 +300,11 @@ def models_rollback(ctx: click.Context) -> None:
     versions deleted since (by retention) are skipped. With nothing earlier, it is an
     error and the active version stays.
     """
-    from solace.jobs import publish
+    from serving.activation import PromotionRefused, rollback
 
     services = services_of(ctx)
-    previous = services.registry.previous()
-    if previous is None:
-        raise click.ClickException("no earlier activation to roll back to (see `solace models rollback --help`)")
-    publish(services, previous, action="rollback")
+    try:
+        previous = rollback(services, services.catalog)
+    except PromotionRefused as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"rolled back to {previous}")
