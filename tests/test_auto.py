@@ -189,3 +189,27 @@ def test_train_auto_records_the_search_and_evaluate_compares_auto(tmp_path: Path
     assert rows == ["als-ref64", "auto"]
     body = json.loads(out.read_text())
     assert body["auto"]["ndcg@5"] is not None and body["_run"]["auto_searches"][0]["chosen"]["name"]
+
+
+def test_a_staged_lightfm_fit_is_the_plain_fit_and_stops_on_the_validation_metric() -> None:
+    from training.models.lightfm_hybrid import LightFMHybrid
+
+    matrix = _groups(seed=9)
+    data = _wb(matrix).data
+    plain = LightFMHybrid(no_components=8, epochs=20, random_state=3, use_item_features=False,
+                          use_user_features=False).fit(data)
+    seen: list[int] = []
+    staged = LightFMHybrid(no_components=8, epochs=20, random_state=3, use_item_features=False,
+                           use_user_features=False).fit_in_stages(data, [5, 10, 15], lambda e: seen.append(e) is None)
+    assert seen == [5, 10, 15, 20] and staged.epochs_trained_ == 20
+    np.testing.assert_allclose(staged.item_vectors(), plain.item_vectors(), rtol=1e-5, atol=1e-6)
+    stopped = LightFMHybrid(no_components=8, epochs=20, random_state=3, use_item_features=False,
+                            use_user_features=False).fit_in_stages(data, [5, 10, 15], lambda e: e < 10)
+    assert stopped.epochs_trained_ == 10
+    # in the search, a LightFM candidate reports its score by epochs and is chosen at its best stage
+    train, _ = random_split(matrix, 0.2, 4)
+    result = auto_search(_wb(matrix), train, budget_seconds=120, seed=2, include=("lightfm",), max_trials_per_family=1)
+    first = result.trials[0]
+    assert set(first.stages) >= {10, 20} and first.choice.parts[0].params["epochs"] == max(
+        first.stages, key=lambda e: first.stages[e])
+    assert first.score == max(first.stages.values())

@@ -181,7 +181,7 @@ def families(wb: WorkbenchData, include: Sequence[str] | None = None) -> list[Fa
         return ModelConfig("lightfm", "lightfm", {**_lightfm_params(trial), **plain})
 
     out.append(Family("lightfm", ModelConfig("lightfm", "lightfm", {
-        "no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 20, "max_sampled": 10, **plain}),
+        "no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 40, "max_sampled": 10, **plain}),
         lightfm))
     item_parts = ("identity", "features") if item_feats else ("identity",)
     user_parts = ("identity", "features") if user_feats else ()
@@ -191,7 +191,7 @@ def families(wb: WorkbenchData, include: Sequence[str] | None = None) -> list[Fa
                                feature_weight=round(trial.suggest_float("feature_weight", 0.05, 1.0, log=True), 3))
 
         out.append(Family("lightfm-features", ModelConfig(
-            "lightfm-features", "lightfm", {"no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 20,
+            "lightfm-features", "lightfm", {"no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 40,
                                             "max_sampled": 10}, item_parts, user_parts, feature_weight=0.2),
             featured, featured=True))
     if has_text:
@@ -200,14 +200,14 @@ def families(wb: WorkbenchData, include: Sequence[str] | None = None) -> list[Fa
         def hybrid(trial: Any) -> ModelConfig:
             return ModelConfig(
                 "hybrid-text", "lightfm", _lightfm_params(trial), text_parts, user_parts,
-                text_components=trial.suggest_int("text_components", 8, 32, step=8),
+                text_components=trial.suggest_categorical("text_components", [4, 8, 16]),
                 text_share=round(trial.suggest_float("text_share", 0.05, 0.5), 3),
                 feature_weight=round(trial.suggest_float("feature_weight", 0.05, 1.0, log=True), 3))
 
         out.append(Family("hybrid-text", ModelConfig(
-            "hybrid-text", "lightfm", {"no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 20,
+            "hybrid-text", "lightfm", {"no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 40,
                                        "max_sampled": 10}, text_parts, user_parts,
-            text_components=16, text_share=0.2, feature_weight=0.2), hybrid, featured=True))
+            text_components=4, text_share=0.2, feature_weight=0.2), hybrid, featured=True))
     if include is not None:
         unknown = [f for f in include if f not in {fam.name for fam in out} | set(ALL_FAMILIES)]
         if unknown:
@@ -230,10 +230,14 @@ class Trial:
     score: float | None
     seconds: float
     status: str = "ok"  # ok | failed: <reason>
+    stages: dict[int, float] = field(default_factory=dict)  # epochs -> score, for a staged LightFM fit
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "family": self.family, "score": self.score, "seconds": round(self.seconds, 2),
-                "status": self.status, **{k: v for k, v in self.choice.to_json().items() if k != "name"}}
+        out = {"name": self.name, "family": self.family, "score": self.score, "seconds": round(self.seconds, 2),
+               "status": self.status, **{k: v for k, v in self.choice.to_json().items() if k != "name"}}
+        if self.stages:
+            out["score_by_epochs"] = {str(e): round(v, 6) for e, v in sorted(self.stages.items())}
+        return out
 
 
 @dataclass
@@ -289,29 +293,54 @@ def validation_folds(train: sp.csr_matrix, folds: int, seed: int, max_users: int
 
 
 class _Fitted(Recommender):
-    """A model already fitted on a fold, entered into a blend without fitting it again."""
+    """A model already fitted on a fold, entered into a blend without fitting it again;
+    ``snapshot`` copies its vectors now (a staged fit goes on training the model itself)."""
 
-    def __init__(self, model: Recommender) -> None:
+    def __init__(self, model: Recommender, snapshot: bool = False) -> None:
         self.model = model
         self.name = model.name
+        self.params = model.get_params()
+        self.frozen: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        if snapshot:
+            self.frozen = (model.item_vectors(), model.user_vectors(), model.item_feature_vectors())
 
     def fit(self, data: InteractionData) -> _Fitted:
         return self
 
     def item_vectors(self) -> np.ndarray:
-        return self.model.item_vectors()
+        return self.model.item_vectors() if self.frozen is None else self.frozen[0]
 
     def user_vectors(self) -> np.ndarray:
-        return self.model.user_vectors()
+        return self.model.user_vectors() if self.frozen is None else self.frozen[1]
 
     def item_feature_vectors(self) -> np.ndarray | None:
-        return self.model.item_feature_vectors()
+        return self.model.item_feature_vectors() if self.frozen is None else self.frozen[2]
+
+    def scores(self, user_rows: np.ndarray) -> np.ndarray:
+        if self.frozen is None:
+            return self.model.scores(user_rows)
+        return self.frozen[1][user_rows] @ self.frozen[0].T
 
     def get_params(self) -> dict[str, Any]:
-        return self.model.get_params()
+        return self.params
 
 
-Runner = Callable[[AutoChoice, list[Fold]], tuple[float | None, list[Recommender]]]
+@dataclass
+class Outcome:
+    """A candidate's validation result: its score, its fitted models (one per fold, kept for
+    blends) and, for a staged LightFM fit, the score at each epoch count it reached (the
+    choice then names the best epoch count)."""
+
+    choice: AutoChoice
+    score: float | None
+    models: list[Recommender]
+    stages: dict[int, float] = field(default_factory=dict)
+
+
+Runner = Callable[[AutoChoice, list[Fold]], "tuple[float | None, list[Recommender]] | Outcome"]
+# a LightFM candidate is scored every this many epochs, and stopped after two stages below its best
+STAGE_EPOCHS = 10
+PATIENCE = 2
 
 
 def auto_search(
@@ -348,7 +377,7 @@ def auto_search(
     if not any(f.test.nnz for f in fold_list):
         raise ValueError("the training part is too small to carve a validation split from")
 
-    def default_runner(choice: AutoChoice, fs: list[Fold]) -> tuple[float | None, list[Recommender]]:
+    def default_runner(choice: AutoChoice, fs: list[Fold]) -> Outcome:
         return _run_candidate(wb_train, choice, fs, key, k, seed, threads)
 
     run = runner or default_runner
@@ -378,13 +407,16 @@ def auto_search(
         choice = AutoChoice((cfg,))
         began = clock()
         try:
-            score, models = run(choice, fold_list)
+            got = run(choice, fold_list)
+            outcome = got if isinstance(got, Outcome) else Outcome(choice, got[0], got[1])
             status = "ok"
         except (ValueError, MemoryError, np.linalg.LinAlgError) as exc:  # one bad candidate never ends the search
-            score, models, status = None, [], f"failed: {exc}"
+            outcome, status = Outcome(choice, None, []), f"failed: {exc}"
         seconds = clock() - began
-        cost[family.name] = max(cost.get(family.name, 0.0), seconds / work(cfg))
-        trial = Trial(label, family.name, choice, score, seconds, status)
+        # the work actually done: a staged fit stopped early trained fewer epochs than drawn
+        cost[family.name] = max(cost.get(family.name, 0.0), seconds / work(cfg, max(outcome.stages, default=None)))
+        score, models, choice = outcome.score, outcome.models, outcome.choice
+        trial = Trial(label, family.name, choice, score, seconds, status, outcome.stages)
         trials.append(trial)
         if on_trial:
             on_trial(trial)
@@ -472,12 +504,14 @@ def auto_search(
                         stopped, skipped)
 
 
-def work(cfg: ModelConfig) -> float:
+def work(cfg: ModelConfig, epochs: int | None = None) -> float:
     """A candidate's work relative to its family's first candidate (epochs x components
-    for LightFM, iterations x factors for ALS and BPR; 1 for the closed-form families)."""
+    for LightFM, iterations x factors for ALS and BPR; 1 for the closed-form families);
+    ``epochs``: the epochs a staged fit actually trained."""
     p = cfg.params
     if cfg.algorithm == "lightfm":
-        return max(float(p.get("epochs", 20)) * float(p.get("no_components", 64)) / (20 * 64), 0.05)
+        trained = float(epochs if epochs is not None else p.get("epochs", 20))
+        return max(trained * float(p.get("no_components", 64)) / (20 * 64), 0.05)
     if cfg.algorithm == "als":
         return max(float(p.get("iterations", 15)) * float(p.get("factors", 64)) / (15 * 64), 0.05)
     if cfg.algorithm == "bpr":
@@ -487,17 +521,54 @@ def work(cfg: ModelConfig) -> float:
 
 def _run_candidate(
     wb: WorkbenchData, choice: AutoChoice, folds: list[Fold], key: str, k: int, seed: int, threads: int,
-) -> tuple[float | None, list[Recommender]]:
-    """Fit ``choice`` on each fold's training part and score it on the fold's users."""
-    values, models = [], []
+) -> Outcome:
+    """Fit ``choice`` on each fold's training part and score it on the fold's users.
+
+    A LightFM candidate is fitted in stages of :data:`STAGE_EPOCHS` epochs and scored after
+    each (early stopping: :data:`PATIENCE` stages below its best end the fit); the outcome
+    is its best epoch count, whose vectors are kept for blends.
+    """
+    cfg = choice.parts[0]
+    epochs = int(cfg.params.get("epochs", 0)) if cfg.algorithm == "lightfm" and choice.weights is None else 0
+    if epochs <= STAGE_EPOCHS:
+        values, models = [], []
+        for fold in folds:
+            model = choice.build(seed, threads).fit(choice.data(wb, fold.train, seed))
+            values.append(evaluate_model(model, fold.train, fold.test, k=k, users=fold.users, auc=False)[key])
+            models.append(model)
+        finite = [v for v in values if np.isfinite(v)]
+        return Outcome(choice, float(np.mean(finite)) if finite else None, models)
+    stages = list(range(STAGE_EPOCHS, epochs, STAGE_EPOCHS)) + [epochs]
+    per_fold: list[dict[int, float]] = []
+    kept: list[dict[int, Recommender]] = []
     for fold in folds:
-        data = choice.data(wb, fold.train, seed)
-        model = choice.build(seed, threads).fit(data)
-        metrics = evaluate_model(model, fold.train, fold.test, k=k, users=fold.users, auc=False)
-        values.append(metrics[key])
-        models.append(model)
-    finite = [v for v in values if np.isfinite(v)]
-    return (float(np.mean(finite)) if finite else None), models
+        model = choice.build(seed, threads)
+        scores: dict[int, float] = {}
+        frozen: dict[int, Recommender] = {}
+
+        def after(done: int, model: Any = model, fold: Fold = fold, scores: dict[int, float] = scores,
+                  frozen: dict[int, Recommender] = frozen) -> bool:
+            value = float(evaluate_model(model, fold.train, fold.test, k=k, users=fold.users, auc=False)[key])
+            scores[done] = value
+            if value >= max(scores.values()):
+                frozen.clear()
+                frozen[done] = _Fitted(model, snapshot=True)
+            below = [e for e in sorted(scores) if e > max(scores, key=lambda x: scores[x])]
+            return len(below) < PATIENCE
+
+        staged = getattr(model, "fit_in_stages", None)
+        if staged is None:
+            raise ValueError(f"{cfg.name}: {type(model).__name__} cannot be fitted in stages")
+        staged(choice.data(wb, fold.train, seed), stages, after)
+        per_fold.append(scores)
+        kept.append(frozen)
+    common = sorted(set.intersection(*(set(s) for s in per_fold)))
+    mean = {e: float(np.mean([s[e] for s in per_fold])) for e in common}
+    best = max(mean, key=lambda e: mean[e])
+    best_cfg = replace(cfg, params={**cfg.params, "epochs": best})
+    # each fold's model at its own best stage (the same stage when there is one fold)
+    models = [next(iter(f.values())) for f in kept]
+    return Outcome(AutoChoice((best_cfg,)), mean[best], models, mean)
 
 
 def _score_blend(

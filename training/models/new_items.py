@@ -3,6 +3,7 @@ features alone, as serving places a newly approved resource."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,12 @@ class NewItemsFromFeatures(Recommender):
         return self.inner.get_params()
 
     def fit(self, data: InteractionData) -> "NewItemsFromFeatures":
+        return self.fit_in_stages(data)
+
+    def fit_in_stages(
+        self, data: InteractionData, stages: Sequence[int] = (), after: Callable[[int], bool] | None = None,
+    ) -> "NewItemsFromFeatures":
+        """:meth:`fit`, with the inner model's staged fit when it has one (LightFM)."""
         if data.item_features is None:
             raise ValueError("new items can only be placed by a model with item features")
         seen = np.flatnonzero(np.asarray((data.interactions > 0).sum(axis=0)).ravel() > 0)
@@ -39,7 +46,11 @@ class NewItemsFromFeatures(Recommender):
             data.item_feature_names, None if data.item_embeddings is None else data.item_embeddings[seen],
             data.cluster_centroids,
         )
-        self.inner.fit(sub)
+        staged = getattr(self.inner, "fit_in_stages", None)
+        if staged is not None:
+            staged(sub, stages, after)
+        else:
+            self.inner.fit(sub)
         return self
 
     def item_vectors(self) -> np.ndarray:
