@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 
 from content_catalog.store import CatalogStore
@@ -93,12 +95,25 @@ def _warm_up(settings: Settings) -> None:
     detector_for(encoder).assess("warming up", encoder.encode(["warming up"])[0])
 
 
+class IsoJSONProvider(DefaultJSONProvider):
+    """Dates and times in answers are ISO 8601, as the OpenAPI document says (Flask's
+    default writes an HTTP date, `Thu, 01 Jan 1970 00:00:00 GMT`); keys keep their order."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, (date, datetime)):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     app = Flask("solace")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default JSON provider has sort_keys
+    app.json = IsoJSONProvider(app)
     engine = get_engine(settings.sql_url)
     client = connect_redis(settings)
     keys = Keyspace(settings.redis_prefix)

@@ -2,10 +2,21 @@
 
 Validation is done by the views themselves (so errors use Solace's error shape); spectree
 only documents. ``/openapi.json`` and ``/docs`` (Swagger UI) are served from here.
+
+The document is exact: every status an operation can answer is listed with its JSON error
+shape. Those that any operation may answer come from the layers every request crosses
+(the input guards: 400 and 422; a key: 401 and 403; the rate limit: 429; a store briefly
+unreachable: 503; a body over the limit: 413; headers over the server's limit: 431, written
+by ``solace serve``) and are added here, once, by
+:func:`finish_document`; what only one endpoint answers (404, 409, 304...) is declared on
+its view with :func:`doc`. Schema names are the models' own names (spectree's default
+adds a hash of the module), and a name used by two different models is an error.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -18,13 +29,82 @@ from spectree import Response as SpecResponse
 from serving.errors import ApiError, validation_error
 from serving.schemas import ErrorResponse
 
-api_spec = SpecTree(
+_SCHEMA_NAMES: dict[str, Any] = {}
+
+
+def schema_name(model: Any) -> str:
+    """A model's component name: its class name, stable across releases and readable in
+    generated clients. Two different models may not share one."""
+    name = getattr(model, "__name__", None) or str(model)
+    known = _SCHEMA_NAMES.setdefault(name, model)
+    if known is not model and (getattr(known, "__module__", None), getattr(known, "__qualname__", None)) != (
+            getattr(model, "__module__", None), getattr(model, "__qualname__", None)):
+        raise ValueError(f"two OpenAPI schemas named {name}: {known!r} and {model!r}; rename one")
+    return name
+
+
+def nested_schema_name(_parent: str, child: str) -> str:
+    """A nested model is shared by its own name (``RecommendedItem``, not
+    ``RecommendationResponse.RecommendedItem``)."""
+    return child
+
+
+# What each error status means, as the document says it.
+ERROR_DESCRIPTIONS = {
+    400: "Malformed request: a body that is not a JSON object, or a path or query that is not valid UTF-8.",
+    401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`).",
+    403: "The key's role or rights do not allow this.",
+    404: "No such resource for this key (another tenant's private resource is not found either).",
+    409: "Conflict: the resource changed since you read it (stale version), or the workflow does not allow the action now.",
+    412: "Precondition failed.",
+    413: "The body is larger than the limit the message names.",
+    422: "A value is invalid: `error.field` names it.",
+    431: ("The request's headers are too large. The HTTP server answers this before the API: under "
+          "`solace serve` (gunicorn) in this JSON shape; a server in front of Solace may answer it its own way."),
+    429: "Too many requests for this API key; retry after `Retry-After` seconds.",
+    500: "An unexpected error; it has been logged, and the body holds no internals.",
+    503: "A backing store is briefly unreachable, or no model is active yet; retry after `Retry-After` seconds.",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+ETAG = {"ETag": {"description": "The version of what was returned; send it back in `If-Match` or `If-None-Match`.",
+                 "schema": {"type": "string"}}}
+
+
+class SolaceSpec(SpecTree):
+    """spectree's document, finished by :func:`finish_document`."""
+
+    def _generate_spec(self) -> dict[str, Any]:
+        spec = super()._generate_spec()
+        extras: dict[tuple[str, str], dict[str, Any]] = {}
+        for route in self.backend.find_routes():
+            for method, func in self.backend.parse_func(route):
+                path, _params = self.backend.parse_path(route, None)
+                extras[(path, method.lower())] = getattr(func, "_solace_openapi", {})
+        finish_document(spec, extras)
+        return spec
+
+    def _get_model_definitions(self) -> dict[str, Any]:
+        # nested models are shared by name: the same name must mean the same schema
+        seen: dict[str, Any] = {}
+        for name, schema in self.models.items():
+            for key, value in schema.get("$defs", {}).items():
+                nested = self.nested_naming_strategy(name, key)
+                if nested in seen and seen[nested] != value:
+                    raise ValueError(f"two different nested OpenAPI schemas named {nested}; rename one")
+                seen[nested] = value
+        return super()._get_model_definitions()
+
+
+api_spec = SolaceSpec(
     "flask",
     title="Solace API",
     version="v1",
     description=(
         "Ranked self-help suggestions for the users of a social platform. Content is self-help "
-        "and never replaces professional care; crisis resources come first when a request signals risk."
+        "and never replaces professional care; crisis resources come first when a request signals risk.\n\n"
+        "Every error is JSON: `{\"error\": {\"code\", \"message\", \"field\"?}}`. Version 1 (`/v1`) "
+        "changes only by adding: new endpoints, new optional parameters, new response fields "
+        "(ignore those you do not know). Anything else comes as `/v2`, with `/v1` kept alongside."
     ),
     path="apidoc",
     mode="strict",
@@ -32,7 +112,75 @@ api_spec = SpecTree(
         SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
     ],
     security={"bearer": []},
+    naming_strategy=schema_name,
+    nested_naming_strategy=nested_schema_name,
+    validation_error_model=ErrorResponse,
 )
+
+
+def _readable(text: str) -> str:
+    """Docstring markup to Markdown: ``code`` becomes `code`, and lines join."""
+    text = text.replace("``", "`")
+    paragraphs = [" ".join(line.strip() for line in part.splitlines()) for part in re.split(r"\n\s*\n", text)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": ERROR_DESCRIPTIONS.get(status, "Error."),
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name(ErrorResponse)}"}}},
+    }
+    if status in (429, 503):
+        response["headers"] = copy.deepcopy(RETRY_AFTER)
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    return response
+
+
+def finish_document(spec: dict[str, Any], extras: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Readable summaries (one sentence; the rest goes to the description), and every
+    status each operation can answer, with the JSON error shape and its headers."""
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            extra = extras.get((path, method), {})
+            summary, description = _readable(op.get("summary") or ""), _readable(op.get("description") or "")
+            first, *more = _SENTENCE_END.split(summary, maxsplit=1)
+            rest = more[0] if more else ""
+            if len(first) > 90:
+                # a long first sentence: its opening clause is the summary, all of it the description
+                cut = min((i for i in (first.find(": "), first.find("; "), first.find(" (")) if i >= 25), default=-1)
+                if cut > 0:
+                    first, rest = first[:cut], summary
+            op["summary"] = first.rstrip(".") if first else f"{method.upper()} {path}"
+            op["description"] = "\n\n".join(p for p in (rest, description) if p)
+            responses = op.setdefault("responses", {})
+            public = op.get("security") == []
+            codes = {400, 422, 431, 500}
+            if not public:
+                codes |= {401, 403, 429, 503}
+            if "requestBody" in op:
+                codes.add(413)
+            codes |= set(extra.get("errors", ()))
+            for status in sorted(codes - set(extra.get("other", ()))):
+                if str(status) not in responses or "content" not in responses[str(status)]:
+                    responses[str(status)] = _error_response(status)
+                else:
+                    responses[str(status)]["description"] = ERROR_DESCRIPTIONS.get(status, responses[str(status)]["description"])
+                    if status in (429, 503):
+                        responses[str(status)]["headers"] = copy.deepcopy(RETRY_AFTER)
+            for status, text in extra.get("empty", {}).items():
+                responses[str(status)] = {"description": text}
+            for status, media in extra.get("media", {}).items():
+                responses[str(status)] = {"description": responses.get(str(status), {}).get("description", "OK"),
+                                          "content": {media: {"schema": {"type": "string"}}}}
+            for status, headers in extra.get("response_headers", {}).items():
+                responses.setdefault(str(status), {"description": "OK"}).setdefault("headers", {}).update(headers)
+            for name, text in extra.get("request_headers", {}).items():
+                op.setdefault("parameters", []).append(
+                    {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}})
 
 
 def doc(
@@ -41,16 +189,38 @@ def doc(
     ok: type[BaseModel] | None = None,
     status: int = 200,
     tags: list[str] | None = None,
-    errors: tuple[int, ...] = (401, 422),
+    errors: tuple[int, ...] = (),
     public: bool = False,
+    other: dict[int, type[BaseModel]] | None = None,
+    empty: dict[int, str] | None = None,
+    media: dict[int, str] | None = None,
+    request_headers: dict[str, str] | None = None,
+    response_headers: dict[int, dict[str, Any]] | None = None,
 ) -> Any:
+    """Document a view: its query, body and success model, and the statuses only it
+    answers (``errors``; those every operation can answer are added by
+    :func:`finish_document`). ``other`` are statuses with a body of their own (not the
+    error shape), ``empty`` statuses without a body (204, 304), ``media`` a success that is
+    not JSON, and the headers it reads or sends."""
     responses: dict[str, Any] = {f"HTTP_{status}": ok}
     for code in errors:
         responses[f"HTTP_{code}"] = ErrorResponse
-    return api_spec.validate(
+    for code, model in (other or {}).items():
+        responses[f"HTTP_{code}"] = model
+    validate = api_spec.validate(
         query=query, json=json, resp=SpecResponse(**responses), tags=tags or [],
         skip_validation=True, security={} if public else None,
     )
+
+    def decorate(view: Any) -> Any:
+        wrapped = validate(view)
+        wrapped._solace_openapi = {
+            "errors": errors, "other": tuple(other or ()), "empty": empty or {}, "media": media or {},
+            "request_headers": request_headers or {}, "response_headers": response_headers or {},
+        }
+        return wrapped
+
+    return decorate
 
 
 def parse_query(model: type[BaseModel]) -> Any:

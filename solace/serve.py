@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import shutil
@@ -10,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 from core.config import Settings
@@ -34,6 +36,28 @@ class SolaceServer(BaseApplication):
         from serving.app import create_app
 
         return create_app(self.settings)
+
+
+# gunicorn answers some requests itself, before the app sees them: headers too large
+# (431), a request line too long (414), a malformed request (400). Its page is HTML; the
+# API's contract is JSON everywhere, so the same answers are written in the API's shape.
+_SERVER_ERROR_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",
+                       431: "headers_too_large", 500: "internal", 501: "not_implemented"}
+HEADER_LIMITS = {"limit_request_field_size": 8190, "limit_request_fields": 100, "limit_request_line": 4094}
+
+
+def json_error_page(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error``, in the API's error shape (installed by :func:`serve`)."""
+    if status_int == 431:
+        mesg = (f"the request's headers are too large: at most {HEADER_LIMITS['limit_request_fields']} "
+                f"headers of at most {HEADER_LIMITS['limit_request_field_size']} bytes each")
+    elif status_int == 414:
+        mesg = f"the request line is longer than {HEADER_LIMITS['limit_request_line']} bytes"
+    body = json.dumps({"error": {"code": _SERVER_ERROR_CODES.get(status_int, "bad_request"),
+                                 "message": mesg or reason}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    gunicorn_util.write_nonblock(sock, head + body)
 
 
 def _worker_exited(server: Any, worker: Any) -> None:
@@ -78,9 +102,12 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     get_engine(settings.sql_url)
     dispose_engines()
     client.connection_pool.disconnect()  # the master keeps the embedded server, not a socket
+    # gunicorn's workers call util.write_error by name: forked after this, they write JSON
+    gunicorn_util.write_error = json_error_page
     SolaceServer(
         settings.model_copy(update={"metrics_dir": metrics_dir}),
         {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
          "worker_class": "gthread" if threads > 1 else "sync", "timeout": 60,
-         "accesslog": None, "errorlog": "-", "loglevel": "warning", "child_exit": _worker_exited},
+         "accesslog": None, "errorlog": "-", "loglevel": "warning", "child_exit": _worker_exited,
+         **HEADER_LIMITS},
     ).run()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, g, jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from analytics.report import resource_figures
 from serving.auth import require
@@ -17,11 +19,21 @@ from storage.api_keys import Role
 bp = Blueprint("analytics", __name__, url_prefix="/v1")
 
 
+def _iso_date(value: Any) -> Any:
+    """A day as YYYY-MM-DD only: pydantic would also read ``0`` as 1970-01-01."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("use an ISO 8601 date, YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class AnalyticsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: date | None = Field(default=None, description="First day counted (UTC), ISO 8601.")
-    until: date | None = Field(default=None, description="Last day counted (UTC), ISO 8601.")
+    since: IsoDate | None = Field(default=None, description="First day counted (UTC), ISO 8601.")
+    until: IsoDate | None = Field(default=None, description="Last day counted (UTC), ISO 8601.")
     tenant: str | None = Field(default=None, description="Global staff only: one tenant's figures "
                                "(default: every tenant). Other keys always see their own tenant.")
 
@@ -35,7 +47,7 @@ class AnalyticsResponse(BaseModel):
 
 @bp.get("/analytics/resources")
 @require(Role.EDITOR)
-@doc(query=AnalyticsQuery, ok=AnalyticsResponse, tags=["analytics"], errors=(401, 403, 422))
+@doc(query=AnalyticsQuery, ok=AnalyticsResponse, tags=["analytics"])
 def resources() -> Response:
     """Per resource: impressions, clicks, starts, completions, and the completion,
     helpful, dismiss and content-report rates with 95% Wilson intervals, and why a resource

@@ -12,11 +12,11 @@ sees but may not change answers 403.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from content_catalog.access import Actor, Forbidden
 from storage.staff import StaffStore
@@ -25,7 +25,7 @@ from content_catalog.schema import Resource
 from content_catalog.store import NotFound, StaleVersion, StoredResource, WorkflowError
 from serving.auth import require
 from serving.errors import ApiError, validation_error
-from serving.openapi import doc, parse_json, parse_query
+from serving.openapi import ETAG, doc, parse_json, parse_query
 from serving.state import state
 from storage.api_keys import Role
 
@@ -49,6 +49,27 @@ class ReviewIn(BaseModel):
     version: int | None = None
     # what the author should read (a rejection needs one); kept in the audit trail
     comment: str | None = Field(default=None, max_length=2000)
+
+
+def _optional_fields(model: type[BaseModel], exclude: set[str]) -> dict[str, Any]:
+    """``model``'s fields, each optional (a PATCH sends only what changes)."""
+    out: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name not in exclude:
+            annotation: Any = field.annotation
+            out[name] = (Optional[annotation], Field(default=None, description=field.description))
+    return out
+
+
+# A PATCH body: any field of a resource but its id and workflow state, and the version
+# read (or send it as If-Match). Documentation only: the store validates the merged record.
+ResourceChanges: type[BaseModel] = create_model(
+    "ResourceChanges",
+    __config__=ConfigDict(extra="forbid"),
+    version=(int | None, Field(default=None, description="The version you read; a stale one is a 409.")),
+    **_optional_fields(Resource, exclude={"id", "status", "reviewed_by", "reviewed_at"}),
+)
+IF_MATCH = {"If-Match": 'The version you read, as its ETag (`"3"`): a stale version is a 409.'}
 
 
 class StoredResourceOut(BaseModel):
@@ -143,7 +164,8 @@ def list_resources():
 
 @bp.post("/resources")
 @require(Role.EDITOR)
-@doc(json=Resource, ok=StoredResourceOut, status=201, tags=["catalog (editors)"], errors=(400, 401, 403, 409, 422))
+@doc(json=Resource, ok=StoredResourceOut, status=201, tags=["catalog (editors)"], errors=(409,),
+     response_headers={201: ETAG})
 def create_resource():
     """Create a resource; it starts as a draft whatever status the body says. A global
     staff key adds it to the global catalog, any other editor key to its tenant's own."""
@@ -157,7 +179,7 @@ def create_resource():
 
 @bp.get("/resources/<resource_id>")
 @require(Role.EDITOR, Role.PLATFORM)
-@doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(401, 403, 404))
+@doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(404,), response_headers={200: ETAG})
 def get_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """An editor key reads the resource with its workflow; a platform key reads what its
     users may be served: the last approved version, never a draft, a retired resource or
@@ -175,7 +197,8 @@ def get_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return
 
 @bp.patch("/resources/<resource_id>")
 @require(Role.EDITOR)
-@doc(ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
+@doc(json=ResourceChanges, ok=StoredResourceOut, tags=["catalog (editors)"], errors=(404, 409),
+     request_headers=IF_MATCH, response_headers={200: ETAG})
 def patch_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """Change some fields. Send ``If-Match: "<version>"`` to avoid overwriting someone
     else's change. Any change users read or reach (every field but ``tags``) sends approved
@@ -197,7 +220,8 @@ def patch_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no retu
 
 @bp.post("/resources/<resource_id>/review")
 @require(Role.EDITOR)
-@doc(json=ReviewIn, ok=StoredResourceOut, tags=["catalog (editors)"], errors=(400, 401, 403, 404, 409, 422))
+@doc(json=ReviewIn, ok=StoredResourceOut, tags=["catalog (editors)"], errors=(404, 409),
+     request_headers=IF_MATCH, response_headers={200: ETAG})
 def review_resource(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint: spectree evaluates a view's hints at run time
     """``submit`` a draft, ``approve`` or ``reject`` one in review (a key bound to a
     reviewer; nobody approves content they last changed; a rejection needs a ``comment``), ``retire`` (stops serving at once; a crisis line needs the

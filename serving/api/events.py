@@ -21,7 +21,7 @@ bp = Blueprint("events", __name__, url_prefix="/v1")
 
 @bp.post("/events")
 @require(Role.PLATFORM)
-@doc(json=EventBatch, ok=EventBatchResponse, tags=["events"], errors=(400, 401, 413, 422))
+@doc(json=EventBatch, ok=EventBatchResponse, status=202, tags=["events"])
 def post_events():
     """Record a batch of what your users did with suggestions.
 

@@ -14,7 +14,7 @@ from content_catalog.feed import START, CatalogFeed, CursorCodec, CursorError
 from content_catalog.publish import renderable
 from serving.auth import require
 from serving.errors import ApiError
-from serving.openapi import doc, parse_query
+from serving.openapi import ETAG, doc, parse_query
 from serving.state import state
 from storage.api_keys import Role
 
@@ -48,7 +48,9 @@ def _codec() -> CursorCodec:
 
 @bp.get("/catalog/feed")
 @require(Role.PLATFORM)
-@doc(query=FeedQuery, ok=FeedPageOut, tags=["resources"], errors=(401, 403, 422))
+@doc(query=FeedQuery, ok=FeedPageOut, tags=["resources"], response_headers={200: ETAG},
+     empty={304: "Nothing changed since the page whose ETag you sent in If-None-Match."},
+     request_headers={"If-None-Match": "The ETag of the page you have: a 304 while it is still current."})
 def catalog_feed():  # no return hint: spectree evaluates a view's hints at run time
     """The catalog your users may be served, in change order.
 

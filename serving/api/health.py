@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
-from serving.openapi import api_spec
+from serving.openapi import doc
 from serving.state import state
 
 bp = Blueprint("health", __name__)
 
 
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    status: str
+    checks: dict[str, bool]
+    model_version: str | None = None
+
+
 @bp.get("/healthz")
-@api_spec.validate(skip_validation=True, tags=["operations"], security={})
+@doc(ok=HealthOut, tags=["operations"], public=True)
 def healthz():
     """The process is up."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
-@api_spec.validate(skip_validation=True, tags=["operations"], security={})
+@doc(ok=ReadyOut, other={503: ReadyOut}, tags=["operations"], public=True)
 def readyz():
     """Redis answers and holds Solace's state (rebuilt from SQL after a loss), and an
     active model is loaded; 503 otherwise."""
@@ -42,7 +53,7 @@ def readyz():
 
 
 @bp.get("/metrics")
-@api_spec.validate(skip_validation=True, tags=["operations"], security={})
+@doc(tags=["operations"], public=True, media={200: "text/plain"})
 def metrics():
     """Prometheus text format: requests and latency per route, model version, cache hits."""
     return Response(current_app.extensions["solace_metrics"].exposition(), content_type=CONTENT_TYPE_LATEST)
