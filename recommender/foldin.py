@@ -67,9 +67,9 @@ def foldin_settings(algorithm: str, params: Mapping[str, Any]) -> dict[str, floa
         return {"regularization": float(params.get("regularization", DEFAULT_REGULARIZATION)),
                 "alpha": float(params.get("alpha", 1.0))}
     if algorithm in HISTORY_ALGORITHMS:
-        # the basis size and whether histories are binary: all a history fold-in needs
+        # whether histories are binary: all a history fold-in needs besides the item matrix
         return {"regularization": DEFAULT_REGULARIZATION, "alpha": 1.0,
-                "basis_size": float(params.get("max_items", 0)), "binary": float(bool(params.get("binary", True)))}
+                "binary": float(bool(params.get("binary", True)))}
     return {"regularization": DEFAULT_REGULARIZATION, "alpha": 1.0}
 
 
@@ -189,7 +189,8 @@ def make_foldin(
     regularization = float(settings.get("regularization", DEFAULT_REGULARIZATION))
     alpha = float(settings.get("alpha", 1.0))
     if algorithm in HISTORY_ALGORITHMS:
-        return HistoryFoldIn(popularity, int(settings.get("basis_size", 0)), bool(settings.get("binary", 1.0)))
+        # the basis is every item matrix column but the fallback one: its size needs no setting
+        return HistoryFoldIn(popularity, item_matrix.shape[1] - 1, bool(settings.get("binary", 1.0)))
     return FoldIn.for_items(item_matrix, algorithm, regularization, target_norm, alpha)
 
 
@@ -204,15 +205,14 @@ class BlendPart:
     user_norm: float
     regularization: float = DEFAULT_REGULARIZATION
     alpha: float = 1.0
-    basis_size: float = 0.0  # a history part (EASE): its basis size, and whether it is binary
-    binary: float = 1.0
+    binary: float = 1.0  # a history part (EASE): whether its histories are binary
 
     def to_json(self) -> dict[str, Any]:
         out = {"algorithm": self.algorithm, "dims": self.dims, "weight": self.weight,
                "mean": [float(x) for x in self.mean], "user_norm": self.user_norm,
                "regularization": self.regularization, "alpha": self.alpha}
         if self.algorithm in HISTORY_ALGORITHMS:
-            out.update(basis_size=self.basis_size, binary=self.binary)
+            out["binary"] = self.binary
         return out
 
     @classmethod
@@ -220,7 +220,7 @@ class BlendPart:
         return cls(str(raw["algorithm"]), int(raw["dims"]), float(raw["weight"]),
                    np.asarray(raw["mean"], dtype=np.float64), float(raw["user_norm"]),
                    float(raw.get("regularization", DEFAULT_REGULARIZATION)), float(raw.get("alpha", 1.0)),
-                   float(raw.get("basis_size", 0.0)), float(raw.get("binary", 1.0)))
+                   float(raw.get("binary", 1.0)))
 
 
 class BlendFoldIn:
@@ -249,7 +249,7 @@ class BlendFoldIn:
             if part.algorithm in HISTORY_ALGORITHMS:
                 if popularity is None:
                     raise ValueError("a blend with a history part (EASE) needs the trained items' popularity")
-                self.blocks.append((block, HistoryFoldIn(popularity, int(part.basis_size), bool(part.binary))))
+                self.blocks.append((block, HistoryFoldIn(popularity, part.dims - 1, bool(part.binary))))
             else:
                 own = self._own_rows(item_matrix, np.arange(item_matrix.shape[0]), part, block)
                 self.blocks.append((block, FoldIn.for_items(own, part.algorithm, part.regularization,

@@ -111,7 +111,7 @@ def test_history_fold_in_gives_exactly_the_trained_user_vectors() -> None:
     data = _groups(seed=3)
     model = EASE(regularization=10.0, max_items=15).fit(data)
     settings = foldin_settings("ease", model.get_params())
-    foldin = HistoryFoldIn(log_popularity(data.interactions), int(settings["basis_size"]), bool(settings["binary"]))
+    foldin = HistoryFoldIn(log_popularity(data.interactions), model.item_vectors().shape[1] - 1, bool(settings["binary"]))
     m = data.interactions
     rows = [m[u].indices for u in range(m.shape[0])]
     folded = foldin.user_vectors(model.item_vectors(), rows, [m[u].data for u in range(m.shape[0])])
@@ -158,6 +158,17 @@ def test_an_ease_version_publishes_and_serving_folds_users_in_exactly(
     registry = ModelRegistry(tmp_path / "models")
     outcome = train_and_register(data, "ease", {"regularization": 10.0, "max_items": 20}, registry)
     assert outcome.version.manifest["params"] == {"regularization": 10.0, "max_items": 20}
+    # `solace train --algorithm ease` with no parameters records none: the basis size comes
+    # from the item matrix itself
+    plain = train_and_register(data, "ease", {}, registry)
+    assert plain.version.manifest["params"] == {}
+    client0 = redis.Redis.from_url(redis_url)
+    publish_version(plain.version, client0, Keyspace(redis_prefix))
+    loaded0 = load_model(client0, Keyspace(redis_prefix), plain.version.version)
+    assert loaded0 is not None
+    m0 = data.interactions
+    np.testing.assert_array_equal(loaded0.foldin.user_vectors(loaded0.item_matrix, [m0[4].indices], [m0[4].data]),
+                                  plain.model.user_vectors()[4:5])
     assert outcome.metrics["precision@10"] > 0
     client = redis.Redis.from_url(redis_url)
     keys = Keyspace(redis_prefix)
