@@ -213,3 +213,23 @@ def test_a_staged_lightfm_fit_is_the_plain_fit_and_stops_on_the_validation_metri
     assert set(first.stages) >= {10, 20} and first.choice.parts[0].params["epochs"] == max(
         first.stages, key=lambda e: first.stages[e])
     assert first.score == max(first.stages.values())
+
+
+def test_time_validation_holds_out_each_user_s_latest_training_interactions() -> None:
+    from training.auto import training_timestamps
+
+    matrix = _groups(seed=10)
+    times = matrix.copy()
+    times.data = np.arange(1, times.nnz + 1, dtype=np.float64)  # later entries of a row are newer
+    wb = WorkbenchData(_wb(matrix).data, timestamps=times)
+    train, _ = random_split(matrix, 0.2, 3)
+    stamps = training_timestamps(wb, train)
+    (fold,) = validation_folds(train, 3, 0, timestamps=stamps)  # one fold: a time split has no seed
+    for u in range(0, 160, 17):
+        if fold.test[u].nnz:
+            newest_train = stamps[u, fold.train[u].indices].toarray().max()
+            assert stamps[u, fold.test[u].indices].toarray().min() > newest_train
+    result = auto_search(wb, train, budget_seconds=30, seed=0, include=("popularity", "ease"), timestamps=stamps)
+    assert "latest 20%" in result.validation
+    with pytest.raises(ValueError, match="needs timestamps"):
+        training_timestamps(_wb(matrix), train)

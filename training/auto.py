@@ -36,7 +36,7 @@ from training.evaluate import evaluate_model
 from training.models.base import Recommender
 from training.models.blend import ScoreBlend
 from training.recipes import config_data
-from training.splits import random_split
+from training.splits import random_split, time_split
 
 RANKING_METRICS = ("precision", "recall", "ndcg", "map")
 # a LightFM fit with text features was about this many times a plain one before the cost
@@ -279,12 +279,32 @@ def training_only(wb: WorkbenchData, train: sp.csr_matrix) -> WorkbenchData:
     return replace(wb, data=data, timestamps=None, predefined=None)
 
 
-def validation_folds(train: sp.csr_matrix, folds: int, seed: int, max_users: int = MAX_VALIDATION_USERS) -> list[Fold]:
+def training_timestamps(wb: WorkbenchData, train: sp.csr_matrix) -> sp.csr_matrix:
+    """The times of ``train``'s interactions, entry by entry (what a time split of the
+    training part needs); raises ValueError when the data have no times."""
+    if wb.timestamps is None:
+        raise ValueError("time validation needs timestamps: add a timestamp column to the interactions")
+    coo = train.tocsr().tocoo()
+    values = np.asarray(wb.timestamps.tocsr()[coo.row, coo.col], dtype=np.float64).ravel()
+    out = sp.csr_matrix((values, (coo.row, coo.col)), shape=train.shape)
+    out.sort_indices()
+    return out
+
+
+def validation_folds(
+    train: sp.csr_matrix, folds: int, seed: int, max_users: int = MAX_VALIDATION_USERS,
+    timestamps: sp.csr_matrix | None = None,
+) -> list[Fold]:
     """Per-user 20% holdouts of the training part (seeds ``seed+1..``), each scored on at
-    most ``max_users`` users drawn with the fold's seed."""
+    most ``max_users`` users drawn with the fold's seed. With ``timestamps`` (the training
+    part's times), the holdout is each user's latest 20% instead, as a time-split test
+    would be; it has no seed, so there is one such fold."""
     out = []
-    for f in range(folds):
-        vtrain, vtest = random_split(train, 0.2, seed + 1 + f)
+    for f in range(1 if timestamps is not None else folds):
+        if timestamps is not None:
+            vtrain, vtest = time_split(train.tocsr(), timestamps, 0.2)
+        else:
+            vtrain, vtest = random_split(train, 0.2, seed + 1 + f)
         users = np.flatnonzero(np.diff(vtest.tocsr().indptr) > 0)
         if len(users) > max_users:
             users = np.sort(np.random.default_rng(seed + 1 + f).choice(users, max_users, replace=False))
@@ -352,6 +372,7 @@ def auto_search(
     seed: int = 42,
     threads: int = 1,
     folds: int = 1,
+    timestamps: sp.csr_matrix | None = None,
     include: Sequence[str] | None = None,
     max_trials_per_family: int = 40,
     clock: Callable[[], float] = time.monotonic,
@@ -362,6 +383,8 @@ def auto_search(
 
     ``runner`` fits and scores one candidate on the folds (injectable for tests); by
     default :func:`_run_candidate`. ``clock`` gives seconds (injectable likewise).
+    ``timestamps`` (the training part's times, :func:`training_timestamps`) makes the
+    validation a time split of the training part.
     """
     import optuna
 
@@ -373,7 +396,7 @@ def auto_search(
     fams = families(wb_train, include)
     if not fams:
         raise ValueError("no family to search on these data")
-    fold_list = validation_folds(train, folds, seed)
+    fold_list = validation_folds(train, folds, seed, timestamps=timestamps)
     if not any(f.test.nnz for f in fold_list):
         raise ValueError("the training part is too small to carve a validation split from")
 
@@ -498,10 +521,10 @@ def auto_search(
         raise ValueError("no candidate could be scored: " + "; ".join(t.status for t in trials) if trials
                          else "the budget was too small to run any candidate")
     best = max(scored, key=lambda t: float(t.score or 0.0))
+    how = ("each user's latest 20% of the training part" if timestamps is not None else
+           f"{len(fold_list)} per-user random 20% holdout(s) of the training part (seeds {seed + 1}..{seed + len(fold_list)})")
     return SearchResult(key, budget_seconds, elapsed(), len(fold_list),
-                        f"{len(fold_list)} per-user 20% holdout(s) of the training part (seeds {seed + 1}.."
-                        f"{seed + len(fold_list)}), at most {MAX_VALIDATION_USERS} users each", trials, best,
-                        stopped, skipped)
+                        f"{how}, at most {MAX_VALIDATION_USERS} users scored", trials, best, stopped, skipped)
 
 
 def work(cfg: ModelConfig, epochs: int | None = None) -> float:

@@ -42,10 +42,13 @@ from solace.cli.data import (
               show_default=True, help="With `auto` in --compare: minutes its search may take (per repeat).")
 @click.option("--metric", "auto_metric", default="ndcg@10", show_default=True,
               help="With `auto` in --compare: the validation metric its search maximises.")
+@click.option("--validation", type=click.Choice(["auto", "random", "time"]), default="auto", show_default=True,
+              help="With `auto` in --compare: how its validation is carved from the training part "
+                   "(auto: by time under --split time, else random).")
 @click.pass_context
 def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], json_out: Path | None,
              html_out: Path | None, list_configs: bool, baseline: str | None, repeats: int, budget_minutes: float,
-             auto_metric: str, split_kind: str | None, test_file: Path | None, test_share: float, k: int,
+             auto_metric: str, validation: str, split_kind: str | None, test_file: Path | None, test_share: float, k: int,
              seed: int | None, threads: int | None, **data_opts: Any) -> None:
     """Compare configurations on one split: one table, optional JSON and HTML report.
 
@@ -113,7 +116,8 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
                 click.echo(f"repeat {r + 1}/{repeats}: seed {seed + r}", err=True)
             results = run_compare(wb, split, configs, k=k, random_state=seed + r, threads=n_threads, on_done=done)
             if with_auto:
-                auto_result, search = _run_auto(wb, split, k, seed + r, n_threads, budget_minutes, auto_metric)
+                auto_result, search = _run_auto(wb, split, k, seed + r, n_threads, budget_minutes, auto_metric,
+                                                validation)
                 done(auto_result)
                 searches.append(search)
                 results.insert(names.index(AUTO), auto_result)  # where it was named
@@ -164,18 +168,20 @@ AUTO = "auto"
 
 
 def _run_auto(wb: Any, split: Any, k: int, seed: int, threads: int, budget_minutes: float,
-              metric: str) -> tuple[Any, dict[str, Any]]:
+              metric: str, validation: str = "auto") -> tuple[Any, dict[str, Any]]:
     """`auto` as one row of the comparison: the search on ``split.train`` only, then the
     chosen model fitted on ``split.train`` and scored once on ``split.test``."""
-    from training.auto import auto_search, leaderboard_text
+    from training.auto import auto_search, leaderboard_text, training_timestamps
     from training.configs import ModelConfig
     from training.workbench import Result, score_model
 
     click.echo(f"auto: searching for {budget_minutes:g} min on the {split.name} training part "
                f"(maximising validation {metric})", err=True)
     started = time.perf_counter()
+    by_time = validation == "time" or (validation == "auto" and split.name == "time")
     result = auto_search(wb, split.train, metric=metric, budget_seconds=budget_minutes * 60.0, seed=seed,
-                         threads=threads, on_trial=_echo_trial)
+                         threads=threads, on_trial=_echo_trial,
+                         timestamps=training_timestamps(wb, split.train) if by_time else None)
     click.echo(leaderboard_text(result), err=True)
     choice = result.best.choice
     model = choice.build(seed, threads).fit(choice.data(wb, split.train, seed))

@@ -55,12 +55,15 @@ def embed(ctx: click.Context, item_texts: tuple[Path, ...]) -> None:
 @click.option("--budget", "budget_minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="With --auto: minutes the search may take (default 15).")
 @click.option("--metric", "auto_metric", default=None, help="With --auto: the validation metric to maximise (default ndcg@10).")
+@click.option("--validation", type=click.Choice(["random", "time"]), default=None,
+              help="With --auto: carve validation by time (each user's latest 20%) or at random "
+                   "(default: time with --split time, else random).")
 @PUBLISH_TENANT_OPTION
 @data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
           split_kind: str | None, seed: int | None, threads: int | None, do_publish: bool, auto: bool,
-          budget_minutes: float | None, auto_metric: str | None, publish_tenant: str | None,
+          budget_minutes: float | None, auto_metric: str | None, validation: str | None, publish_tenant: str | None,
           **data_opts: Any) -> None:
     """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version.
 
@@ -76,8 +79,8 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     n_threads = settings.threads if threads is None else threads
     on_files = bool(data_opts.get("interactions") or data_opts.get("movielens"))
     source = ctx.get_parameter_source("algorithm")
-    if not auto and (budget_minutes is not None or auto_metric is not None):
-        raise click.BadParameter("only used with --auto", param_hint="'--budget' / '--metric'")
+    if not auto and (budget_minutes is not None or auto_metric is not None or validation is not None):
+        raise click.BadParameter("only used with --auto", param_hint="'--budget' / '--metric' / '--validation'")
     if auto and (config_name is not None or params or source is not click.core.ParameterSource.DEFAULT):
         raise click.BadParameter("--auto chooses the algorithm and its parameters: drop --algorithm, --config "
                                  "and --param", param_hint="'--auto'")
@@ -93,7 +96,8 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     parsed = parse_params(params)
     if auto:
         outcome = _train_auto(ctx, data_opts, given, split_kind, seed, n_threads,
-                              60.0 * (15.0 if budget_minutes is None else budget_minutes), auto_metric or "ndcg@10")
+                              60.0 * (15.0 if budget_minutes is None else budget_minutes), auto_metric or "ndcg@10",
+                              validation or ("time" if split_kind == "time" else "random"))
     elif not given and config_name is None and split_kind is None:
         from training.models import check_params
 
@@ -158,14 +162,14 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
 
 
 def _train_auto(ctx: click.Context, data_opts: dict[str, Any], given: dict[str, Any], split_kind: str | None,
-                seed: int, threads: int, budget_seconds: float, metric: str) -> Any:
+                seed: int, threads: int, budget_seconds: float, metric: str, validation: str = "random") -> Any:
     """`train --auto`: the search runs on the holdout's training part (its validation carved
     from that part), the choice is measured once on the holdout, then refit on all data; the
     manifest records the whole search."""
     from core.encoder import model_name
     from solace.cli.data import load_data, make_holdout
     from storage.events import log_position
-    from training.auto import auto_search, leaderboard_text, parse_metric
+    from training.auto import auto_search, leaderboard_text, parse_metric, training_timestamps
     from training.pipeline import embedding_manifest, train_and_register
 
     services = services_of(ctx)
@@ -185,7 +189,8 @@ def _train_auto(ctx: click.Context, data_opts: dict[str, Any], given: dict[str, 
 
     try:
         result = auto_search(wb, holdout.train, metric=metric, budget_seconds=budget_seconds, seed=seed,
-                             threads=threads, on_trial=say)
+                             threads=threads, on_trial=say,
+                             timestamps=training_timestamps(wb, holdout.train) if validation == "time" else None)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(leaderboard_text(result))
