@@ -47,9 +47,9 @@ def _limiter_storage(settings: Settings, client) -> str:  # type: ignore[no-unty
 
 def register_blueprints(app: Flask) -> list[Blueprint]:
     """Every blueprint of the API; returns those exempt from rate limits."""
-    from serving.api import analytics, catalog, events, feed, health, recommendations, resources, users
+    from serving.api import analytics, catalog, events, experiments, feed, health, recommendations, resources, users
 
-    for module in (recommendations, events, users, resources, catalog, feed, analytics):
+    for module in (recommendations, events, users, resources, catalog, feed, analytics, experiments):
         app.register_blueprint(module.bp)
     exempt = [health.bp, docs_blueprint, swagger_blueprint]
     for blueprint in exempt:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.events import DISTRESS_TYPES, TimeWindow
 from storage.events import EventStore
+from storage.experiments import ArmSpec
 from storage.keyspace import Keyspace
 from storage.user_state import derive_states
 from storage.profiles import ProfileStore
@@ -47,6 +48,9 @@ class UserState:
     tenant_policy: dict[str, Any] = field(default_factory=dict)  # as JSON
     # set when nothing about the user could be read: the strictest rules apply
     strict: bool = False
+    # the running experiment the user is in and their arm of it (None: the active model)
+    experiment: str | None = None
+    arm: ArmSpec | None = None
 
 
 class _TtlCache:

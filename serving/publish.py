@@ -18,6 +18,7 @@ from core.ids import split_user_key
 from recommender.foldin import foldin_settings, typical_user_norm
 from storage.keyspace import Keyspace
 from storage.registry import ModelVersion, trained_on_store
+from storage.redis_conn import text
 from storage.snapshot import ModelSnapshot, vector_bytes, write_user_vectors
 
 _CHUNK = 5_000
@@ -49,8 +50,10 @@ def snapshot_of(
 
 def publish_version(
     version: ModelVersion, client: redis.Redis, keys: Keyspace, keep: int = 2, tenant: str | None = None,
+    activate: bool = True,
 ) -> dict[str, int]:
-    """Write ``version`` to Redis and make it active.
+    """Write ``version`` to Redis and make it active (``activate=False``: only write it, for
+    an experiment's arm served beside the active version).
 
     User vectors go under their tenant: the tenant in each ``tenant:user`` key of a version
     trained on the event log, or ``tenant`` for every user of a version trained on files.
@@ -84,8 +87,10 @@ def publish_version(
 
     if by_tenant:
         _drop_users_erased_meanwhile(client, keys, version, ids["users"], tenant)
-    client.set(keys.active_model, v)
-    removed = _remove_old_versions(client, keys, keep, current=v)
+    removed = 0
+    if activate:
+        client.set(keys.active_model, v)
+        removed = _remove_old_versions(client, keys, keep, current=v)
     published_users = sum(len(vectors) for vectors in by_tenant.values())
     return {"items": len(ids["items"]), "users": published_users,
             "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
@@ -124,7 +129,9 @@ def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current
         v = name[len(keys.prefix) + len(":model:") : -len(":meta")]
         versions[v] = ModelSnapshot.created_at_of(client, keys, v)
     ordered = sorted(versions, key=lambda x: versions[x], reverse=True)
-    stale = [v for v in ordered if v != current][max(keep - 1, 0) :]
+    # a running experiment's arms stay servable whatever their age
+    pinned = {str(text(m)) for m in client.smembers(keys.pinned_versions)}
+    stale = [v for v in ordered if v != current and v not in pinned][max(keep - 1, 0) :]
     for v in stale:
         doomed = keys.model_keys(v)
         for raw in client.scan_iter(match=f"{keys.prefix}:t:*:uv:{v}", count=500):

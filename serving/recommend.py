@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import redis
 
+from core.experiments import tagged_recommendation_id
 from core.users import MINOR_AGE_BANDS, UserProfile
 from recommender.catalog_view import CatalogView
 from recommender.crisis import RiskAssessment, RiskLevel, assess
@@ -24,6 +25,7 @@ from serving.errors import ApiError
 from serving.fallback import UserState
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
+from storage.experiments import ArmSpec
 from storage.snapshot import user_vector
 
 log = logging.getLogger("solace.serving")
@@ -52,9 +54,10 @@ class StateLost(Exception):
     has been started; until it is done, answers come from SQL."""
 
 
-def _signature(req: RecRequest, model_version: str, catalog_version: int | None) -> str:
+def _signature(req: RecRequest, model_version: str, catalog_version: int | None, arm: ArmSpec | None = None) -> str:
     payload = [model_version, catalog_version, req.k, sorted(req.types), req.locale,
-               sorted(req.features), req.age_band, req.explain, sorted(req.fields)]
+               sorted(req.features), req.age_band, req.explain, sorted(req.fields),
+               None if arm is None else [arm.name, arm.max_topic_share]]
     return hashlib.blake2b(json.dumps(payload).encode(), digest_size=12).hexdigest()
 
 
@@ -65,26 +68,32 @@ def _cacheable(req: RecRequest) -> bool:
 def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedModel | None, CatalogView | None]:
     """Versions and user state in one pipeline; refreshes the worker's model on change.
 
-    Returns the state with the model and view it belongs to (captured together).
+    Returns the state with the model and view it belongs to (captured together): the
+    active model's, or, for a user in a running experiment, their arm's.
     """
     keys, cache = st.keys, st.cache
     version = cache.model.version if cache.model else None
+    user = req.user_id
+    # the arm as of the plan this worker last read; checked against the plan read below
+    held = st.plans.get(req.tenant)
+    guess = held[1].arm_for(req.tenant, user) if held is not None and user is not None else None
+    guess_version = guess.model_version if guess is not None else version
     pipe = st.redis.pipeline(transaction=False)
     pipe.get(keys.active_model)
     pipe.get(keys.catalog_version)
     pipe.get(keys.tenant_policy(req.tenant))
     pipe.exists(keys.restored)
-    user = req.user_id
+    pipe.get(keys.tenant_experiment(req.tenant))
     sig = None
     if user is not None:
-        pipe.hget(keys.user_vectors(req.tenant, version or "-"), user)
+        pipe.hget(keys.user_vectors(req.tenant, guess_version or "-"), user)
         pipe.smembers(keys.user_completed(req.tenant, user))
         pipe.smembers(keys.user_dismissed(req.tenant, user))
         pipe.hgetall(keys.user_interactions(req.tenant, user))
         pipe.get(keys.user_profile(req.tenant, user))
         pipe.exists(keys.user_risk(req.tenant, user))
-        if version and _cacheable(req):
-            sig = _signature(req, version, cache.catalog_version)
+        if guess_version and _cacheable(req):
+            sig = _signature(req, guess_version, cache.catalog_version, guess)
             pipe.hget(keys.user_cached_lists(req.tenant, user), sig)
     results = pipe.execute()
     if not results[3]:
@@ -99,15 +108,22 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     us.tenant_policy = json.loads(results[2]) if results[2] else {}
     if st.fallback is not None:
         st.fallback.remember_policy(req.tenant, us.tenant_policy)
+    plan = st.plan_of(req.tenant, results[4])
     if user is None:
         return us, model, view
-    raw_vec, completed, dismissed, inter, profile, risk = results[4:10]
-    if (model.version if model else None, cache.catalog_version) != before:
-        # the model or catalog changed under us: read the vector for the version we now hold
+    raw_vec, completed, dismissed, inter, profile, risk = results[5:11]
+    arm = plan.arm_for(req.tenant, user) if plan is not None else None
+    if arm is not None:
+        arm_model, arm_view = cache.pair_for(arm.model_version)
+        if arm_model is not None:
+            model, view = arm_model, arm_view
+            us.experiment, us.arm = plan.experiment_id, arm  # type: ignore[union-attr]  # arm implies a plan
+    if (model.version if model else None, cache.catalog_version) != (guess_version, before[1]) or arm != guess:
+        # the model, catalog or arm changed under us: read the vector for the version we now hold
         raw_vec = st.redis.hget(keys.user_vectors(req.tenant, model.version), user) if model else None
         sig = None
     elif sig is not None:
-        us.cached = results[10]
+        us.cached = results[11]
     if raw_vec is not None and model is not None:
         vec = user_vector(raw_vec)
         if vec.shape[0] == model.dim:
@@ -222,8 +238,14 @@ def policy_request(st: ServingState, tenant_policy: dict[str, Any], strict: bool
 _ID_SLOT = b'"recommendation_id": "________________________________"'
 
 
-def _with_new_id(cached: bytes) -> bytes:
-    return cached.replace(_ID_SLOT, f'"recommendation_id": "{uuid.uuid4().hex}"'.encode(), 1)
+def _with_new_id(cached: bytes, us: UserState) -> bytes:
+    """A fresh id in the slot; inside an experiment it names the arm, so the events this
+    answer causes are credited to it (core.experiments)."""
+    if us.experiment is not None and us.arm is not None:
+        rid = tagged_recommendation_id(us.experiment, us.arm.name)
+    else:
+        rid = uuid.uuid4().hex
+    return cached.replace(_ID_SLOT, f'"recommendation_id": "{rid}"'.encode(), 1)
 
 
 def recommend(st: ServingState, req: RecRequest) -> bytes:
@@ -244,12 +266,20 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
                 log.warning("no model in Redis or readable from the registry")
             model, view = st.cache.pair()
         us = _state_without_redis(st, req, model)
+    if us.arm is not None and us.vector is None and us.interactions and model is not None:
+        # an arm's version holds vectors only of users it was trained on: fold the rest in
+        # from their history, as ingestion does for the active version
+        pairs = [(model.item_index[i], w) for i, w in us.interactions.items() if i in model.item_index]
+        if pairs:
+            us.vector = model.foldin.user_vectors(
+                model.item_matrix, [np.asarray([r for r, _ in pairs], dtype=np.int64)],
+                [np.asarray([w for _, w in pairs])])[0]
     if model is None or view is None:
         raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
     if st.metrics is not None and _cacheable(req) and not degraded:
         st.metrics.cache_lookups.labels("hit" if us.cached is not None else "miss").inc()
     if us.cached is not None:
-        return _with_new_id(us.cached)
+        return _with_new_id(us.cached, us)
 
     profile = us.profile
     features = req.features or list(profile.get("features", []))
@@ -277,8 +307,12 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
 
     index = model.item_index
     excluded = frozenset(index[i] for i in (us.completed | us.dismissed) if i in index)
+    tenant_policy = us.tenant_policy
+    if us.arm is not None and us.arm.max_topic_share is not None:
+        # a policy arm may only tighten the tenant's cap (policy_request takes the smaller)
+        tenant_policy = {**tenant_policy, "max_topic_share": min(us.arm.max_topic_share, float(tenant_policy.get("max_topic_share") or 1.0))}
     policy = policy_request(
-        st, us.tenant_policy, types=req.types, locale=locale, opt_outs=opt_outs,
+        st, tenant_policy, types=req.types, locale=locale, opt_outs=opt_outs,
         is_minor=age_band in MINOR_AGE_BANDS or us.strict, risk=risk, exclude_rows=excluded,
         strict=us.strict, tenant=req.tenant, support=support_for(level, assessment),
     )
@@ -312,6 +346,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         "risk": level.value,
         "degraded": degraded or st.cache.degraded,
         "source": source,
+        "experiment": ({"experiment_id": us.experiment, "arm": us.arm.name}
+                       if us.experiment is not None and us.arm is not None else None),
         "items": items,
     }
     if req.fields:
@@ -319,7 +355,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     encoded = json.dumps(body).encode()
     if (_cacheable(req) and not degraded and req.user_id and not body["crisis"]
             and st.settings.cache_ttl_seconds > 0):
-        sig = _signature(req, model.version, st.cache.catalog_version)
+        sig = _signature(req, model.version, st.cache.catalog_version, us.arm)
         name = st.keys.user_cached_lists(req.tenant, req.user_id)
         try:
             pipe = st.redis.pipeline(transaction=False)
@@ -328,4 +364,4 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
             pipe.execute()
         except redis.RedisError:
             pass
-    return _with_new_id(encoded)
+    return _with_new_id(encoded, us)

@@ -72,6 +72,10 @@ def restore_redis(services: Stores, say: Say | None = None) -> dict[str, int]:
             published = publish_version(version, client, keys, tenant=next(iter(tenants), None))
             counts["model_users"] = published["users"]
 
+    from serving.experiments import ExperimentService
+
+    counts["experiments"] = ExperimentService(services.engine, client, keys, registry).restore()
+
     events_by_tenant: dict[str, list] = defaultdict(list)
     for tenant, event in services.events.iter_events(window=TimeWindow.of(services.settings)):
         events_by_tenant[tenant].append(event)

@@ -137,13 +137,22 @@ RISK_LEVEL_DESCRIPTION = (
 )
 
 
+class ExperimentArmRef(BaseModel):
+    experiment_id: str
+    arm: str
+
+
 class RecommendationResponse(BaseModel):
-    recommendation_id: str
+    recommendation_id: str = Field(description=(
+        "Send it back with the events this answer causes. Inside an experiment it has the form "
+        "`<24 hex>.<experiment>.<arm>`, which credits those events to the arm."))
     model_version: str | None
     crisis: bool = False
     risk: Literal["none", "concern", "crisis"] = Field(default="none", description=RISK_LEVEL_DESCRIPTION)
     degraded: bool = False
     source: Literal["personalised", "features", "context", "popular"] = "personalised"
+    experiment: ExperimentArmRef | None = Field(default=None, description=(
+        "The running experiment and arm this user's list came from (null: the active model)."))
     items: list[RecommendedItem]
 
 

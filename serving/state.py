@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 
 from content_catalog.store import CatalogStore
 from core.config import Settings
+from analytics.experiments import ExperimentPlan
+from serving.experiments import ExperimentService, GuardrailWatch
 from serving.fallback import SqlFallback
 from serving.metrics import ServingMetrics
 from serving.model_cache import ServingCache
@@ -22,6 +24,7 @@ from storage.api_keys import ApiKey, KeyStore
 from storage.events import EventStore
 from storage.keyspace import Keyspace
 from storage.profiles import ProfileStore
+from storage.registry import ModelRegistry
 
 
 @dataclass
@@ -73,6 +76,24 @@ class ServingState:
     pending_erasures: set[tuple[str, str]] = field(default_factory=set)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock)
     resync: "Callable[[set[tuple[str, str]], set[tuple[str, str]]], None] | None" = None
+    # each tenant's running experiment as last read from Redis: the raw JSON and its plan
+    plans: dict[str, tuple[bytes, ExperimentPlan]] = field(default_factory=dict)
+    guardrails: GuardrailWatch = field(default_factory=GuardrailWatch)
+
+    def experiments(self) -> ExperimentService:
+        return ExperimentService(self.engine, self.redis, self.keys, ModelRegistry(self.settings.models_dir))
+
+    def plan_of(self, tenant: str, raw: bytes | None) -> ExperimentPlan | None:
+        """The tenant's plan from the JSON just read (parsed once per change, per worker)."""
+        if raw is None:
+            self.plans.pop(tenant, None)
+            return None
+        held = self.plans.get(tenant)
+        if held is not None and held[0] == raw:
+            return held[1]
+        plan = ExperimentPlan.from_json(raw)
+        self.plans[tenant] = (raw, plan)
+        return plan
 
     def redis_lost(self) -> None:
         """Redis answered without Solace's state: start the rebuild (at most one at a time)."""

@@ -24,6 +24,7 @@ from storage.profiles import ProfileStore
 from storage.redis_conn import text
 from storage.registry import ModelRegistry, ModelVersion, trained_on_store
 from storage.tables import erasure_log_table
+from storage.experiments import ExperimentStore
 from storage.user_state import erase_user_state
 
 
@@ -33,6 +34,7 @@ class ErasureReport:
     profiles: int
     redis_entries: int
     model_versions: int = 0  # stored model versions the user's vector was removed from
+    experiment_memberships: int = 0  # arms of experiments the user was counted in
 
 
 def salted_hash(settings: Settings, tenant: str, user_id: str) -> str:
@@ -51,6 +53,7 @@ def erase_user(
     """
     events = EventStore(engine).erase_user(tenant, user_id)
     profiles = ProfileStore(engine).erase(tenant, user_id)
+    memberships = ExperimentStore(engine).erase_user(tenant, user_id)
     registry = ModelRegistry(settings.models_dir)
     versions = {v.version for v in registry.list()}
     active = text(client.get(keys.active_model))
@@ -73,7 +76,7 @@ def erase_user(
                 tenant=tenant, user_hash=salted_hash(settings, tenant, user_id), at=datetime.now(UTC)
             )
         )
-    return ErasureReport(events, profiles, entries, rewritten)
+    return ErasureReport(events, profiles, entries, rewritten, memberships)
 
 
 def export_user(
@@ -119,4 +122,5 @@ def export_user(
                     "reason": e.reason} for e in events],
         "derived": derived,
         "model_versions": in_versions,
+        "experiment_arms": ExperimentStore(engine).arms_of_user(tenant, user_id),
     }

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.events import Event, TimeWindow, as_utc
+from storage.experiments import add_to_experiment_rollups
 from storage.outcomes import add_to_rollups
 from storage.tables import events_table, resources_table
 
@@ -56,7 +57,9 @@ class EventStore:
                 .returning(events_table.c.event_id))
         with self.engine.begin() as conn:
             inserted = set(conn.execute(stmt, rows).scalars().all())
-            add_to_rollups(conn, tenant, [by_id[i] for i in by_id if i in inserted])
+            new = [by_id[i] for i in by_id if i in inserted]
+            add_to_rollups(conn, tenant, new)
+            add_to_experiment_rollups(conn, tenant, new)
         return inserted
 
     def iter_events(

@@ -83,6 +83,15 @@ class Keyspace:
     def tenant_policy(self, tenant: str) -> str:
         return f"{self.prefix}:t:{tenant}:policy"
 
+    def tenant_experiment(self, tenant: str) -> str:
+        """The tenant's running experiment (arms, versions, shares) as JSON."""
+        return f"{self.prefix}:t:{tenant}:experiment"
+
+    @property
+    def pinned_versions(self) -> str:
+        """Model versions a running experiment serves: kept when newer versions are published."""
+        return f"{self.prefix}:experiments:pinned_versions"
+
     def user_vectors(self, tenant: str, version: str) -> str:
         return f"{self.prefix}:t:{tenant}:uv:{version}"
 

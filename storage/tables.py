@@ -96,6 +96,41 @@ outcome_rollups_table = Table(
 )
 Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
 
+# --- experiments between model versions (and policy variants) of one tenant ---
+experiments_table = Table(
+    "experiments",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("experiment_id", String(24), primary_key=True),
+    Column("description", String(200), nullable=False, server_default=""),
+    # [{"name", "model_version", "share", "max_topic_share"?}], the first arm is control
+    Column("arms", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # draft, running, stopped
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("stopped_at", DateTime(timezone=True), nullable=True),
+    Column("stop_reason", String(300), nullable=True),
+)
+# outcome counters per arm, incremented at ingestion from the events whose recommendation id
+# names the arm (as outcome_rollups are per resource)
+experiment_rollups_table = Table(
+    "experiment_rollups",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("experiment_id", String(24), primary_key=True),
+    Column("arm", String(12), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in OUTCOME_COUNTERS),
+)
+# who reached which arm (for the sample-ratio check); a user's rows go with their erasure
+experiment_users_table = Table(
+    "experiment_users",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("experiment_id", String(24), primary_key=True),
+    Column("user_id", String(128), primary_key=True),
+    Column("arm", String(12), nullable=False),
+)
+
 # --- user profiles ---
 profiles_table = Table(
     "user_profiles",

@@ -126,6 +126,9 @@ def _valid_bodies(resource_id: str) -> dict[str, dict[str, Any]]:
                                     "body": "b", "topics": ["sleep"]},
         "catalog.patch_resource": {"title": "A title"},
         "catalog.review_resource": {"action": "submit"},
+        "experiments.create_experiment": {"experiment_id": "hostile", "description": "d", "arms": [
+            {"name": "a", "model_version": "v1", "share": 1}, {"name": "b", "model_version": "v2", "share": 0.5,
+                                                                "max_topic_share": 0.3}]},
     }
 
 
@@ -188,6 +191,11 @@ ENDPOINT_INPUTS: dict[str, set[str]] = {
     "catalog.review_resource": {BODY, PATH},
     "feed.catalog_feed": {QUERY},
     "analytics.resources": {QUERY},
+    "experiments.create_experiment": {BODY},
+    "experiments.list_experiments": {NONE},
+    "experiments.read_experiment": {PATH},
+    "experiments.start_experiment": {PATH},
+    "experiments.stop_experiment": {PATH},
 }
 # Endpoints that read nothing from the client: hostile input must still never be a 5xx.
 INPUT_FREE = {"static", "health.healthz", "health.readyz", "health.metrics", "docs.openapi_json",

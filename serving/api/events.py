@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify
 
 from core.events import DEFAULT_EVENT_WEIGHTS as EVENT_WEIGHTS
 from core.events import Event, TimeWindow
+from core.experiments import arm_of
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_json
@@ -60,6 +61,12 @@ def post_events():
         except redis.RedisError:
             # durable in SQL, which serving reads until Redis is back; then resynced
             st.changed_without_redis(g.tenant, {e.user_id for e in fresh})
+        credited = {tag[0] for e in fresh if (tag := arm_of(e.recommendation_id)) is not None}
+        if credited:
+            try:
+                st.guardrails.check(st.experiments(), g.tenant, credited)
+            except redis.RedisError:
+                pass  # the guardrail is checked again with the next events (or when read)
     return jsonify({"accepted": len(new_ids), "duplicates": len(events) - len(new_ids)}), 202
 
 

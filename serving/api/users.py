@@ -27,6 +27,7 @@ class UserExport(BaseModel):
     events: list[dict[str, object]]
     derived: dict[str, object]
     model_versions: list[str]
+    experiment_arms: list[dict[str, str]]
 
 
 @bp.get("/users/<user_id>")

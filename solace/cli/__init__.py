@@ -17,6 +17,7 @@ from solace.cli import admin, models, run
 from solace.cli.analytics import analytics
 from solace.cli.catalog import catalog
 from solace.cli.evaluate import evaluate, tune
+from solace.cli.experiments import experiments
 from solace.cli.staff import staff
 from solace.services import Services
 from solace.safety_cli import safety
@@ -39,7 +40,7 @@ def cli(ctx: click.Context) -> None:
 
 for command in (run.quickstart, run.serve, run.openapi_cmd, models.embed, models.train, models.publish_cmd,
                 run.restore_cmd, models.models, admin.keys, admin.tenants, admin.events, admin.users, safety,
-                catalog, evaluate, tune, analytics, staff):
+                catalog, evaluate, tune, analytics, staff, experiments):
     cli.add_command(command)
 
 
