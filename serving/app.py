@@ -142,6 +142,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in register_blueprints(app):
         limiter.exempt(blueprint)
+    from serving.console import init_console
+
+    init_console(app, settings)  # the clinical console's pages under /console
     register_error_handlers(app)
     api_spec.register(app)
     logging.getLogger("solace.serving").info("app created", extra={"tenantless": True})

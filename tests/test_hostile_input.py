@@ -200,7 +200,9 @@ ENDPOINT_INPUTS: dict[str, set[str]] = {
 # Endpoints that read nothing from the client: hostile input must still never be a 5xx.
 INPUT_FREE = {"static", "health.healthz", "health.readyz", "health.metrics", "docs.openapi_json",
               "swagger_ui.show"}
-INPUT_FREE_PREFIXES = ("openapi_apidoc",)  # spectree's own documentation pages
+# spectree's own documentation pages; the console's HTML pages (not the JSON API: what they
+# read is tested in tests/test_console.py, and here hostile input must never be a 5xx)
+INPUT_FREE_PREFIXES = ("openapi_apidoc", "console.")
 
 
 def _input_free(endpoint: str) -> bool:

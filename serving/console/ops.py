@@ -1,0 +1,139 @@
+"""The console's operating pages: model versions (promote behind the metric guard, roll
+back) and what the outcome figures say (rates with their intervals, flagged resources).
+
+Models go through ``serving.activation`` (the same functions as ``solace models``) and
+figures through ``analytics.report.resource_figures`` (the same as ``solace analytics``
+and ``GET /v1/analytics/resources``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from analytics.outcomes import FlagRule
+from analytics.report import resource_figures
+from analytics.stats import Interval
+from serving.console import bp
+from serving.console.session import actor, current_staff, needs_global_admin
+from serving.state import state
+from storage.stores import Stores
+
+RATES = (
+    ("completion_rate", "Finished, of those who started"),
+    ("helpful_rate", "Found it helpful, of those who answered"),
+    ("dismiss_rate", "Dismissed, of those shown it"),
+    ("content_report_rate", "Reported the content, of those shown it"),
+)
+CHART_ROWS = 25
+
+
+def _stores() -> Stores:
+    """The registry and Redis of this app, as the activation functions take them."""
+    stores = current_app.extensions.get("solace_console_stores")
+    if stores is None:
+        st = state()
+        stores = Stores(st.settings)
+        # reuse the app's own engine and Redis client instead of opening new ones
+        stores.__dict__["engine"], stores.__dict__["redis"], stores.__dict__["keys"] = st.engine, st.redis, st.keys
+        current_app.extensions["solace_console_stores"] = stores
+    return stores
+
+
+# --------------------------------------------------------------------------- models
+@bp.get("/models")
+def models() -> str:
+    from serving.activation import data_source
+
+    registry = _stores().registry
+    active = registry.active()
+    versions = []
+    for mv in reversed(registry.list()):
+        manifest = mv.manifest
+        versions.append({
+            "version": mv.version, "active": mv.version == active,
+            "kind": manifest.get("configuration") or manifest.get("algorithm"),
+            "created_at": manifest.get("created_at", ""), "source": data_source(mv),
+            "metrics": {k: v for k, v in sorted(manifest.get("metrics", {}).items()) if isinstance(v, int | float)},
+        })
+    metric_names = sorted({m for v in versions for m in v["metrics"]})
+    account = current_staff()
+    return render_template("console/models.html", title="Models", versions=versions, active=active,
+                           previous=registry.previous(), metric_names=metric_names,
+                           can_change=account.admin and account.tenant is None)
+
+
+@bp.post("/models/promote")
+@needs_global_admin
+def promote_model() -> Response:
+    from serving.activation import PromotionRefused, promote
+
+    version = request.form.get("version") or ""
+    metric = (request.form.get("require_metric") or "").strip() or None
+    try:
+        promote(_stores(), state().catalog, version, require_metric=metric)
+    except KeyError:
+        abort(404, f"There is no model version {version!r}.")
+    except (PromotionRefused, ValueError) as exc:
+        flash(f"Not promoted: {exc}", "error")
+        return redirect(url_for("console.models"))
+    flash(f"{version} is now the active model.")
+    return redirect(url_for("console.models"))
+
+
+@bp.post("/models/rollback")
+@needs_global_admin
+def rollback_model() -> Response:
+    from serving.activation import PromotionRefused, rollback
+
+    try:
+        previous = rollback(_stores(), state().catalog)
+    except PromotionRefused as exc:
+        flash(f"Not rolled back: {exc}", "error")
+        return redirect(url_for("console.models"))
+    flash(f"Rolled back: {previous} is the active model again.")
+    return redirect(url_for("console.models"))
+
+
+# --------------------------------------------------------------------------- outcomes
+def interval_bar(value: Interval, width: int = 140) -> dict[str, Any]:
+    """Where a rate and its 95% interval sit on a 0-100% bar, for the inline SVG chart."""
+    return {"x": round(value.estimate * width, 1), "low": round(value.low * width, 1),
+            "high": round(value.high * width, 1), "width": width,
+            "text": f"{value.estimate:.0%} (95% interval {value.low:.0%} to {value.high:.0%})"}
+
+
+@bp.get("/outcomes")
+def outcomes() -> str:
+    account = current_staff()
+    raw_since = (request.args.get("since") or "").strip()
+    since = None
+    error = None
+    if raw_since:
+        try:
+            since = date.fromisoformat(raw_since)
+        except ValueError:
+            error = "Enter the first day as YYYY-MM-DD, for example 2026-11-01."
+    tenant = account.tenant  # a tenant's staff see their own platform's figures only
+    rows = resource_figures(state().engine, tenant, since, rule=FlagRule())
+    visible = {s.resource.id: s.resource.title for s in state().catalog.iter_all(actor())}
+    rows = [r for r in rows if r.resource_id in visible]
+    charted = []
+    for row in rows[:CHART_ROWS]:
+        c = row.counts
+        # how many people each rate is out of: a rate of nobody is not drawn
+        out_of = {"completion_rate": c.starts, "helpful_rate": c.helpful + c.not_helpful,
+                  "dismiss_rate": c.impressions, "content_report_rate": c.impressions}
+        rates = {}
+        for name, _label in RATES:
+            value = row.figures.get(name)
+            if isinstance(value, Interval) and out_of[name] > 0:
+                rates[name] = {**interval_bar(value), "n": out_of[name]}
+        charted.append({"row": row, "title": visible[row.resource_id], "rates": rates})
+    flagged = [{"row": r, "title": visible[r.resource_id]} for r in rows if r.flags]
+    return render_template("console/outcomes.html", title="Effectiveness and flags", charted=charted,
+                           flagged=flagged, rates=RATES, since=raw_since, error=error, total=len(rows),
+                           rule=FlagRule(), tenant=tenant)

@@ -1,0 +1,154 @@
+"""Issue 18: the clinical console's pages, through Flask's test client (the browser suite in
+tests/browser/ drives the same pages in Chromium). Sign-in, CSRF, the four-eyes rule and
+the stale-form message come from the same services as the API and the CLI."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import add_staff
+
+PASSWORD = "correct horse battery"
+NEW = {"id": "art-console-test-worry", "type": "article", "title": "A worry list from the console",
+       "summary": "Write worries down early so they wait until morning.",
+       "body": "Set ten minutes aside after dinner.", "topics": "sleep", "duration_minutes": "3",
+       "locales": "en", "format": "text", "reading_level": "standard", "audience": "all"}
+
+
+def _token(page: bytes) -> str:
+    found = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1).decode()
+
+
+@pytest.fixture(scope="module")
+def console(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from serving.app import create_app
+
+    services, _ = deployment
+    add_staff(services.engine, "console-author")
+    add_staff(services.engine, "console-reviewer", "console-reviewer-2", reviewer=True)
+    return create_app(services.settings), services
+
+
+def _signed_in(app, name: str):  # type: ignore[no-untyped-def]  # a Flask app; returns its test client
+    client = app.test_client()
+    page = client.get("/console/signin")
+    r = client.post("/console/signin", data={"name": name, "password": PASSWORD, "csrf_token": _token(page.data)})
+    assert r.status_code == 302, r.data[:300]
+    return client
+
+
+def _post(client, url: str, data: dict, page_url: str):  # type: ignore[no-untyped-def]  # a Flask test client
+    return client.post(url, data={**data, "csrf_token": _token(client.get(page_url).data)})
+
+
+def test_sign_in_needs_an_account_and_every_form_a_csrf_token(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    app, services = console
+    client = app.test_client()
+    r = client.get("/console/review")
+    assert r.status_code == 302 and "/console/signin?next=/console/review" in r.headers["Location"]
+    page = client.get("/console/signin")
+    assert page.status_code == 200 and b'<label for="password">' in page.data
+    # a form without its token is refused before the password is even read
+    assert client.post("/console/signin", data={"name": "console-author", "password": PASSWORD}).status_code == 400
+    wrong = client.post("/console/signin", data={"name": "console-author", "password": "not the password",
+                                                 "csrf_token": _token(page.data)})
+    assert wrong.status_code == 200 and b"name or the password is wrong" in wrong.data
+    r = client.post("/console/signin?next=/console/crisis",
+                    data={"name": "console-author", "password": PASSWORD, "csrf_token": _token(page.data)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/console/crisis")
+    outcomes = [e["outcome"] for e in services.staff.sign_ins("console-author")[:2]]
+    assert outcomes == ["ok", "wrong_password"]
+    # an open redirect is not followed
+    page = client.get("/console/signin")
+    r = client.post("/console/signin?next=//evil.example.com/",
+                    data={"name": "console-author", "password": PASSWORD, "csrf_token": _token(page.data)})
+    assert r.headers["Location"].endswith("/console/")
+
+
+def test_pages_render_for_a_signed_in_reviewer(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    app, services = console
+    client = _signed_in(app, "console-reviewer")
+    rid = services.catalog.servable()[0].id
+    for url, text in [("/console/", b"Catalog"), ("/console/?type=exercise&topic=anxiety&status=approved&locale=en", b"exercise"),
+                      (f"/console/resources/{rid}", b"What users see now"), (f"/console/resources/{rid}/edit", b"Save changes"),
+                      (f"/console/resources/{rid}/history", b"Version 1"), ("/console/review", b"Review queue"),
+                      ("/console/crisis", b"Checked today"), ("/console/models", b"active"),
+                      ("/console/outcomes", b"Flagged for clinical review"), ("/console/resources/new", b"Save as draft")]:
+        r = client.get(url)
+        assert r.status_code == 200 and text in r.data, url
+    assert client.get("/console/resources/no-such-thing").status_code == 404
+    filtered = client.get("/console/?type=group").data.decode()
+    assert "article" not in re.findall(r"<td>(article|exercise|group)</td>", filtered)
+
+
+def test_create_submit_and_four_eyes_on_the_pages(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    app, services = console
+    author = _signed_in(app, "console-author")
+    bad = _post(author, "/console/resources/new", {**NEW, "duration_minutes": "0", "title": "x"}, "/console/resources/new")
+    assert bad.status_code == 422
+    page = bad.data.decode()
+    assert 'id="title-error"' in page and 'id="duration_minutes-error"' in page and 'aria-invalid="true"' in page
+    r = _post(author, "/console/resources/new", NEW, "/console/resources/new")
+    assert r.status_code == 302
+    stored = services.catalog.get(NEW["id"])
+    assert stored.resource.status == "draft" and services.catalog.last_author(NEW["id"]) == "console-author"
+    url = f"/console/resources/{NEW['id']}"
+    r = _post(author, f"{url}/action", {"action": "submit", "version": "1"}, url)
+    assert r.status_code == 302 and services.catalog.get(NEW["id"]).resource.status == "in_review"
+    # an author cannot approve at all; the page does not even offer it
+    assert b"Only a reviewer approves" in author.get(f"/console/review/{NEW['id']}").data
+    r = _post(author, f"{url}/action", {"action": "approve"}, url)
+    assert services.catalog.get(NEW["id"]).resource.status == "in_review"
+
+    reviewer = _signed_in(app, "console-reviewer")
+    queue = reviewer.get("/console/review").data.decode()
+    assert NEW["title"] in queue and "console-author" in queue
+    # the reviewer edits the text: now a second reviewer must approve it
+    form = reviewer.get(f"{url}/edit").data.decode()
+    assert 'name="version" value="2"' in form
+    r = _post(reviewer, f"{url}/edit", {**NEW, "body": "Set ten minutes aside after dinner, then stop.", "version": "2"},
+              f"{url}/edit")
+    assert r.status_code == 302
+    review = reviewer.get(f"/console/review/{NEW['id']}").data.decode()
+    assert "another reviewer must approve it" in review and 'value="approve"' not in review
+    r = _post(reviewer, f"{url}/action", {"action": "approve"}, url)
+    assert services.catalog.get(NEW["id"]).approved is None  # refused by the store, whatever the page showed
+    # a stale form names who changed what meanwhile
+    stale = _post(author, f"{url}/edit", {**NEW, "summary": "A summary written on an old form.", "version": "2"},
+                  f"{url}/edit")
+    assert stale.status_code == 409
+    text = stale.data.decode()
+    assert "Changed meanwhile" in text and "console-reviewer" in text and "body" in text
+
+    second = _signed_in(app, "console-reviewer-2")
+    r = _post(second, f"{url}/action", {"action": "reject", "comment": ""}, f"/console/review/{NEW['id']}")
+    assert services.catalog.get(NEW["id"]).resource.status == "in_review"
+    assert b"needs a comment" in second.get("/console/review").data
+    r = _post(second, f"{url}/action", {"action": "approve", "comment": "Clear and safe."}, f"/console/review/{NEW['id']}")
+    assert r.status_code == 302
+    stored = services.catalog.get(NEW["id"])
+    assert stored.resource.status == "approved" and stored.resource.reviewed_by == "console-reviewer-2"
+    history = second.get(f"{url}/history").data.decode()
+    assert "Clear and safe." in history and "then stop." in history
+
+
+def test_crisis_directory_marks_old_checks_and_confirms_lines(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from datetime import UTC, datetime
+
+    app, services = console
+    line = next(s for s in services.catalog.iter_all() if s.resource.is_crisis_resource and s.resource.status == "approved")
+    page = _signed_in(app, "console-author").get("/console/crisis").data.decode()
+    assert line.resource.contact.name in page and "Checked today" not in page  # authors only read it
+    reviewer = _signed_in(app, "console-reviewer")
+    page = reviewer.get("/console/crisis").data.decode()
+    age = (datetime.now(UTC).date() - line.resource.contact.checked_on).days
+    assert (f"check now: {age} days ago" in page) == (age >= 90)
+    r = _post(reviewer, f"/console/crisis/{line.resource.id}/checked", {"version": str(line.version)}, "/console/crisis")
+    assert r.status_code == 302
+    after = services.catalog.get(line.resource.id)
+    assert after.resource.contact.checked_on == datetime.now(UTC).date() and after.resource.status == "approved"
+    assert after.approved.contact.checked_on == datetime.now(UTC).date()
