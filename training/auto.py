@@ -147,9 +147,12 @@ def families(wb: WorkbenchData, include: Sequence[str] | None = None) -> list[Fa
     if has_text:
         out.append(Family("content", ModelConfig("content", "content")))
 
+    bases = sorted({min(n_items, b) for b in (EASE_MAX_BASIS // 2, EASE_MAX_BASIS, 2 * EASE_MAX_BASIS)})
+
     def ease(trial: Any) -> ModelConfig:
         lam = trial.suggest_float("regularization", 5.0, 5000.0, log=True)
-        return ModelConfig("ease", "ease", {"regularization": round(lam, 2), "max_items": basis})
+        size = trial.suggest_categorical("max_items", bases) if len(bases) > 1 else basis
+        return ModelConfig("ease", "ease", {"regularization": round(lam, 2), "max_items": size})
 
     out.append(Family("ease", ModelConfig("ease", "ease", {"regularization": 250.0, "max_items": basis}), ease))
 
@@ -539,6 +542,8 @@ def work(cfg: ModelConfig, epochs: int | None = None) -> float:
         return max(float(p.get("iterations", 15)) * float(p.get("factors", 64)) / (15 * 64), 0.05)
     if cfg.algorithm == "bpr":
         return max(float(p.get("iterations", 100)) * float(p.get("factors", 64)) / (100 * 64), 0.05)
+    if cfg.algorithm == "ease":  # the inverse of a basis x basis matrix dominates
+        return max((float(p.get("max_items", EASE_MAX_BASIS)) / EASE_MAX_BASIS) ** 3, 0.05)
     return 1.0
 
 
