@@ -20,6 +20,7 @@ from schemathesis.transport.wsgi import WSGI_TRANSPORT
 
 from serving.app import build_openapi
 from storage.api_keys import Role
+from storage.staff import StaffRole
 
 schema = schemathesis.openapi.from_dict(build_openapi())
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -32,7 +33,9 @@ def fuzz_headers(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures
     from serving.app import create_app
 
     services, _ = deployment
-    _key, secret = services.api_keys.create("fuzz", Role.ADMIN)
+    # bound to a named admin, so the catalog's write paths are fuzzed too (an unbound key only reads)
+    services.staff.create("fuzz-admin", StaffRole.ADMIN, "correct horse battery", "fuzz")
+    _key, secret = services.api_keys.create("fuzz", Role.ADMIN, staff="fuzz-admin")
     app = create_app(services.settings.model_copy(update={"rate_limit": "100000/minute"}))
     return app, {"Authorization": f"Bearer {secret}"}
 

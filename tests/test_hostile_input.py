@@ -65,7 +65,11 @@ def build_backend(request: pytest.FixtureRequest, kind: str, deployment: Any, re
         settings = make_settings(base.home, redis_url, base.redis_prefix, database_url=url, **extra)
         engine = get_engine(url)
         copy_tables(services.engine, engine, resources_table)
-    _key, secret = KeyStore(engine).create(tenant, Role.ADMIN, reviewer=True)
+    from storage.staff import StaffRole, StaffStore
+
+    # bound to a named admin, so the catalog's write paths meet the hostile input too
+    StaffStore(engine).create(f"{tenant}-admin", StaffRole.ADMIN, "correct horse battery", tenant)
+    _key, secret = KeyStore(engine).create(tenant, Role.ADMIN, reviewer=True, staff=f"{tenant}-admin")
     app = create_app(settings)
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
