@@ -152,3 +152,21 @@ def test_crisis_directory_marks_old_checks_and_confirms_lines(console) -> None: 
     after = services.catalog.get(line.resource.id)
     assert after.resource.contact.checked_on == datetime.now(UTC).date() and after.resource.status == "approved"
     assert after.approved.contact.checked_on == datetime.now(UTC).date()
+
+
+def test_a_tenants_staff_read_the_global_catalog_but_change_only_their_own(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    app, services = console
+    add_staff(services.engine, "acme-console-reviewer", reviewer=True, tenant="acme")
+    client = _signed_in(app, "acme-console-reviewer")
+    rid = next(s.resource.id for s in services.catalog.iter_all() if s.owner_tenant is None and s.resource.status == "approved")
+    page = client.get(f"/console/resources/{rid}").data.decode()
+    assert "only global staff change the global catalog" in page and ">Edit</a>" not in page
+    assert "Checked today" not in client.get("/console/crisis").data.decode()
+    # and the store refuses whatever a crafted form says
+    r = _post(client, f"/console/resources/{rid}/action", {"action": "retire"}, f"/console/resources/{rid}")
+    assert r.status_code == 302 and services.catalog.get(rid).resource.status == "approved"
+    assert b"Not done: " in client.get(f"/console/resources/{rid}").data
+    # what they create is private to their tenant
+    new = {**NEW, "id": "art-acme-console-note", "title": "A note for acme's users"}
+    assert _post(client, "/console/resources/new", new, "/console/resources/new").status_code == 302
+    assert services.catalog.get(new["id"]).owner_tenant == "acme"

@@ -135,8 +135,15 @@ def resource(resource_id: str) -> str:
     return render_template(
         "console/resource.html", title=stored.resource.title, stored=stored, r=stored.resource,
         served=stored.approved if stored.resource.status != "retired" else None,
-        author=catalog.last_author(resource_id),
+        author=catalog.last_author(resource_id), can_change=_may_change(stored),
     )
+
+
+def _may_change(stored: StoredResource) -> bool:
+    """Whether to offer the change buttons (the store decides in the end): global staff
+    change the global catalog, a tenant's staff only their tenant's own resources."""
+    me = current_staff()
+    return stored.owner_tenant == me.tenant
 
 
 def _form_page(values: dict[str, Any], errors: dict[str, str], stored: StoredResource | None,
@@ -257,7 +264,7 @@ def review_page(resource_id: str) -> str:
     author = state().catalog.last_author(resource_id)
     return render_template("console/review.html", title=f"Review: {stored.resource.title}", stored=stored,
                            rows=diff_rows(approved, proposed), has_approved=approved is not None, author=author,
-                           me=current_staff())
+                           me=current_staff(), can_change=_may_change(stored))
 
 
 @bp.get("/resources/<resource_id>/history")
@@ -278,7 +285,8 @@ def crisis() -> str:
         if not r.is_crisis_resource or r.contact is None:
             continue
         age = (today - r.contact.checked_on).days
-        lines.append({"stored": stored, "r": r, "age": age, "stale": age >= STALE_CRISIS_DAYS})
+        lines.append({"stored": stored, "r": r, "age": age, "stale": age >= STALE_CRISIS_DAYS,
+                      "can_change": _may_change(stored)})
     lines.sort(key=lambda line: (line["r"].country or "", line["r"].title))
     countries: dict[str, list[dict[str, Any]]] = {}
     for line in lines:

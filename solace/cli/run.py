@@ -36,6 +36,8 @@ def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users
     )
     click.echo(f"\nTry it:\n  {curl}\n")
     click.echo(f"API docs: http://{host}:{port}/docs   (the demo key is kept in {services.settings.home / 'demo_api_key'})")
+    click.echo(f"Console:  http://{host}:{port}/console   (for editors and reviewers; make your account first: "
+               "solace staff add NAME --role admin)")
     if no_serve:
         return
     from solace.serve import serve as run_server
