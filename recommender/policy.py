@@ -11,6 +11,13 @@ Every list Solace returns, online or in offline evaluation, passes through
    self-harm / suicide / eating-disorder content (support and crisis resources stay);
 4. balance: at most ``max_topic_share`` of the list per topic and ``max_heavy_share`` with
    heavy content warnings; skills and recovery content wins ties.
+
+``k`` is honoured whenever enough content qualifies. The list is filled in this order: the
+best balanced list (the pool widened to every candidate if the caps starve it); then, if
+still short of ``k``, the best remaining candidates in score order even where their topic
+is at its cap (the topic cap is relaxed last, and only to reach ``k``). Nothing else is
+ever relaxed: rules 1 to 3 decide what is a candidate at all, and the heavy-content cap
+holds, so a list is shorter than ``k`` only when too little content passes them.
 """
 
 from __future__ import annotations
@@ -185,9 +192,38 @@ def apply_policy(
         if len(ranked) == k or size >= available:
             break
         size *= 4
+    if len(ranked) < k:
+        ranked = _fill_past_topic_cap(view, masked, available, k, req, ranked)
     support = _support_first(view, masked, mask, k, req, ranked)
     crisis = crisis_rows(view, req.locale, tenant=req.tenant) if req.risk else []
     return crisis, ranked if support is None else support
+
+
+def _fill_past_topic_cap(
+    view: CatalogView, masked: np.ndarray, available: int, k: int, req: PolicyRequest, ranked: list[int],
+) -> list[int]:
+    """The balanced list, then the best remaining candidates in score order up to ``k``
+    although their topic is at its cap: a short list helps nobody when more qualifying
+    content exists. The heavy-content cap still holds, and every candidate passed the
+    candidate mask (approval, tenant, language, place, opt-outs, the under-18 rules)."""
+    from recommender.scoring import top_k
+
+    heavy_cap = max(0, math.floor(req.max_heavy_share * k))
+    heavy_count = sum(bool(view.heavy[r]) for r in ranked)
+    taken = set(ranked)
+    out = list(ranked)
+    order, _ = top_k(masked, available)
+    for row in order.tolist():
+        if len(out) >= k:
+            break
+        if row in taken:
+            continue
+        if view.heavy[row]:
+            if heavy_count >= heavy_cap:
+                continue
+            heavy_count += 1
+        out.append(int(row))
+    return out
 
 
 # How many support items a concern puts first; a crisis fills the list with them.
@@ -219,6 +255,27 @@ def _support_first(
     return (first + rest)[:k]
 
 
+def _could_have_balanced(
+    view: CatalogView, rows: list[int], req: PolicyRequest, k: int, counts: np.ndarray,
+    topic_cap: int, heavy_cap: int,
+) -> bool:
+    """Whether a list over a topic cap left out a candidate it could have taken instead
+    without breaking a cap (the cap is relaxed only when nothing else qualifies), or is
+    longer than ``k``."""
+    if len(rows) > k:
+        return True
+    chosen = set(rows)
+    heavy_count = int(view.heavy[[r for r in rows if not view.crisis[r]]].sum()) if rows else 0
+    for row in np.flatnonzero(candidate_mask(view, req)).tolist():
+        if row in chosen:
+            continue
+        blocked_by_topic = any(counts[t] >= topic_cap for t in view.topic_ids[row])
+        blocked_by_heavy = bool(view.heavy[row]) and heavy_count >= heavy_cap
+        if not (blocked_by_topic or blocked_by_heavy):
+            return True
+    return False
+
+
 def violates_policy(view: CatalogView, rows: Iterable[int], req: PolicyRequest, k: int) -> list[str]:
     """Every rule a returned list breaks (empty when it is safe); used by tests and audits."""
     rows = list(rows)
@@ -240,7 +297,7 @@ def violates_policy(view: CatalogView, rows: Iterable[int], req: PolicyRequest, 
         if req.is_minor and view.minor_excluded[r]:
             problems.append(f"{view.item_ids[r]} is withheld from minors")
     counts = view.topics[non_crisis].sum(axis=0) if non_crisis else np.zeros(1)
-    if (counts > topic_cap).any():
+    if (counts > topic_cap).any() and _could_have_balanced(view, rows, req, k, counts, topic_cap, heavy_cap):
         problems.append("a topic exceeds its share")
     if int(view.heavy[non_crisis].sum()) > heavy_cap if non_crisis else False:
         problems.append("too many heavy resources")
