@@ -10,7 +10,7 @@ Ids are escaped in paths, datetimes are sent as ISO 8601, and a 429 or 503 is re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -66,6 +66,10 @@ class SolaceClient:
         if "json" in kwargs:
             kwargs["json"] = _jsonable(kwargs["json"])
         response = self.session.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
+        return self._read(response)
+
+    @staticmethod
+    def _read(response: requests.Response) -> Any:
         if response.status_code >= 400:
             try:
                 err = response.json()["error"]
@@ -120,6 +124,33 @@ class SolaceClient:
     def resource(self, resource_id: str) -> dict[str, Any]:
         """A platform key: the resource as your users may be served it; an editor key: with its workflow."""
         return self._call("GET", f"/v1/resources/{_segment(resource_id)}")
+
+    def catalog_feed(self, cursor: str | None = None, limit: int | None = None,
+                     etag: str | None = None) -> dict[str, Any] | None:
+        """One page of the catalog feed (platform keys), with its ``etag``; None when
+        ``etag`` is still current (a 304)."""
+        params = {k: v for k, v in (("cursor", cursor), ("limit", limit)) if v is not None}
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self.session.get(self.base_url + "/v1/catalog/feed", params=params, headers=headers,
+                                    timeout=self.timeout)
+        if response.status_code == 304:
+            return None
+        page: dict[str, Any] = self._read(response)
+        page["etag"] = response.headers.get("ETag")
+        return page
+
+    def sync_catalog(self, apply: Callable[[list[dict[str, Any]]], None], cursor: str | None = None,
+                     limit: int | None = None) -> str:
+        """Follow the feed from ``cursor`` (None: the whole catalog) to its end, handing each
+        page's entries to ``apply`` (``deleted`` ones are tombstones); returns the cursor to
+        poll with next time."""
+        while True:
+            page = self.catalog_feed(cursor, limit)
+            assert page is not None  # no etag was sent
+            apply(page["items"])
+            cursor = page["next_cursor"]
+            if not page["has_more"]:
+                return str(cursor)
 
     # --- editors ---
     def list_resources(self, **filters: Any) -> dict[str, Any]:
