@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 REVIEW_ACTIONS = ("submit", "approve", "reject", "retire", "unretire")
+# the audit actions of this store's writes, each of which makes a new version
+STORE_ACTIONS = frozenset({"create", "update", "edit", "checked", *REVIEW_ACTIONS})
 # the PostgreSQL advisory lock that serialises catalog writes (any constant unique to Solace)
 CATALOG_WRITE_LOCK = 0x50_4C_41_43_45_01
 
@@ -224,12 +226,17 @@ class CatalogStore:
             .where(audit_table.c.resource_id == resource_id)
             .order_by(audit_table.c.id)
         ).all()
-        # every write makes one entry and one version, so the n-th entry made version n
-        return [
-            {"at": _aware(r.at).isoformat(), "actor": r.actor, "action": r.action, "changes": r.changes,
-             "comment": r.comment, "version": n}
-            for n, r in enumerate(rows, start=1)
-        ]
+        # every write of this store makes one entry and one version, so its n-th entry made
+        # version n; entries other modules add (a flag raised on the evidence) make none
+        out, version = [], 0
+        for r in rows:
+            made = None
+            if r.action in STORE_ACTIONS:
+                version += 1
+                made = version
+            out.append({"at": _aware(r.at).isoformat(), "actor": r.actor, "action": r.action,
+                        "changes": r.changes, "comment": r.comment, "version": made})
+        return out
 
     def last_author(self, resource_id: str) -> str | None:
         """Who last changed the resource's content: the one person who may not approve it."""
@@ -292,7 +299,9 @@ class CatalogStore:
             raise NotFound(f"no resource {resource_id!r}")
         authorise(actor, resource_id, row.owner_tenant, action, _is_crisis(row))
         if expected_version is not None and row.version != expected_version:
-            since = [e for e in self._history(conn, resource_id) if e["version"] > expected_version]
+            entries = self._history(conn, resource_id)
+            made = [n for n, e in enumerate(entries) if e["version"] == expected_version]
+            since = entries[made[0] + 1:] if made else entries
             who = "; ".join(
                 f"{e['actor']} ({e['action']}{': ' + ', '.join(e['changes']) if e['changes'] else ''})"
                 for e in since

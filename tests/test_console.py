@@ -170,3 +170,25 @@ def test_a_tenants_staff_read_the_global_catalog_but_change_only_their_own(conso
     new = {**NEW, "id": "art-acme-console-note", "title": "A note for acme's users"}
     assert _post(client, "/console/resources/new", new, "/console/resources/new").status_code == 302
     assert services.catalog.get(new["id"]).owner_tenant == "acme"
+
+
+def test_experiments_are_read_with_their_arms_and_only_by_their_tenant(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from storage.experiments import ArmSpec
+
+    app, services = console
+    version = services.registry.active()
+    service = app.extensions["solace"].experiments()
+    service.create("demo", "console-topic-cap", [ArmSpec("control", version, 0.5),
+                                                  ArmSpec("stricter", version, 0.5, max_topic_share=0.3)],
+                   "A stricter topic cap")
+    client = _signed_in(app, "console-reviewer")
+    listed = client.get("/console/experiments").data.decode()
+    assert "console-topic-cap" in listed and "control (control), stricter" in listed
+    page = client.get("/console/experiments/demo/console-topic-cap")
+    assert page.status_code == 200
+    text = page.data.decode()
+    assert "stricter" in text and "topic cap 0.3" in text and version in text
+    add_staff(services.engine, "acme-console-author", tenant="acme")
+    other = _signed_in(app, "acme-console-author")
+    assert other.get("/console/experiments/demo/console-topic-cap").status_code == 404
+    assert "console-topic-cap" not in other.get("/console/experiments").data.decode()

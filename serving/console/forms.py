@@ -178,7 +178,9 @@ def submitted_values(form: Any) -> dict[str, Any]:
 
 def show(value: Any) -> str:
     """A field's value for a person to read (history, diffs)."""
-    if value is None:
+    from jinja2 import Undefined
+
+    if value is None or isinstance(value, Undefined):
         return "(none)"
     if isinstance(value, str):
         return value

@@ -137,3 +137,45 @@ def outcomes() -> str:
     return render_template("console/outcomes.html", title="Effectiveness and flags", charted=charted,
                            flagged=flagged, rates=RATES, since=raw_since, error=error, total=len(rows),
                            rule=FlagRule(), tenant=tenant)
+
+
+# --------------------------------------------------------------------------- experiments
+EXPERIMENT_RATES = (("helpful_rate", "Helpful"), ("completion_rate", "Finished"),
+                    ("content_report_rate", "Reported"))
+
+
+def _bar(figure: Any, width: int = 140) -> dict[str, Any] | None:
+    """An interval as the results JSON gives it ({estimate, low, high}), placed on the bar."""
+    if not isinstance(figure, dict) or "estimate" not in figure:
+        return None
+    return interval_bar(Interval(float(figure["estimate"]), float(figure["low"]), float(figure["high"])), width)
+
+
+@bp.get("/experiments")
+def experiments() -> str:
+    """Experiments between model versions or policy variants: a global account sees every
+    tenant's, a tenant's staff their own (read only: starting and stopping stay with the
+    tenant's admin key and the guardrail)."""
+    account = current_staff()
+    records = state().experiments().list(account.tenant)
+    return render_template("console/experiments.html", title="Experiments", records=records)
+
+
+@bp.get("/experiments/<tenant>/<experiment_id>")
+def experiment(tenant: str, experiment_id: str) -> str:
+    from serving.experiments import ExperimentNotFound
+
+    account = current_staff()
+    if account.tenant is not None and account.tenant != tenant:
+        abort(404, f"There is no experiment {experiment_id!r} that you can see.")
+    try:
+        # the same reading as GET /v1/experiments/{id}: it applies the guardrail too
+        body = state().experiments().read(tenant, experiment_id)
+    except ExperimentNotFound:
+        abort(404, f"There is no experiment {experiment_id!r} that you can see.")
+    arms = []
+    for arm in body["arms"]:  # type: ignore[attr-defined]  # the results JSON: a list of arms
+        bars = {name: _bar(arm["figures"].get(name)) for name, _label in EXPERIMENT_RATES}
+        arms.append({"arm": arm, "bars": bars, "comparisons": arm.get("against_control", [])})
+    return render_template("console/experiment.html", title=f"Experiment {experiment_id}", body=body,
+                           arms=arms, rates=EXPERIMENT_RATES, tenant=tenant)

@@ -195,7 +195,10 @@ def history_cmd(ctx: click.Context, resource_id: str) -> None:
         if entry["action"] == "create":
             continue  # every field is new: `catalog show` prints them
         for name, change in entry["changes"].items():
-            click.echo(f"    {name}: {_short(change['old'])} -> {_short(change['new'])}")
+            if isinstance(change, dict) and {"old", "new"} <= set(change):
+                click.echo(f"    {name}: {_short(change['old'])} -> {_short(change['new'])}")
+            else:  # an entry of another kind (a flag's reasons and evidence)
+                click.echo(f"    {name}: {_short(change)}")
 
 
 def _short(value: object, limit: int = 120) -> str:

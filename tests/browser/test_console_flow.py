@@ -190,15 +190,28 @@ def test_a_new_editor_takes_a_resource_from_draft_to_served(browser, live_consol
     check_page(page, "12-models", screenshots)
     visit(page, f"{base}/console/resources/{RID}/edit", "edit")
     check_page(page, "13-edit", screenshots)
+
+    # an experiment's arms and results
+    from serving.experiments import ExperimentService
+    from storage.experiments import ArmSpec
+
+    version = services.registry.active()
+    ExperimentService(services.engine, services.redis, services.keys, services.registry).create(
+        "demo", "browser-topic-cap", [ArmSpec("control", version, 0.5), ArmSpec("capped", version, 0.5, 0.3)],
+        "A stricter topic cap")
+    visit(page, f"{base}/console/experiments", "experiments")
+    page.get_by_role("link", name="browser-topic-cap").click()
+    page.get_by_role("heading", name="Experiment browser-topic-cap").wait_for()
+    check_page(page, "14-experiment", screenshots)
     context.close()
 
     # a phone screen
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     page = phone.new_page()
     sign_in(page, base, "browser-ben")
-    check_page(page, "14-phone-catalog", screenshots)
+    check_page(page, "15-phone-catalog", screenshots)
     visit(page, f"{base}/console/review/{RID}", "review-phone")
-    check_page(page, "15-phone-review", screenshots)
+    check_page(page, "16-phone-review", screenshots)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, f"the page scrolls sideways on a phone ({width}px)"
     phone.close()
