@@ -11,11 +11,12 @@ features there (see ``serving.model_cache``). A tenant-private resource's card c
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import redis
 
+from content_catalog.flags import FlagStore
 from content_catalog.schema import Resource
 from content_catalog.store import CatalogStore
 from storage.keyspace import Keyspace
@@ -28,11 +29,27 @@ _CARD_EXCLUDE = {"body", "steps", "summary", "status", "reviewed_by", "reviewed_
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
-def resource_card(resource: Resource, owner_tenant: str | None = None) -> dict[str, object]:
+def resource_card(resource: Resource, owner_tenant: str | None = None) -> dict[str, Any]:
     card = resource.model_dump(mode="json", exclude_none=True, exclude=_CARD_EXCLUDE)
     if owner_tenant is not None:
         card["owner_tenant"] = owner_tenant
     return card
+
+
+def serving_card(resource: Resource, owner: str | None, flagged: set[str]) -> dict[str, Any]:
+    """The card serving holds; ``flagged`` when outcomes sent it back to review (a crisis
+    line is never marked: it is never paused)."""
+    card = resource_card(resource, owner)
+    if resource.id in flagged and not resource.is_crisis_resource:
+        card["flagged"] = True
+    return card
+
+
+def serving_cards(store: CatalogStore) -> dict[str, dict[str, Any]]:
+    """Every servable resource's card, as publish_catalog writes them (for a worker that
+    must start from SQL while Redis is away)."""
+    flagged = FlagStore(store.engine).open_ids()
+    return {r.id: serving_card(r, owner, flagged) for r, owner in store.servable_with_owners()}
 
 
 def publish_catalog(
@@ -47,12 +64,13 @@ def publish_catalog(
 
     owned = store.servable_with_owners()
     servable = [r for r, _owner in owned]
+    flagged = FlagStore(store.engine).open_ids()
     embeddings = EmbeddingStore(store.engine)
     model_name = encoder.name if encoder is not None else DEFAULT_EMBEDDING_MODEL
     if encoder is not None:
         embed_texts({r.id: r.text_for_embedding() for r in servable}, embeddings, encoder)
     vectors = embeddings.vectors(model_name, [r.id for r in servable])
-    cards = {r.id: json.dumps(resource_card(r, owner)) for r, owner in owned}
+    cards = {r.id: json.dumps(serving_card(r, owner, flagged)) for r, owner in owned}
     staging_items = keys.catalog_items + ":staging"
     staging_emb = keys.catalog_embeddings + ":staging"
     pipe = client.pipeline(transaction=True)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     random_state: int = Field(default=42, ge=0, description="Seed of splits, simulation and models (numpy wants it >= 0).")
     rate_limit: str = Field(default="1200/minute", description="Per API key, limits syntax.")
     cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Cached list lifetime.")
+    outcome_check_seconds: float = Field(default=5.0, ge=0, description=(
+        "How often, at most, a worker re-reads the evidence of a resource (content flags) or an experiment "
+        "(its guardrail) as outcome events arrive; `solace analytics flags check` as a scheduled job catches the rest."))
     max_topic_share: float = Field(default=0.4, gt=0, le=1, description="Diversity cap per topic.")
     max_heavy_share: float = Field(
         default=0.3, gt=0, le=1, description="Cap on resources with heavy content warnings."

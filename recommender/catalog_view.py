@@ -75,6 +75,9 @@ class CatalogView:
     # resource's country, else the regions of its locales ("de-DE" -> DE)
     in_person: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     regions: list[frozenset[str]] = field(default_factory=list)
+    # sent back to clinical review by their outcomes (never a crisis line): paused for
+    # tenants whose policy says so
+    flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _tenant_masks: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Candidate masks by request shape, filled by recommender.policy (the view is immutable).
@@ -133,10 +136,11 @@ class CatalogView:
         in_person = np.array([bool(c and (c.get("group") or {}).get("modality") == "in_person") for c in aligned],
                              dtype=bool)
         regions = [_regions_of(c) if c is not None else frozenset() for c in aligned]
+        flagged = np.array([bool(c and c.get("flagged")) for c in aligned], dtype=bool) & ~crisis
         return cls(
             list(item_ids), aligned, servable, type_code, topics, adult, minor_excluded, heavy,
             crisis, skill, group_full, languages, tie_bonus, topic_ids, owners, coping=coping, helping=helping,
-            crisis_support=crisis_support, in_person=in_person, regions=regions,
+            crisis_support=crisis_support, in_person=in_person, regions=regions, flagged=flagged,
         )
 
     def servable_for(self, tenant: str | None) -> np.ndarray:

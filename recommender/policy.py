@@ -51,12 +51,14 @@ class PolicyRequest:
     # The tenant the request is for: its private resources join the global catalog.
     # None (offline use, tests): the global catalog only.
     tenant: str | None = None
+    # the tenant pauses resources that outcomes sent back to review (crisis lines never are)
+    pause_flagged: bool = False
 
 
 def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
     """Items that may appear in the personalised part of the list (a fresh array)."""
     blocked = frozenset(req.opt_outs | req.extra_excluded_topics)
-    key = (req.types, req.locale or req.default_locale, req.is_minor, blocked, req.tenant)
+    key = (req.types, req.locale or req.default_locale, req.is_minor, blocked, req.tenant, req.pause_flagged)
     static = view.memo.get(key)
     if static is None:
         static = _static_mask(view, req, blocked)
@@ -85,6 +87,8 @@ def _static_mask(view: CatalogView, req: PolicyRequest, blocked: frozenset[str])
         mask &= ~view.topics[:, topics].any(axis=1)
     if req.is_minor:
         mask &= ~view.minor_excluded
+    if req.pause_flagged and view.flagged.shape[0]:
+        mask &= ~view.flagged
     return mask
 
 

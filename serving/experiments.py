@@ -154,6 +154,10 @@ class GuardrailWatch:
             self._last[(tenant, experiment_id)] = now
             return True
 
+    def due_any(self, names: set[str]) -> bool:
+        """True (and remembered) for the first of ``names`` not checked within the interval."""
+        return any([self.due("", n) for n in sorted(names)])
+
     def check(self, service: ExperimentService, tenant: str, experiment_ids: set[str]) -> None:
         for experiment_id in sorted(experiment_ids):
             if self.due(tenant, experiment_id):

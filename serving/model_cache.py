@@ -267,7 +267,7 @@ class ServingCache:
         """A worker that starts while Redis is unreachable holds nothing yet: it reads the
         registry's active version from disk and the servable catalog from SQL (the truth
         both are copied from), so it answers from the first request instead of a 503."""
-        from content_catalog.publish import resource_card
+        from content_catalog.publish import serving_cards
         from serving.publish import snapshot_of
         from storage.registry import ModelRegistry
 
@@ -279,7 +279,7 @@ class ServingCache:
             if active is None:
                 return
             model = loaded_from_snapshot(snapshot_of(registry.get(active)))
-            cards = {r.id: resource_card(r, owner) for r, owner in catalog.servable_with_owners()}
+            cards = serving_cards(catalog)
             self.base = model
             self.cards = json.loads(json.dumps(cards))  # the JSON types Redis would give back
             self._pair = (model, CatalogView.build(model.item_ids, self.cards))

@@ -227,6 +227,7 @@ def policy_request(st: ServingState, tenant_policy: dict[str, Any], strict: bool
     if strict:
         heavy_share = 0.0
     kw["is_minor"] = bool(kw.get("is_minor")) or bool(tenant_policy.get("treat_all_as_minors"))
+    kw["pause_flagged"] = bool(tenant_policy.get("pause_flagged"))
     return PolicyRequest(
         max_topic_share=topic_share, max_heavy_share=heavy_share,
         extra_excluded_topics=frozenset(tenant_policy.get("excluded_topics", [])),

@@ -78,7 +78,13 @@ class ServingState:
     resync: "Callable[[set[tuple[str, str]], set[tuple[str, str]]], None] | None" = None
     # each tenant's running experiment as last read from Redis: the raw JSON and its plan
     plans: dict[str, tuple[bytes, ExperimentPlan]] = field(default_factory=dict)
+    # (guardrails and flag_watch take their interval from settings.outcome_check_seconds)
     guardrails: GuardrailWatch = field(default_factory=GuardrailWatch)
+    # resources whose outcome flags were checked lately (at most once per interval each)
+    flag_watch: GuardrailWatch = field(default_factory=GuardrailWatch)
+
+    def __post_init__(self) -> None:
+        self.guardrails.interval = self.flag_watch.interval = self.settings.outcome_check_seconds
 
     def experiments(self) -> ExperimentService:
         return ExperimentService(self.engine, self.redis, self.keys, ModelRegistry(self.settings.models_dir))

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.events import DISTRESS_TYPES, Event, as_utc
-from storage.tables import OUTCOME_COUNTERS, outcome_rollups_table
+from storage.tables import OUTCOME_COUNTERS, outcome_rollups_table, outcome_totals_table
 
 # Which counter each event type increments (types not listed count nothing).
 COUNTER_OF = {
@@ -51,6 +51,19 @@ def add_to_rollups(conn: Connection, tenant: str, events: Sequence[Event]) -> No
         set_={c: getattr(t, c) + getattr(stmt.excluded, c) for c in OUTCOME_COUNTERS},
     )
     conn.execute(stmt, rows)
+    per_resource: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        total = per_resource.setdefault(row["resource_id"], {"tenant": tenant, "resource_id": row["resource_id"],
+                                                             **{c: 0 for c in OUTCOME_COUNTERS}})
+        for c in OUTCOME_COUNTERS:
+            total[c] += row[c]
+    totals_stmt = insert(outcome_totals_table)
+    tt = outcome_totals_table.c
+    totals_stmt = totals_stmt.on_conflict_do_update(
+        index_elements=[tt.tenant, tt.resource_id],
+        set_={c: getattr(tt, c) + getattr(totals_stmt.excluded, c) for c in OUTCOME_COUNTERS},
+    )
+    conn.execute(totals_stmt, list(per_resource.values()))
 
 
 class OutcomeStore:
@@ -58,9 +71,11 @@ class OutcomeStore:
         self.engine = engine
 
     def counts(self, tenant: str | None = None, since: date | None = None,
-               until: date | None = None) -> dict[str, dict[str, int]]:
-        """Summed counters per resource over the days of a window (all tenants: None)."""
-        t = outcome_rollups_table.c
+               until: date | None = None, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+        """Summed counters per resource over the days of a window (all tenants: None; no
+        window: all time, from the totals, a row per tenant and resource)."""
+        table: Any = outcome_rollups_table if (since is not None or until is not None) else outcome_totals_table
+        t = table.c
         query = select(t.resource_id, *(func.sum(getattr(t, c)).label(c) for c in OUTCOME_COUNTERS)).group_by(t.resource_id)
         if tenant is not None:
             query = query.where(t.tenant == tenant)
@@ -68,6 +83,8 @@ class OutcomeStore:
             query = query.where(t.day >= since)
         if until is not None:
             query = query.where(t.day <= until)
+        if resource_ids is not None:
+            query = query.where(t.resource_id.in_(sorted(set(resource_ids))))
         with self.engine.connect() as conn:
             return {r.resource_id: {c: int(getattr(r, c) or 0) for c in OUTCOME_COUNTERS} for r in conn.execute(query)}
 
@@ -75,6 +92,7 @@ class OutcomeStore:
         """Rollups hold no user ids (erasure needs nothing here); a tenant that leaves may
         have its rows removed."""
         with self.engine.begin() as conn:
+            conn.execute(outcome_totals_table.delete().where(outcome_totals_table.c.tenant == tenant))
             return int(conn.execute(outcome_rollups_table.delete().where(outcome_rollups_table.c.tenant == tenant)).rowcount)
 
 

@@ -94,6 +94,16 @@ outcome_rollups_table = Table(
     Column("day", Date, primary_key=True),
     *(Column(name, Integer, nullable=False, server_default="0") for name in OUTCOME_COUNTERS),
 )
+# the same counters summed over all days, per tenant and resource: the all-time figures
+# (the default of `solace analytics resources`) read a row per resource, whatever the volume
+outcome_totals_table = Table(
+    "outcome_totals",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("resource_id", String(80), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in OUTCOME_COUNTERS),
+)
+Index("ix_outcome_rollups_resource_day", outcome_rollups_table.c.resource_id, outcome_rollups_table.c.day)
 Index("ix_events_tenant_user", events_table.c.tenant, events_table.c.user_id)
 
 # --- experiments between model versions (and policy variants) of one tenant ---
@@ -120,6 +130,21 @@ experiment_rollups_table = Table(
     Column("experiment_id", String(24), primary_key=True),
     Column("arm", String(12), primary_key=True),
     *(Column(name, Integer, nullable=False, server_default="0") for name in OUTCOME_COUNTERS),
+)
+# resources whose outcomes sent them back to clinical review: the evidence, and the
+# reviewer's decision once made (an open flag pauses the resource for tenants that ask)
+resource_flags_table = Table(
+    "resource_flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_id", String(80), nullable=False, index=True),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),  # the counts the rule read (no user ids)
+    Column("status", String(16), nullable=False),  # open, kept, retired
+    Column("decided_by", String(80), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("comment", Text, nullable=True),
 )
 # who reached which arm (for the sample-ratio check); a user's rows go with their erasure
 experiment_users_table = Table(

@@ -130,6 +130,7 @@ def _valid_bodies(resource_id: str) -> dict[str, dict[str, Any]]:
                                     "body": "b", "topics": ["sleep"]},
         "catalog.patch_resource": {"title": "A title"},
         "catalog.review_resource": {"action": "submit"},
+        "analytics.decide_flag": {"decision": "kept", "comment": "a reviewer's reason"},
         "experiments.create_experiment": {"experiment_id": "hostile", "description": "d", "arms": [
             {"name": "a", "model_version": "v1", "share": 1}, {"name": "b", "model_version": "v2", "share": 0.5,
                                                                 "max_topic_share": 0.3}]},
@@ -195,6 +196,8 @@ ENDPOINT_INPUTS: dict[str, set[str]] = {
     "catalog.review_resource": {BODY, PATH},
     "feed.catalog_feed": {QUERY},
     "analytics.resources": {QUERY},
+    "analytics.list_flags": {QUERY},
+    "analytics.decide_flag": {BODY, PATH},
     "experiments.create_experiment": {BODY},
     "experiments.list_experiments": {NONE},
     "experiments.read_experiment": {PATH},

@@ -137,23 +137,40 @@ def test_solace_analytics_resources_and_flags(tmp_path, monkeypatch) -> None:  #
     monkeypatch.setenv("SOLACE_HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     engine = get_engine(f"sqlite:///{tmp_path / 'home' / 'solace.db'}")
+    from content_catalog.seed import install_seed_catalog, load_seed_catalog
+    from content_catalog.store import CatalogStore
+    from storage.db import upgrade_schema
+
+    upgrade_schema(engine)
+    install_seed_catalog(CatalogStore(engine))
+    harmful, good = [r.id for r in load_seed_catalog() if not r.is_crisis_resource][:2]
     day = datetime(2026, 11, 10, tzinfo=UTC)
-    events = [Event(f"i-{k}", f"u{k}", "r-harmful", "impression", day) for k in range(400)]
-    events += [Event(f"c-{k}", f"u{k}", "r-harmful", "content_report", day, reason="harmful") for k in range(60)]
-    events += [Event(f"g-{k}", f"u{k}", "r-good", "impression", day) for k in range(400)]
-    events += [Event(f"h-{k}", f"u{k}", "r-good", "helpful", day) for k in range(40)]
+    events = [Event(f"i-{k}", f"u{k}", harmful, "impression", day) for k in range(400)]
+    events += [Event(f"c-{k}", f"u{k}", harmful, "content_report", day, reason="harmful") for k in range(60)]
+    events += [Event(f"g-{k}", f"u{k}", good, "impression", day) for k in range(400)]
+    events += [Event(f"h-{k}", f"u{k}", good, "helpful", day) for k in range(40)]
     EventStore(engine).add_batch("acme", events)
     runner = CliRunner()
     out = runner.invoke(cli, ["analytics", "resources", "--since", "2026-11-01", "--format", "json"])
     assert out.exit_code == 0, out.output
     rows = {r["resource_id"]: r for r in json_lib.loads(out.output)["resources"]}
-    assert rows["r-harmful"]["content_reports"] == 60 and rows["r-good"]["helpful"] == 40
-    assert rows["r-harmful"]["flags"] and not rows["r-good"]["flags"]
+    assert rows[harmful]["content_reports"] == 60 and rows[good]["helpful"] == 40
+    assert rows[harmful]["flags"] and not rows[good]["flags"]
     table = runner.invoke(cli, ["analytics", "resources"])
-    assert table.exit_code == 0 and "r-harmful" in table.output
+    assert table.exit_code == 0 and harmful in table.output
     csv_out = runner.invoke(cli, ["analytics", "resources", "--format", "csv"])
     assert csv_out.output.splitlines()[0].startswith("resource_id,impressions")
     flags = runner.invoke(cli, ["analytics", "flags"])
-    assert "r-harmful: content reports" in flags.output and "r-good" not in flags.output
+    assert f"{harmful}: not flagged yet" in flags.output and "content reports" in flags.output
+    assert good not in flags.output
+    check = runner.invoke(cli, ["analytics", "flags", "check"])
+    assert check.exit_code == 0 and f"flagged {harmful}" in check.output and good not in check.output
+    assert "no new flag" in runner.invoke(cli, ["analytics", "flags", "check"]).output  # one flag per review
+    flags = runner.invoke(cli, ["analytics", "flags"])
+    assert f"{harmful}: open since" in flags.output and "content reports" in flags.output
+    assert "not flagged yet" not in flags.output and good not in flags.output
+    nobody = runner.invoke(cli, ["analytics", "flags", "decide", harmful, "--decision", "kept",
+                                 "--actor", "nobody", "--comment", "fine"])
+    assert nobody.exit_code != 0 and "nobody" in nobody.output
     bad = runner.invoke(cli, ["analytics", "resources", "--since", "yesterday"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 from flask import Blueprint, g, jsonify
 
+from analytics.flags import check_resources
 from core.events import DEFAULT_EVENT_WEIGHTS as EVENT_WEIGHTS
 from core.events import Event, TimeWindow
 from core.experiments import arm_of
@@ -61,6 +62,12 @@ def post_events():
         except redis.RedisError:
             # durable in SQL, which serving reads until Redis is back; then resynced
             st.changed_without_redis(g.tenant, {e.user_id for e in fresh})
+        outcomes = {e.resource_id for e in fresh if e.type in ("content_report", "not_helpful")}
+        if outcomes and st.flag_watch.due_any(outcomes):
+            try:
+                check_resources(st.engine, st.redis, st.keys, outcomes)
+            except redis.RedisError:
+                pass  # the flag is in SQL; the catalog is republished with the next change or restore
         credited = {tag[0] for e in fresh if (tag := arm_of(e.recommendation_id)) is not None}
         if credited:
             try:
