@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     from core.config import Settings
 
 EVENT_TYPES = ("impression", "click", "start", "complete", "like", "dismiss", "report",
-               "helpful", "not_helpful", "content_report", "distress")
+               "helpful", "not_helpful", "content_report", "distress", "mood_before", "mood_after")
+# A mood check-in around an exercise: a score from 1 (very low) to 5 (very good), before and
+# after; off unless the tenant's policy enables it. The change after minus before is what
+# analytics reports (never a training signal, never logged).
+MOOD_TYPES = frozenset({"mood_before", "mood_after"})
+MOOD_SCORES = (1, 5)
 
 # The person is in distress: crisis lines first for the risk window. ``report`` is the
 # older name of ``distress``, kept as an alias for one version.
@@ -36,6 +41,8 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "content_report": -5.0,
     "report": -5.0,
     "distress": -5.0,
+    "mood_before": 0.0,
+    "mood_after": 0.0,
 }
 
 
@@ -77,3 +84,4 @@ class Event:
     timestamp: datetime
     recommendation_id: str | None = None
     reason: str | None = None  # content reports only: one of CONTENT_REPORT_REASONS
+    score: int | None = None  # mood check-ins only: 1 to 5

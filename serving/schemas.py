@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
-from core.events import CONTENT_REPORT_REASONS, EVENT_TYPES
+from core.events import CONTENT_REPORT_REASONS, EVENT_TYPES, MOOD_TYPES
 from core.ids import opaque_user_id
 from core.taxonomy import Topic
 from core.users import AGE_BANDS
@@ -180,6 +180,9 @@ class EventIn(BaseModel):
     reason: Literal[CONTENT_REPORT_REASONS] | None = Field(  # type: ignore[valid-type]  # a Literal of the tuple's values
         default=None, description="Content reports only, and required there: why the resource was reported "
         "(a code, never free text).")
+    score: StrictInt | None = Field(default=None, ge=1, le=5, description=(
+        "Mood check-ins only (`mood_before`, `mood_after`), and required there: 1 (very low) to 5 (very "
+        "good). Accepted only from tenants whose policy enables `mood_checkins`."))
 
     @model_validator(mode="after")
     def _reason_only_for_content_reports(self) -> "EventIn":
@@ -187,6 +190,10 @@ class EventIn(BaseModel):
             raise ValueError("reason: a content_report needs a reason code")
         if self.type != "content_report" and self.reason is not None:
             raise ValueError("reason: only a content_report carries a reason")
+        if self.type in MOOD_TYPES and self.score is None:
+            raise ValueError("score: a mood check-in needs a score from 1 to 5")
+        if self.type not in MOOD_TYPES and self.score is not None:
+            raise ValueError("score: only a mood check-in carries a score")
         return self
 
 

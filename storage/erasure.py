@@ -119,7 +119,7 @@ def export_user(
         "profile": profile.to_json() if profile is not None else None,
         "events": [{"event_id": e.event_id, "resource_id": e.resource_id, "type": e.type,
                     "timestamp": as_utc(e.timestamp).isoformat(), "recommendation_id": e.recommendation_id,
-                    "reason": e.reason} for e in events],
+                    "reason": e.reason, **({"score": e.score} if e.score is not None else {})} for e in events],
         "derived": derived,
         "model_versions": in_versions,
         "experiment_arms": ExperimentStore(engine).arms_of_user(tenant, user_id),

@@ -49,6 +49,7 @@ class EventStore:
                     "tenant": tenant, "event_id": e.event_id, "user_id": e.user_id,
                     "resource_id": e.resource_id, "type": e.type, "ts": as_utc(e.timestamp),
                     "recommendation_id": e.recommendation_id, "source": source, "reason": e.reason,
+                    "score": e.score,
                 }
             )
         if not rows:
@@ -77,7 +78,7 @@ class EventStore:
             for row in conn.execute(query):
                 yield row.tenant, Event(
                     row.event_id, row.user_id, row.resource_id, row.type, row.ts,
-                    row.recommendation_id, row.reason,
+                    row.recommendation_id, row.reason, row.score,
                 )
 
     @staticmethod
@@ -117,7 +118,7 @@ class EventStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(events_table.c.ts)).all()
         return [
-            Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id, r.reason)
+            Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id, r.reason, r.score)
             for r in rows
         ]
 
@@ -163,7 +164,7 @@ class EventStore:
             query = query.where(self._inside(window))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(events_table.c.ts)).all()
-        return [Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id, r.reason) for r in rows]
+        return [Event(r.event_id, r.user_id, r.resource_id, r.type, r.ts, r.recommendation_id, r.reason, r.score) for r in rows]
 
     def purge_before(self, cutoff: datetime) -> int:
         with self.engine.begin() as conn:

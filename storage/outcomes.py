@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.events import DISTRESS_TYPES, Event, as_utc
-from storage.tables import OUTCOME_COUNTERS, outcome_rollups_table, outcome_totals_table
+from storage.tables import OUTCOME_COUNTERS, events_table, outcome_rollups_table, outcome_totals_table
 
 # Which counter each event type increments (types not listed count nothing).
 COUNTER_OF = {
@@ -24,23 +24,52 @@ COUNTER_OF = {
 }
 
 
-def rollup_rows(tenant: str, events: Iterable[Event]) -> list[dict[str, Any]]:
-    """One row of increments per (resource, day) of a batch."""
+def rollup_rows(tenant: str, events: Iterable[Event], mood: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """One row of increments per (resource, day) of a batch; ``mood`` gives the change of
+    each ``mood_after`` event that has a ``mood_before`` to pair with (by event id)."""
     rows: dict[tuple[str, date], dict[str, Any]] = {}
+    mood = mood or {}
     for e in events:
         counter = COUNTER_OF.get(e.type)
-        if counter is None:
+        change = mood.get(e.event_id) if e.type == "mood_after" else None
+        if counter is None and change is None:
             continue
         day = as_utc(e.timestamp).date()
         row = rows.setdefault((e.resource_id, day), {"tenant": tenant, "resource_id": e.resource_id, "day": day,
                                                       **{c: 0 for c in OUTCOME_COUNTERS}})
-        row[counter] += 1
+        if counter is not None:
+            row[counter] += 1
+        if change is not None:
+            row["mood_n"] += 1
+            row["mood_sum"] += change
+            row["mood_sq"] += change * change
     return list(rows.values())
+
+
+def mood_changes(conn: Connection, tenant: str, events: Sequence[Event]) -> dict[str, int]:
+    """After minus before, for each new ``mood_after`` whose user checked in before on the
+    same resource (the latest ``mood_before`` not after it, of the same recommendation when
+    the after names one). Runs after the batch's rows are inserted, so a before in the same
+    batch counts."""
+    out: dict[str, int] = {}
+    t = events_table.c
+    for e in events:
+        if e.type != "mood_after" or e.score is None:
+            continue
+        query = (select(t.score).where(t.tenant == tenant, t.user_id == e.user_id, t.resource_id == e.resource_id,
+                                       t.type == "mood_before", t.ts <= as_utc(e.timestamp))
+                 .order_by(t.ts.desc(), t.id.desc()).limit(1))
+        if e.recommendation_id is not None:
+            query = query.where(t.recommendation_id == e.recommendation_id)
+        before = conn.execute(query).scalar()
+        if before is not None:
+            out[e.event_id] = int(e.score) - int(before)
+    return out
 
 
 def add_to_rollups(conn: Connection, tenant: str, events: Sequence[Event]) -> None:
     """Increment the rollups by a batch of new events (inside the caller's transaction)."""
-    rows = rollup_rows(tenant, events)
+    rows = rollup_rows(tenant, events, mood_changes(conn, tenant, events))
     if not rows:
         return
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert

@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -79,13 +80,16 @@ events_table = Table(
     Column("recommendation_id", String(64), nullable=True),
     Column("source", String(16), nullable=False, default="api"),
     Column("reason", String(16), nullable=True),
+    Column("score", SmallInteger, nullable=True),  # mood check-ins only: 1 to 5
     UniqueConstraint("tenant", "event_id", name="uq_events_tenant_event"),
 )
 
 # --- outcomes per resource, tenant and day, kept up to date at ingestion (never recounted
 # from the event log per request); analytics sums the days of a window ---
 OUTCOME_COUNTERS = ("impressions", "clicks", "starts", "completions", "helpful", "not_helpful",
-                    "dismissals", "content_reports", "distress")
+                    "dismissals", "content_reports", "distress",
+                    # mood check-ins: pairs (before, after) and the sums of their change and its square
+                    "mood_n", "mood_sum", "mood_sq")
 outcome_rollups_table = Table(
     "outcome_rollups",
     metadata,

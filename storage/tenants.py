@@ -22,6 +22,9 @@ class TenantPolicy(BaseModel):
     max_heavy_share: float | None = Field(default=None, ge=0, le=1)
     excluded_topics: list[Topic] = Field(default_factory=list, description="Never served to this tenant's users.")
     treat_all_as_minors: bool = Field(default=False, description="Apply the under-18 rules to every user.")
+    mood_checkins: bool = Field(default=False, description=(
+        "Accept mood check-ins (mood_before and mood_after events, a score from 1 to 5) from this tenant's "
+        "users; off by default."))
     pause_flagged: bool = Field(default=False, description=(
         "Stop serving a resource whose outcomes sent it back to clinical review until a reviewer "
         "decides (crisis lines are never paused)."))

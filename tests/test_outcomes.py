@@ -174,3 +174,77 @@ def test_solace_analytics_resources_and_flags(tmp_path, monkeypatch) -> None:  #
     assert nobody.exit_code != 0 and "nobody" in nobody.output
     bad = runner.invoke(cli, ["analytics", "resources", "--since", "yesterday"])
     assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_mood_changes_equal_a_brute_force_pairing(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    """Each mood_after pairs with the latest mood_before of the same user and resource not
+    after it (of the same recommendation when it names one), across batches; an after with
+    no before counts nothing."""
+    rng = random.Random(5)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    events: list[Event] = []
+    for k in range(600):
+        kind = rng.choice(["mood_before", "mood_after", "mood_after"])
+        rec = rng.choice([None, "rec-a", "rec-b"])
+        events.append(Event(f"m-{k}", f"u-{rng.randrange(15)}", f"r-{rng.randrange(4)}", kind,
+                            start + timedelta(minutes=k * 7), recommendation_id=rec, score=rng.randint(1, 5)))
+    store = EventStore(sql_engine)
+    for chunk in range(0, len(events), 70):
+        store.add_batch("acme", events[chunk: chunk + 70])
+    store.add_batch("acme", events[:70])  # a re-sent batch changes nothing
+    expected: dict[str, list[int]] = defaultdict(list)
+    for n, e in enumerate(events):
+        if e.type != "mood_after":
+            continue
+        befores = [b for b in events[: n + 1] if b.type == "mood_before" and b.user_id == e.user_id
+                   and b.resource_id == e.resource_id and b.timestamp <= e.timestamp
+                   and (e.recommendation_id is None or b.recommendation_id == e.recommendation_id)]
+        if befores:
+            expected[e.resource_id].append(e.score - befores[-1].score)  # type: ignore[operator]  # mood events carry scores
+    got = OutcomeStore(sql_engine).counts("acme")
+    assert sum(len(v) for v in expected.values()) > 50
+    for rid, changes in expected.items():
+        assert got[rid]["mood_n"] == len(changes)
+        assert got[rid]["mood_sum"] == sum(changes)
+        assert got[rid]["mood_sq"] == sum(c * c for c in changes)
+    windowed = OutcomeStore(sql_engine).counts("acme", since=date(2026, 11, 1))
+    assert {r: c["mood_sum"] for r, c in windowed.items()} == {r: c["mood_sum"] for r, c in got.items()}
+    figures = {f.resource_id: f for f in resource_figures(sql_engine, "acme")}
+    rid = max(expected, key=lambda r: len(expected[r]))
+    mood = figures[rid].figures["mood_change"]
+    assert mood.estimate == pytest.approx(sum(expected[rid]) / len(expected[rid]))  # type: ignore[union-attr]  # an interval
+    assert mood.low < mood.estimate < mood.high  # type: ignore[union-attr]  # an interval
+
+
+@pytest.mark.slow
+def test_mood_check_ins_only_where_a_tenant_enabled_them(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from storage.tenants import TenantPolicy, TenantPolicyStore
+
+    services, _result = deployment
+    now = datetime.now(UTC).isoformat()
+    rid = app_client.get("/v1/users/someone-new/recommendations?k=3").json["items"][0]["resource_id"]
+    user = f"mood-{uuid.uuid4().hex[:8]}"
+
+    def event(kind: str, **extra: object) -> dict[str, object]:
+        return {"event_id": uuid.uuid4().hex, "user_id": user, "resource_id": rid, "type": kind, "timestamp": now, **extra}
+
+    policies = TenantPolicyStore(services.engine, services.redis, services.keys)
+    before = policies.get("demo")
+    try:
+        policies.put("demo", before.model_copy(update={"mood_checkins": False}))
+        off = app_client.post("/v1/events", json={"events": [event("impression"), event("mood_before", score=2)]})
+        assert off.status_code == 422 and off.json["error"]["field"] == "events.1.type"
+        assert EventStore(services.engine).user_events("demo", user) == [], "nothing of a refused batch is stored"
+        policies.put("demo", before.model_copy(update={"mood_checkins": True}))
+        for bad in (event("mood_before"), event("mood_before", score=0), event("mood_after", score=6),
+                    event("mood_after", score="3"), event("mood_after", score=True), event("mood_after", score=2.5),
+                    event("click", score=3)):
+            assert app_client.post("/v1/events", json={"events": [bad]}).status_code == 422, bad
+        ok = app_client.post("/v1/events", json={"events": [event("mood_before", score=2), event("mood_after", score=4)]})
+        assert ok.status_code == 202
+        exported = app_client.get(f"/v1/users/{user}").json
+        assert sorted(e.get("score") for e in exported["events"]) == [2, 4]
+        assert app_client.delete(f"/v1/users/{user}").status_code in (200, 202, 204)
+        assert EventStore(services.engine).user_events("demo", user) == []
+    finally:
+        policies.put("demo", before)

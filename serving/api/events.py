@@ -7,7 +7,7 @@ from flask import Blueprint, g, jsonify
 
 from analytics.flags import check_resources
 from core.events import DEFAULT_EVENT_WEIGHTS as EVENT_WEIGHTS
-from core.events import Event, TimeWindow
+from core.events import MOOD_TYPES, Event, TimeWindow
 from core.experiments import arm_of
 from serving.auth import require
 from serving.errors import ApiError
@@ -16,6 +16,7 @@ from serving.schemas import EventBatch, EventBatchResponse
 from serving.state import state
 from serving.user_vectors import fold_in_users
 from storage.api_keys import Role
+from storage.tenants import TenantPolicyStore
 from storage.user_state import apply_events
 
 bp = Blueprint("events", __name__, url_prefix="/v1")
@@ -48,8 +49,9 @@ def post_events():
             f"events: at most {st.settings.max_events_per_batch} events per batch", "events",
         )
     _check_times_and_resources(batch)
+    _check_mood_checkins(batch)
     events = [
-        Event(e.event_id, e.user_id, e.resource_id, e.type, e.timestamp, e.recommendation_id, e.reason)
+        Event(e.event_id, e.user_id, e.resource_id, e.type, e.timestamp, e.recommendation_id, e.reason, e.score)
         for e in batch.events
     ]
     new_ids = st.events.add_batch(g.tenant, events)
@@ -75,6 +77,18 @@ def post_events():
             except redis.RedisError:
                 pass  # the guardrail is checked again with the next events (or when read)
     return jsonify({"accepted": len(new_ids), "duplicates": len(events) - len(new_ids)}), 202
+
+
+def _check_mood_checkins(batch: EventBatch) -> None:
+    """Mood scores are health information: taken only from a tenant that enabled check-ins
+    (its policy's ``mood_checkins``), so nobody's mood is stored by accident."""
+    first = next((n for n, e in enumerate(batch.events) if e.type in MOOD_TYPES), None)
+    if first is None:
+        return
+    st = state()
+    if not TenantPolicyStore(st.engine, st.redis, st.keys).get(g.tenant).mood_checkins:
+        raise ApiError(422, "invalid_field", f"events.{first}.type: mood check-ins are off for this tenant "
+                       "(an admin enables them with the tenant policy's mood_checkins)", f"events.{first}.type")
 
 
 def _check_times_and_resources(batch: EventBatch) -> None:

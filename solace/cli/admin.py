@@ -86,9 +86,14 @@ def tenants() -> None:
 @click.option("--max-heavy-share", type=float, default=None)
 @click.option("--exclude-topic", "excluded", multiple=True, help="A topic never served to this tenant's users (repeatable).")
 @click.option("--treat-all-as-minors/--no-treat-all-as-minors", default=None)
+@click.option("--pause-flagged/--no-pause-flagged", default=None,
+              help="Stop serving resources their outcomes sent back to review until a reviewer decides.")
+@click.option("--mood-checkins/--no-mood-checkins", default=None,
+              help="Accept mood check-ins (mood_before / mood_after events with a 1-5 score).")
 @click.pass_context
 def tenants_policy(ctx: click.Context, tenant: str, max_topic_share: float | None, max_heavy_share: float | None,
-                   excluded: tuple[str, ...], treat_all_as_minors: bool | None) -> None:
+                   excluded: tuple[str, ...], treat_all_as_minors: bool | None, pause_flagged: bool | None,
+                   mood_checkins: bool | None) -> None:
     """Show the tenant's policy, or change the given settings (stricter only)."""
     from storage.tenants import TenantPolicy, TenantPolicyStore
 
@@ -96,7 +101,8 @@ def tenants_policy(ctx: click.Context, tenant: str, max_topic_share: float | Non
     store = TenantPolicyStore(s.engine, s.redis, s.keys)
     policy = store.get(check_tenant(tenant)).model_dump(mode="json")
     changes = {"max_topic_share": max_topic_share, "max_heavy_share": max_heavy_share,
-               "treat_all_as_minors": treat_all_as_minors, "excluded_topics": list(excluded) or None}
+               "treat_all_as_minors": treat_all_as_minors, "excluded_topics": list(excluded) or None,
+               "pause_flagged": pause_flagged, "mood_checkins": mood_checkins}
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes:
         try:
