@@ -228,18 +228,20 @@ def test_a_platform_mirrors_the_catalog_over_http(app_client, deployment) -> Non
     assert again.status_code == 304 and again.get_data() == b""
     assert app_client.get(f"/v1/catalog/feed?cursor={cursor}", headers={"If-None-Match": '"other"'}).status_code == 200
 
-    # a new approved resource, a draft, another tenant's private one, a retirement
+    # a new approved resource, a draft, another tenant's private one, a retirement (on a
+    # topic other tests of the shared deployment do not pick content by)
     tag = uuid.uuid4().hex[:6]
-    _approved(catalog, f"art-feed-{tag}")
-    catalog.create(_resource(f"art-feed-draft-{tag}"), STAFF)
-    _approved(catalog, f"art-feed-other-{tag}", Actor("o", tenant="other-tenant", reviewer=True))
-    _approved(catalog, f"art-feed-demo-{tag}", Actor("d", tenant="demo", reviewer=True))
-    retired = f"art-feed-gone-{tag}"
-    _approved(catalog, retired)
+    odd = {"topics": ["workplace"]}
+    _approved(catalog, f"zz-feed-{tag}", **odd)
+    catalog.create(_resource(f"zz-feed-draft-{tag}", **odd), STAFF)
+    _approved(catalog, f"zz-feed-other-{tag}", Actor("o", tenant="other-tenant", reviewer=True), **odd)
+    _approved(catalog, f"zz-feed-demo-{tag}", Actor("d", tenant="demo", reviewer=True), **odd)
+    retired = f"zz-feed-gone-{tag}"
+    _approved(catalog, retired, **odd)
     changed_before, cursor_b, _ = _follow(app_client, cursor)
     catalog.review(retired, "retire", STAFF)
     changed_after, _, _ = _follow(app_client, cursor_b)
-    assert set(changed_before) == {f"art-feed-{tag}", f"art-feed-demo-{tag}", retired}
+    assert set(changed_before) == {f"zz-feed-{tag}", f"zz-feed-demo-{tag}", retired}
     assert changed_after == {retired: None}
     assert app_client.get(f"/v1/catalog/feed?cursor={cursor}", headers={"If-None-Match": etag}).status_code == 200
 

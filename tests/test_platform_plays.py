@@ -46,7 +46,7 @@ def test_a_platform_plays_end_to_end(live_server, deployment) -> None:  # type: 
     checker = SolaceClient(base, staff_key(services, "demo", f"play-checker-{suffix}", reviewer=True))
     made = []
     for n in range(2):
-        rid = f"ex-play-{suffix}-{n}"
+        rid = f"zz-play-{suffix}-{n}"
         author.create_resource({"id": rid, "type": "exercise", "title": f"Five senses, take {n}",
                                 "summary": "Name what you notice with each sense to come back to now.",
                                 "steps": ["Name five things you see.", "Name four things you can touch.",
@@ -55,7 +55,7 @@ def test_a_platform_plays_end_to_end(live_server, deployment) -> None:  # type: 
         author.review_resource(rid, "submit")
         checker.review_resource(rid, "approve")
         made.append(rid)
-    author.create_resource({"id": f"ex-play-{suffix}-draft", "type": "article", "title": "Not reviewed yet",
+    author.create_resource({"id": f"zz-play-{suffix}-draft", "type": "article", "title": "Not reviewed yet",
                             "summary": "A draft no platform may see before review.", "body": "Draft.",
                             "topics": ["sleep"], "duration_minutes": 2})
     author.review_resource(made[1], "retire")

@@ -94,7 +94,7 @@ test("mirror the catalog through the feed, then 304 while nothing changed", asyn
 test("the editors' workflow: create, patch with If-Match (a stale version is a 409), review, then served", async () => {
   const author = editor();
   const checker = reviewer();
-  const id = `art-ts-${unique()}`;
+  const id = `zz-ts-${unique()}`;
   const created = await author.createResource({
     id, type: "article", title: "A TypeScript-made article", summary: "Made by the TypeScript client's test.",
     body: "Body text a platform renders.", topics: ["sleep"], duration_minutes: 3, locales: ["en"],
