@@ -77,7 +77,7 @@ def test_pages_render_for_a_signed_in_reviewer(console) -> None:  # type: ignore
                       (f"/console/resources/{rid}", b"What users see now"), (f"/console/resources/{rid}/edit", b"Save changes"),
                       (f"/console/resources/{rid}/history", b"Version 1"), ("/console/review", b"Review queue"),
                       ("/console/crisis", b"Checked today"), ("/console/models", b"active"),
-                      ("/console/outcomes", b"Flagged for clinical review"), ("/console/resources/new", b"Save as draft")]:
+                      ("/console/outcomes", b"Open flags: a reviewer decides"), ("/console/resources/new", b"Save as draft")]:
         r = client.get(url)
         assert r.status_code == 200 and text in r.data, url
     assert client.get("/console/resources/no-such-thing").status_code == 404
@@ -134,6 +134,8 @@ def test_create_submit_and_four_eyes_on_the_pages(console) -> None:  # type: ign
     assert stored.resource.status == "approved" and stored.resource.reviewed_by == "console-reviewer-2"
     history = second.get(f"{url}/history").data.decode()
     assert "Clear and safe." in history and "then stop." in history
+    r = _post(author, f"{url}/action", {"action": "retire"}, url)
+    assert r.status_code == 302 and services.catalog.get(NEW["id"]).resource.status == "retired"
 
 
 def test_crisis_directory_marks_old_checks_and_confirms_lines(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
@@ -192,3 +194,24 @@ def test_experiments_are_read_with_their_arms_and_only_by_their_tenant(console) 
     other = _signed_in(app, "acme-console-author")
     assert other.get("/console/experiments/demo/console-topic-cap").status_code == 404
     assert "console-topic-cap" not in other.get("/console/experiments").data.decode()
+
+
+def test_a_reviewer_decides_an_open_flag_with_a_comment(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from content_catalog.flags import FlagStore
+
+    app, services = console
+    rid = next(s.resource.id for s in services.catalog.iter_all()
+               if s.owner_tenant is None and s.resource.status == "approved" and not s.resource.is_crisis_resource
+               and s.resource.id not in FlagStore(services.engine).open_ids())
+    FlagStore(services.engine).open(rid, ["not helpful for 70% of 40 ratings"], {"ratings": 40})
+    author = _signed_in(app, "console-author")
+    page = author.get("/console/outcomes").data.decode()
+    assert "not helpful for 70% of 40 ratings" in page and "Record the decision" not in page  # authors read only
+    reviewer = _signed_in(app, "console-reviewer")
+    _post(reviewer, f"/console/flags/{rid}/decision", {"decision": "kept", "comment": ""}, "/console/outcomes")
+    assert rid in FlagStore(services.engine).open_ids()  # a decision needs a comment
+    _post(reviewer, f"/console/flags/{rid}/decision", {"decision": "kept", "comment": "Ratings came from one day."},
+          "/console/outcomes")
+    assert rid not in FlagStore(services.engine).open_ids()
+    assert services.catalog.get(rid).resource.status == "approved"
+    assert services.catalog.history(rid)[-1]["comment"] == "Ratings came from one day."

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from analytics.outcomes import FlagRule
 from analytics.report import resource_figures
 from analytics.stats import Interval
+from content_catalog.flags import FlagStore
 from serving.console import bp
 from serving.console.session import actor, current_staff, needs_global_admin
 from serving.state import state
@@ -134,9 +135,32 @@ def outcomes() -> str:
                 rates[name] = {**interval_bar(value), "n": out_of[name]}
         charted.append({"row": row, "title": visible[row.resource_id], "rates": rates})
     flagged = [{"row": r, "title": visible[r.resource_id]} for r in rows if r.flags]
+    # flags opened on the evidence, waiting for a reviewer's decision (content_catalog.flags)
+    open_flags = [{"flag": f, "title": visible.get(f.resource_id, f.resource_id)}
+                  for f in FlagStore(state().engine).all("open", tenant) if f.resource_id in visible]
     return render_template("console/outcomes.html", title="Effectiveness and flags", charted=charted,
                            flagged=flagged, rates=RATES, since=raw_since, error=error, total=len(rows),
-                           rule=FlagRule(), tenant=tenant)
+                           rule=FlagRule(), tenant=tenant, open_flags=open_flags, me=account)
+
+
+@bp.post("/flags/<resource_id>/decision")
+def decide_flag(resource_id: str) -> Response:
+    """A reviewer keeps or retires a flagged resource, with a comment: the same
+    ``analytics.flags.decide`` as POST /v1/analytics/flags/{id}/decision."""
+    from analytics.flags import decide
+    from content_catalog.access import CatalogError, NotFound
+
+    st = state()
+    try:
+        decide(st.engine, st.redis, st.keys, resource_id, request.form.get("decision", ""), actor(),
+               request.form.get("comment"))
+    except NotFound as exc:
+        abort(404, str(exc))
+    except CatalogError as exc:
+        flash(f"Not done: {exc}", "error")
+        return redirect(url_for("console.outcomes") + "#open-flags")
+    flash(f"Decision recorded for {resource_id}.")
+    return redirect(url_for("console.outcomes") + "#open-flags")
 
 
 # --------------------------------------------------------------------------- experiments

@@ -2,7 +2,8 @@
 
 Sign in, create (with a validation error shown next to its field first), submit; the
 author may not approve their own text, a second reviewer does; the platform API serves
-it; content reports make it flagged on the effectiveness page; retire and un-retire.
+it; content reports open a flag on the effectiveness page, which a reviewer decides
+(retired, with a comment); un-retire sends it back to review.
 Every page visited is saved as a screenshot and checked with axe-core: no serious or
 critical violation is allowed. Page times are printed (not asserted: a shared 2-core
 machine makes a timed unit test flaky).
@@ -161,24 +162,30 @@ def test_a_new_editor_takes_a_resource_from_draft_to_served(browser, live_consol
     flagged = page.locator("ul.flags")
     flagged.get_by_role("link", name=TITLE).wait_for()
     assert "content reports" in flagged.inner_text()
+    # the flag opened on that evidence waits for a reviewer, who retires it with a comment
+    decision = page.locator("section.decision", has=page.get_by_role("link", name=TITLE))
+    decision.get_by_label("Decision", exact=True).select_option("retired")
+    decision.get_by_label("What did the evidence show? (needed)", exact=True).fill(
+        "One in ten people reported it as inaccurate: retire it and rewrite.")
     check_page(page, "08-effectiveness-and-flags", screenshots)
+    decision.get_by_role("button", name=f"Record the decision on {TITLE}").click()
+    page.get_by_text(f"Decision recorded for {RID}.").wait_for()
+    assert services.catalog.get(RID).resource.status == "retired"
+    assert api(base, result.api_key, "GET", f"/v1/resources/{RID}")[0] == 404
 
     # history, crisis lines
     visit(page, f"{base}/console/resources/{RID}/history", "history")
-    assert "Clear and safe for everyone." in page.content()
+    assert "Clear and safe for everyone." in page.content() and "retire it and rewrite" in page.content()
     check_page(page, "09-history", screenshots)
     visit(page, f"{base}/console/crisis", "crisis")
     check_page(page, "10-crisis-lines", screenshots)
 
-    # retire, then un-retire from the review queue: back to review, not served
-    visit(page, f"{base}/console/resources/{RID}", "resource")
-    page.get_by_role("button", name="Retire").click()
-    page.get_by_text("Retired: it is no longer served.").wait_for()
-    assert api(base, result.api_key, "GET", f"/v1/resources/{RID}")[0] == 404
+    # un-retire from the review queue: back to review, still not served
     visit(page, f"{base}/console/review", "queue")
     page.get_by_role("button", name=f"Un-retire {TITLE}").click()
     page.get_by_text("Back in review").wait_for()
     assert services.catalog.get(RID).resource.status == "in_review"
+    assert api(base, result.api_key, "GET", f"/v1/resources/{RID}")[0] == 404
     visit(page, f"{base}/console/resources/{RID}", "resource")
     check_page(page, "11-resource-unretired", screenshots)
     sign_out(page)
