@@ -163,6 +163,15 @@ def test_cli_actor_is_a_checked_account_and_staff_commands(tmp_path, redis_url, 
     assert r.exit_code == 0
     r = runner.invoke(cli, ["keys", "create", "--tenant", "demo", "--role", "editor", "--staff", "nobody"], env=env)
     assert r.exit_code != 0 and "no staff account" in r.output
+    r = runner.invoke(cli, ["keys", "create", "--tenant", "demo", "--role", "editor", "--staff", "ana"], env=env)
+    assert r.exit_code == 0 and "staff:ana" in runner.invoke(cli, ["keys", "list"], env=env).output
+
+    from solace.services import Services
+    from tests.conftest import make_settings
+
+    Services(make_settings(tmp_path / "h", redis_url, redis_prefix)).staff.sign_in("ana", "not her password")
+    r = runner.invoke(cli, ["staff", "signins", "ana"], env=env)
+    assert r.exit_code == 0 and "wrong_password" in r.output and "not her password" not in r.output
 
 
 def test_editor_api_acts_as_the_bound_person(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped

@@ -94,3 +94,16 @@ def staff_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
     except StaffError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"new password set for {name}")
+
+
+@staff.command(name="signins")
+@click.argument("name", required=False)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_context
+def staff_signins(ctx: click.Context, name: str | None, limit: int) -> None:
+    """The latest sign-in attempts (of NAME, or everyone), newest first: when, who, how,
+    and the outcome (ok, wrong_password, locked, disabled, unknown_account)."""
+    for entry in services_of(ctx).staff.sign_ins(name, limit):
+        at = entry["at"]
+        when = at.strftime("%Y-%m-%d %H:%M:%S") if hasattr(at, "strftime") else str(at)
+        click.echo(f"{when}  {entry['name']!s:<32} {entry['via']!s:<8} {entry['outcome']}")
