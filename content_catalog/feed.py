@@ -142,14 +142,26 @@ class CatalogFeed:
 
     def _changed_after(self, tenant: str, after: FeedPosition, limit: int) -> Any:
         a, r = audit_table.c, resources_table.c
-        latest = (select(a.resource_id.label("rid"), func.max(a.id).label("seq"))
-                  .group_by(a.resource_id).subquery())
-        seq = func.coalesce(latest.c.seq, 0)
+        recent = select(a.resource_id.label("rid"), func.max(a.id).label("seq"))
+        if after.seq > 0:
+            # A resource changed after ``after`` iff one of its audit ids is above it, and
+            # then its latest id is the latest of those: reading only the audit ids above the
+            # cursor (a range of the primary key) keeps a caught-up poll cheap however long
+            # the trail. An audit id names one resource, so no two share a position above 0.
+            latest = recent.where(a.id > after.seq).group_by(a.resource_id).subquery()
+            seq: Any = latest.c.seq
+            source = resources_table.join(latest, latest.c.rid == r.id)
+            after_cursor: Any = seq > after.seq
+        else:
+            latest = recent.group_by(a.resource_id).subquery()
+            seq = func.coalesce(latest.c.seq, 0)
+            source = resources_table.outerjoin(latest, latest.c.rid == r.id)
+            after_cursor = or_(seq > after.seq, and_(seq == after.seq, r.id > after.resource_id))
         return (
             select(r.id, r.status, r.approved_data, seq.label("seq"))
-            .select_from(resources_table.outerjoin(latest, latest.c.rid == r.id))
+            .select_from(source)
             .where(or_(r.owner_tenant.is_(None), r.owner_tenant == tenant))
-            .where(or_(seq > after.seq, and_(seq == after.seq, r.id > after.resource_id)))
+            .where(after_cursor)
             .order_by(seq, r.id)
             .limit(limit)
         )
@@ -163,18 +175,20 @@ class CatalogFeed:
         position = after
         with self.engine.connect() as conn:
             while True:
-                rows = conn.execute(self._changed_after(tenant, position, limit)).all()
+                # one row more than needed: usually says whether more follow, without a query
+                rows = conn.execute(self._changed_after(tenant, position, limit + 1)).all()
                 gone = [row.id for row in rows
                         if row.approved_data is None and row.status != ReviewStatus.RETIRED.value]
                 ever_served = _was_ever_served(conn, gone)
-                for row in rows:
+                for n, row in enumerate(rows):
                     position = FeedPosition(int(row.seq), row.id)
                     if row.approved_data is not None and row.status != ReviewStatus.RETIRED.value:
                         entries.append(FeedEntry(row.id, Resource.model_validate(row.approved_data)))
                     elif row.approved_data is not None or row.id in ever_served:
                         entries.append(FeedEntry(row.id, None))
                     if len(entries) == limit:
-                        more = conn.execute(self._changed_after(tenant, position, 1)).first()
-                        return FeedPage(entries, position, more is not None)
-                if len(rows) < limit:
+                        more = n + 1 < len(rows) or conn.execute(
+                            self._changed_after(tenant, position, 1)).first() is not None
+                        return FeedPage(entries, position, more)
+                if len(rows) <= limit:
                     return FeedPage(entries, position, False)

@@ -61,6 +61,11 @@ def catalog_feed():  # no return hint: spectree evaluates a view's hints at run 
     paged; applying one is idempotent. Send the page's `ETag` back as `If-None-Match` to
     get a 304 when nothing changed. A cursor is bound to your tenant: one altered or issued
     to another key's tenant is a 422.
+
+    The feed is the approved catalog as your tenant sees it (the global catalog and your
+    own resources). Your tenant policy (excluded topics, paused flagged resources, the
+    under-18 rules) is applied per request by recommendations, search and similar; apply
+    it yourself if you list mirrored content directly.
     """
     q = parse_query(FeedQuery)
     codec = _codec()
