@@ -206,6 +206,8 @@ export interface paths {
         /**
          * The catalog your users may be served, in change order
          * @description Start without a cursor and follow `next_cursor` while `has_more` is true: that is a full mirror. Keep the last `next_cursor`; later it returns only what changed since: the new approved version of each changed resource, and a tombstone (`deleted: true`) for each one retired or withdrawn. An entry may come twice if it changed while you paged; applying one is idempotent. Send the page's `ETag` back as `If-None-Match` to get a 304 when nothing changed. A cursor is bound to your tenant: one altered or issued to another key's tenant is a 422.
+         *
+         *     The feed is the approved catalog as your tenant sees it (the global catalog and your own resources). Your tenant policy (excluded topics, paused flagged resources, the under-18 rules) is applied per request by recommendations, search and similar; apply it yourself if you list mirrored content directly.
          */
         get: operations["get__v1_catalog_feed"];
         put?: never;
@@ -230,6 +232,46 @@ export interface paths {
         get: operations["get__v1_analytics_resources"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Resources their outcomes sent back to clinical review, with the evidence
+         * @description Resources their outcomes sent back to clinical review, with the evidence (counts and intervals over the last 90 days) and the reviewer's decision once made. A tenant's key sees flags on the global catalog and on its own resources.
+         */
+        get: operations["get__v1_analytics_flags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/flags/{resource_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reviewer's decision on an open flag
+         * @description A reviewer's decision on an open flag: `kept` or `retired` (through the catalog's retire action), with a comment; both are in the audit trail.
+         */
+        post: operations["post__v1_analytics_flags_{resource_id}_decision"];
         delete?: never;
         options?: never;
         head?: never;
@@ -412,6 +454,37 @@ export interface components {
         /** ErrorResponse */
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** FlagsQuery */
+        FlagsQuery: {
+            /**
+             * Status
+             * @description Which flags to list.
+             * @default open
+             * @enum {string}
+             */
+            status?: "open" | "kept" | "retired" | "all";
+        };
+        /** FlagsResponse */
+        FlagsResponse: {
+            /** Flags */
+            flags: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** FlagDecisionIn */
+        FlagDecisionIn: {
+            /**
+             * Decision
+             * @description Keep the resource (its pause lifts) or retire it.
+             * @enum {string}
+             */
+            decision: "kept" | "retired";
+            /**
+             * Comment
+             * @description What the evidence showed; in the audit trail.
+             */
+            comment: string;
         };
         /** ResourcePage */
         ResourcePage: {
@@ -1109,7 +1182,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "impression" | "click" | "start" | "complete" | "like" | "dismiss" | "report" | "helpful" | "not_helpful" | "content_report" | "distress";
+            type: "impression" | "click" | "start" | "complete" | "like" | "dismiss" | "report" | "helpful" | "not_helpful" | "content_report" | "distress" | "mood_before" | "mood_after";
             /**
              * Timestamp
              * Format: date-time
@@ -1127,6 +1200,12 @@ export interface components {
              * @default null
              */
             reason?: ("harmful" | "inaccurate" | "upsetting" | "out_of_date" | "broken" | "other") | null;
+            /**
+             * Score
+             * @description Mood check-ins only (`mood_before`, `mood_after`), and required there: 1 (very low) to 5 (very good). Accepted only from tenants whose policy enables `mood_checkins`.
+             * @default null
+             */
+            score?: number | null;
         };
         /** ArmIn */
         ArmIn: {
@@ -2852,6 +2931,225 @@ export interface operations {
             };
             /** @description The key's role or rights do not allow this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A value is invalid: `error.field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests for this API key; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request's headers are too large. The HTTP server answers this before the API: under `solace serve` (gunicorn) in this JSON shape; a server in front of Solace may answer it its own way. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; it has been logged, and the body holds no internals. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing store is briefly unreachable, or no model is active yet; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get__v1_analytics_flags: {
+        parameters: {
+            query?: {
+                /** @description Which flags to list. */
+                status?: "open" | "kept" | "retired" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagsResponse"];
+                };
+            };
+            /** @description Malformed request: a body that is not a JSON object, or a path or query that is not valid UTF-8. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The key's role or rights do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A value is invalid: `error.field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests for this API key; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request's headers are too large. The HTTP server answers this before the API: under `solace serve` (gunicorn) in this JSON shape; a server in front of Solace may answer it its own way. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected error; it has been logged, and the body holds no internals. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A backing store is briefly unreachable, or no model is active yet; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "post__v1_analytics_flags_{resource_id}_decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlagDecisionIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagsResponse"];
+                };
+            };
+            /** @description Malformed request: a body that is not a JSON object, or a path or query that is not valid UTF-8. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The key's role or rights do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource for this key (another tenant's private resource is not found either). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is larger than the limit the message names. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
