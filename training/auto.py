@@ -612,16 +612,24 @@ def _score_blend(
     return float(np.mean(values)) if values else None
 
 
+def _settings_text(cfg: ModelConfig) -> str:
+    """A candidate's parameters and, for a feature family, its recipe, on one line."""
+    shown = {kk: (f"{v:.4g}" if isinstance(v, float) else v) for kk, v in cfg.params.items()
+             if kk not in ("use_item_features", "use_user_features", "loss")}
+    if "text-pca" in cfg.item_parts:
+        shown.update(text_components=cfg.text_components, text_share=cfg.text_share)
+    if cfg.item_parts or cfg.user_parts:
+        shown["feature_weight"] = cfg.feature_weight
+    return ", ".join(f"{kk}={v}" for kk, v in shown.items())
+
+
 def leaderboard_text(result: SearchResult, top: int = 15) -> str:
     """The best candidates, one line each, best first."""
     board = result.leaderboard()[:top]
     width = max([len(t.name) for t in board] + [9])
     lines = [f"{'candidate':<{width}}  {'family':<16} {result.metric:>9} {'seconds':>8}  parameters"]
     for t in board:
-        params = "; ".join(
-            f"{p.name}: " + ", ".join(f"{kk}={v}" for kk, v in p.params.items()
-                                      if kk not in ("use_item_features", "use_user_features"))
-            for p in t.choice.parts)
+        params = "; ".join(f"{p.name}: {_settings_text(p)}" for p in t.choice.parts)
         if t.choice.weights is not None:
             params = f"weights {list(t.choice.weights)}; {params}"
         mark = "*" if t is result.best else " "
