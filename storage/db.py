@@ -77,12 +77,23 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
+# the advisory lock that serialises schema migrations across processes (a constant of Solace's own)
+MIGRATION_LOCK = 0x50_4C_41_43_45_02
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the database to the newest schema with Alembic's migrations."""
+    """Bring the database to the newest schema with Alembic's migrations.
+
+    On PostgreSQL one transaction-scoped advisory lock serialises replicas that start
+    together: the second waits, then finds the schema current (two concurrent CREATE TABLEs
+    would otherwise fail on the system catalogs)."""
     from alembic import command
+    from sqlalchemy import text
 
     cfg = alembic_config(engine)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
