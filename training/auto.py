@@ -44,6 +44,9 @@ RANKING_METRICS = ("precision", "recall", "ndcg", "map")
 _UNSEEN_COST_FACTOR = 3.0
 # the share of the budget kept for blends (they fit nothing, so they are quick)
 _BLEND_SHARE = 0.1
+# estimates are crude (a LightFM fit's sampling cost varies with its learning rate): a
+# candidate is launched only if this multiple of its estimate fits in what is left
+_SAFETY = 1.25
 # validation users scored per fold at most: the metric's noise is far below the gaps
 # between families well before this, and scoring is a large part of a candidate's cost
 MAX_VALIDATION_USERS = 5000
@@ -427,7 +430,7 @@ def auto_search(
 
     def fits(family: str, cfg: ModelConfig, until: float) -> bool:
         spent = elapsed()
-        return spent < until and spent + estimate(family, cfg) <= until
+        return spent < until and spent + _SAFETY * estimate(family, cfg) <= until
 
     def launch(family: Family, cfg: ModelConfig, label: str) -> float | None:
         choice = AutoChoice((cfg,))
@@ -504,8 +507,11 @@ def auto_search(
             (fa, (_sa, ca, ma)), (fb, (_sb, cb, mb)) = blend_pool[i], blend_pool[j]
             if fa in featured and fb in featured:
                 continue  # one dataset per blend: at most one part with side features
-            for wa in (0.3, 0.5, 0.7):
-                if elapsed() >= budget_seconds:
+            # the even blend of the two best families comes first and is always scored (it
+            # fits nothing: seconds), so an overrunning last candidate cannot cost the blends
+            for wa in (0.5, 0.3, 0.7):
+                first = i == 0 and j == 1 and wa == 0.5
+                if elapsed() >= budget_seconds and not first:
                     stopped = "budget spent"
                     break
                 choice = AutoChoice((ca.parts[0], cb.parts[0]), (wa, round(1.0 - wa, 2)))
