@@ -215,3 +215,20 @@ def test_a_reviewer_decides_an_open_flag_with_a_comment(console) -> None:  # typ
     assert rid not in FlagStore(services.engine).open_ids()
     assert services.catalog.get(rid).resource.status == "approved"
     assert services.catalog.history(rid)[-1]["comment"] == "Ratings came from one day."
+
+
+def test_admins_see_their_staff_and_sign_ins_and_disable_accounts(console) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from storage.staff import StaffRole
+
+    app, services = console
+    services.staff.create("console-admin", StaffRole.ADMIN, PASSWORD)
+    add_staff(services.engine, "console-leaver")
+    assert _signed_in(app, "console-author").get("/console/staff").status_code == 403
+    admin = _signed_in(app, "console-admin")
+    page = admin.get("/console/staff").data.decode()
+    assert "console-leaver" in page and "console-author" in page and "wrong password" in page
+    _post(admin, "/console/staff/console-admin/disable", {}, "/console/staff")
+    assert services.staff.get("console-admin").active  # not oneself
+    _post(admin, "/console/staff/console-leaver/disable", {}, "/console/staff")
+    assert not services.staff.get("console-leaver").active
+    assert services.staff.sign_in("console-leaver", PASSWORD).outcome == "disabled"

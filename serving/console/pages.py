@@ -313,3 +313,38 @@ def crisis_checked(resource_id: str) -> Response:
     _publish()
     flash(f"Marked as checked today: {resource_id}.")
     return redirect(url_for("console.crisis") + f"#line-{resource_id}")
+
+
+# --------------------------------------------------------------------------- staff
+@bp.get("/staff")
+def staff_page() -> str:
+    """Admins see their staff and the latest sign-in attempts (global admins everyone's, a
+    tenant's admin their tenant's): who was locked out, who tried names that do not exist."""
+    me = current_staff()
+    if not me.admin:
+        abort(403, "Only an admin sees the staff accounts.")
+    accounts = staff_store().list(me.tenant)
+    names = {a.name for a in accounts}
+    signins = [e for e in staff_store().sign_ins(None, 200) if me.tenant is None or e["name"] in names][:50]
+    return render_template("console/staff.html", title="Staff", accounts=accounts, signins=signins,
+                           now=datetime.now(UTC), me=me)
+
+
+@bp.post("/staff/<name>/disable")
+def disable_staff(name: str) -> Response:
+    from storage.staff import StaffError
+
+    me = current_staff()
+    target = staff_store().get(name)
+    if not me.admin or target is None or (me.tenant is not None and target.tenant != me.tenant):
+        abort(403, "Only an admin of the same staff disables an account.")
+    if target.name == me.name:
+        flash("Not done: you cannot disable your own account.", "error")
+        return redirect(url_for("console.staff_page"))
+    try:
+        staff_store().disable(name)
+    except StaffError as exc:
+        flash(f"Not done: {exc}", "error")
+        return redirect(url_for("console.staff_page"))
+    flash(f"Disabled {name}: no more sign-ins or changes; the history keeps the name.")
+    return redirect(url_for("console.staff_page"))

@@ -210,6 +210,10 @@ def test_a_new_editor_takes_a_resource_from_draft_to_served(browser, live_consol
     page.get_by_role("link", name="browser-topic-cap").click()
     page.get_by_role("heading", name="Experiment browser-topic-cap").wait_for()
     check_page(page, "14-experiment", screenshots)
+    page.get_by_role("link", name="Staff").click()
+    page.get_by_role("heading", name="Latest sign-in attempts").wait_for()
+    assert "wrong password" in page.content()  # browser-ana's first try
+    check_page(page, "14b-staff", screenshots)
     context.close()
 
     # a phone screen
