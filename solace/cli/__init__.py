@@ -13,17 +13,53 @@ import click
 from pydantic import ValidationError
 
 from core.config import load_settings
-from solace.cli import admin, models, run
-from solace.cli.analytics import analytics
-from solace.cli.catalog import catalog
-from solace.cli.evaluate import evaluate, tune
-from solace.cli.experiments import experiments
-from solace.cli.staff import staff
 from solace.services import Services
-from solace.safety_cli import safety
+
+# Every command, by name: the module that defines it and its name there. A command's module
+# is imported only when that command runs (or --help lists them all), so `solace analytics
+# resources` does not pay for training's imports (numpy, scipy, the model libraries).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "quickstart": ("solace.cli.run", "quickstart"),
+    "serve": ("solace.cli.run", "serve"),
+    "openapi": ("solace.cli.run", "openapi_cmd"),
+    "embed": ("solace.cli.models", "embed"),
+    "train": ("solace.cli.models", "train"),
+    "publish": ("solace.cli.models", "publish_cmd"),
+    "restore": ("solace.cli.run", "restore_cmd"),
+    "models": ("solace.cli.models", "models"),
+    "keys": ("solace.cli.admin", "keys"),
+    "tenants": ("solace.cli.admin", "tenants"),
+    "events": ("solace.cli.admin", "events"),
+    "users": ("solace.cli.admin", "users"),
+    "safety": ("solace.safety_cli", "safety"),
+    "catalog": ("solace.cli.catalog", "catalog"),
+    "evaluate": ("solace.cli.evaluate", "evaluate"),
+    "tune": ("solace.cli.evaluate", "tune"),
+    "analytics": ("solace.cli.analytics", "analytics"),
+    "staff": ("solace.cli.staff", "staff"),
+    "experiments": ("solace.cli.experiments", "experiments"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, attr = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{attr} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="solace")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -37,11 +73,6 @@ def cli(ctx: click.Context) -> None:
         ) from None
     ctx.ensure_object(dict)["services"] = Services(settings)
 
-
-for command in (run.quickstart, run.serve, run.openapi_cmd, models.embed, models.train, models.publish_cmd,
-                run.restore_cmd, models.models, admin.keys, admin.tenants, admin.events, admin.users, safety,
-                catalog, evaluate, tune, analytics, staff, experiments):
-    cli.add_command(command)
 
 
 def main() -> None:
