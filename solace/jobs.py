@@ -14,6 +14,7 @@ from storage.embeddings import EmbedReport, TextVectorCache, embed_cached, embed
 from storage.events import log_position
 from storage.registry import STORE_DATA_SOURCE, trained_on_store
 from training.readers import LoadError, RowProblem, read_item_text
+from training.models import Recommender, check_params, make_algorithm, with_run_settings
 from training.models.lightfm_hybrid import LIGHTFM_DEFAULTS
 from training.pipeline import (
     TrainOutcome,
@@ -67,13 +68,16 @@ def embed_item_text_files(services: Services, paths: Sequence[Path], progress: b
 
 def train_from_store(
     services: Services, algorithm: str, params: dict[str, Any] | None = None, say: Say | None = None,
-    random_state: int | None = None, threads: int | None = None,
+    random_state: int | None = None, threads: int | None = None, engine: str = "local",
+    spark_master: str | None = None,
 ) -> TrainOutcome:
     """Train ``algorithm`` on the event log and catalog and save a version.
 
     ``random_state`` and ``threads`` default to the settings (``solace train --seed/--threads``
     override them). Given LightFM parameters are merged over Solace's LightFM defaults, so
-    ``--param epochs=60`` changes the epochs only.
+    ``--param epochs=60`` changes the epochs only. ``engine="spark"`` fits ALS on Spark MLlib
+    at ``spark_master`` (``training.models.spark_als``): the version is an ``als`` version
+    like the local one, so publish and fold-in treat it alike.
     """
     settings = services.settings
     seed = settings.random_state if random_state is None else random_state
@@ -88,11 +92,19 @@ def train_from_store(
             "(or popularity) until platforms have sent events"
         )
     params = {**(LIGHTFM_DEFAULTS if algorithm == "lightfm" else {}), **(params or {})}
+    factory = None
+    if engine != "local":
+        engine_params = check_params(algorithm, with_run_settings(algorithm, {
+            **params, **({"master": spark_master} if spark_master else {})}, seed, n_threads, engine=engine),
+            engine=engine)
+
+        def factory() -> Recommender:
+            return make_algorithm(algorithm, engine, **engine_params)
     return train_and_register(
         data, algorithm, params, services.registry, random_state=seed,
         threads=n_threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE,
                "event_log_position": position},
-        progress=say,
+        progress=say, model_factory=factory,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from training.data_io import WorkbenchData
-from training.models import ALGORITHMS, Recommender, make_algorithm, with_run_settings
+from training.models import Recommender, algorithm_class, make_algorithm, with_run_settings
 from training.models.blend import ScoreBlend
 from training.models.lightfm_hybrid import LIGHTFM_DEFAULTS
 from training.models.new_items import NewItemsFromFeatures
@@ -49,6 +49,7 @@ class ModelConfig:
     text_share: float = 0.5
     feature_weight: float | None = None
     description: str = ""
+    engine: str = "local"  # where it is fitted: "local", or "spark" (Spark MLlib, docs/spark.md)
 
     @property
     def needs_text(self) -> bool:
@@ -83,6 +84,12 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
                 {"no_components": 64, "loss": "warp", "learning_rate": 0.05, "epochs": 20, "max_sampled": 10,
                  "use_item_features": False, "use_user_features": False},
                 description="LightFM WARP, 64 components, lr 0.05, 20 epochs, no features"),
+    # als-ref64's model fitted by Spark MLlib, its parameters mapped to implicit's meaning
+    # (training.models.spark_als): the parity check of docs/spark.md; `--set spark-als.master=...`
+    ModelConfig("spark-als", "als",
+                {"factors": 64, "regularization": 0.05, "alpha": 10.0, "iterations": 15, "binary": True},
+                engine="spark",
+                description="als-ref64 trained on Spark MLlib (needs the spark extra and Java 17; master local[*])"),
     ModelConfig("bpr-ref64", "bpr", {"factors": 64, "learning_rate": 0.01, "regularization": 0.01, "iterations": 100},
                 description="implicit BPR, 64 factors, library defaults otherwise"),
     ModelConfig("popularity", "popularity", description="number of users per item"),
@@ -175,7 +182,7 @@ def resolve_configs(names: Sequence[str], overrides: Mapping[str, Mapping[str, A
                 except ValueError as exc:
                     problems.append((key, value, str(exc)))
         try:
-            params = params_model(cfg.algorithm).check({**cfg.params, **extra})
+            params = params_model(cfg.algorithm, cfg.engine).check({**cfg.params, **extra})
         except ParamError as exc:
             problems += exc.problems
         if problems:
@@ -206,9 +213,25 @@ def _parts(value: Any, allowed: Sequence[str]) -> tuple[str, ...]:
     return parts
 
 
-def params_model(algorithm: str) -> type[AlgorithmParams]:
-    """The parameter model of ``algorithm``: a model class's own, or a blend's."""
-    return BlendParams if algorithm == "blend" else ALGORITHMS[algorithm].params_model
+def params_model(algorithm: str, engine: str = "local") -> type[AlgorithmParams]:
+    """The parameter model of ``algorithm`` (on ``engine``): a model class's own, or a blend's."""
+    return BlendParams if algorithm == "blend" else algorithm_class(algorithm, engine).params_model
+
+
+def on_engine(cfg: ModelConfig, engine: str, **engine_params: Any) -> ModelConfig:
+    """``cfg`` fitted on ``engine`` instead (``solace train --engine spark --config als-ref64``),
+    with ``engine_params`` (the Spark master) added; its parameters are checked against that
+    engine's model, so one the engine cannot honour is a :class:`ParamError`, and an
+    algorithm the engine does not train a ValueError."""
+    if cfg.algorithm == "blend":
+        raise ValueError(f"{cfg.name} is a blend; the {engine} engine trains single models only")
+    algorithm_class(cfg.algorithm, engine)
+    params = {k: v for k, v in cfg.params.items() if k != "threads" or engine == "local"}
+    try:
+        checked = params_model(cfg.algorithm, engine).check({**params, **engine_params})
+    except ParamError as exc:
+        raise ParamError(exc.problems, config=cfg.name) from None
+    return replace(cfg, engine=engine, params=checked)
 
 
 def require_item_texts(cfg: ModelConfig, wb: WorkbenchData) -> None:
@@ -321,12 +344,12 @@ def _build_blend(cfg: ModelConfig, random_state: int, threads: int) -> Recommend
 
 def build_model(cfg: ModelConfig, random_state: int, threads: int) -> Recommender:
     """Instantiate ``cfg`` with the run's seed and thread count (where the algorithm takes them)."""
-    params = with_run_settings(cfg.algorithm, cfg.params, random_state, threads, threads_win=True)
+    params = with_run_settings(cfg.algorithm, cfg.params, random_state, threads, threads_win=True, engine=cfg.engine)
     if cfg.algorithm == "lightfm":
         params.setdefault("use_item_features", bool(cfg.item_parts))
         params.setdefault("use_user_features", bool(cfg.user_parts))
     try:
-        params = params_model(cfg.algorithm).check(params)
+        params = params_model(cfg.algorithm, cfg.engine).check(params)
     except ParamError as exc:
         raise ValueError(f"{cfg.name} ({cfg.algorithm}): {exc}") from None
-    return make_algorithm(cfg.algorithm, **params)
+    return make_algorithm(cfg.algorithm, cfg.engine, **params)

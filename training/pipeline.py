@@ -231,6 +231,9 @@ def train_and_register(
         "item_features": data.item_feature_names,
     }
     data_fp = fingerprint(data.user_ids, data.item_ids, data.interactions.data, data.interactions.indices)
+    notes = model.training_notes()
+    if notes:  # e.g. the Spark engine's own parameters (training.models.spark_als)
+        extra = {**(extra or {}), **notes}
     parts = model.foldin_parts()
     if parts:
         extra = {**(extra or {}), "foldin_parts": [p.to_json() for p in parts]}

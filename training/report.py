@@ -62,6 +62,7 @@ def write_json(path: Path, results: Sequence[Result], meta: Mapping[str, Any]) -
             "algorithm": r.config.algorithm, "params": dict(r.config.params),
             "item_features": list(r.config.item_parts), "user_features": list(r.config.user_parts),
             "description": r.config.description, "fit_seconds": round(r.fit_seconds, 2),
+            **({"engine": r.config.engine} if r.config.engine != "local" else {}),
         } for r in results},
     }
     path.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")

@@ -82,6 +82,13 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
         raise click.BadParameter(str(exc), param_hint="--compare") from None
     if baseline is not None and baseline not in names:
         raise click.BadParameter(f"{baseline!r} is not one of the compared configurations", param_hint="--baseline")
+    on_spark = [c for c in configs if c.engine == "spark"]
+    if on_spark:
+        from training.models.spark_als import spark_problem
+
+        problem = spark_problem()
+        if problem:
+            raise click.ClickException(f"{', '.join(c.name for c in on_spark)}: {problem}")
     seed = _settings(ctx).random_state if seed is None else seed
     n_threads = _threads(ctx, threads)
     wb = load_data(ctx, data_opts)
@@ -102,6 +109,14 @@ def evaluate(ctx: click.Context, compare: str | None, sets: tuple[str, ...], jso
     split = _make_split(wb, split_kind, test_file, test_share, seed)
     click.echo(f"data: {wb.source}: {wb.data.shape[0]} users, {wb.data.shape[1]} items; split {split.name}: "
                f"{split.train.nnz} train / {split.test.nnz} test interactions ({split.note})", err=True)
+    for master in sorted({str(c.params.get("master", "")) for c in on_spark}):
+        from training.models.spark_als import DEFAULT_MASTER, spark_session
+
+        # started before the clock of any fit: its fit time is then Spark's work, not a JVM start
+        begun = time.perf_counter()
+        spark_session(master or DEFAULT_MASTER)
+        click.echo(f"Spark {master or DEFAULT_MASTER} started in {time.perf_counter() - begun:.1f} s "
+                   "(not counted in the fit times)", err=True)
     started = time.perf_counter()
 
     def done(result: Any) -> None:

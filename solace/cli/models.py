@@ -58,17 +58,22 @@ def embed(ctx: click.Context, item_texts: tuple[Path, ...]) -> None:
 @click.option("--validation", type=click.Choice(["random", "time"]), default=None,
               help="With --auto: carve validation by time (each user's latest 20%) or at random "
                    "(default: time with --split time, else random).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="Where to fit: local (this process) or spark (ALS on Spark MLlib, for data past one machine; "
+                   "needs pip install -e '.[spark]' and Java 17; docs/spark.md).")
+@click.option("--spark-master", default=None, metavar="URL",
+              help="With --engine spark: the Spark master (default local[*]; e.g. local[2], spark://HOST:7077).")
 @PUBLISH_TENANT_OPTION
 @data_options
 @click.pass_context
 def train(ctx: click.Context, algorithm: str, config_name: str | None, params: tuple[str, ...],
           split_kind: str | None, seed: int | None, threads: int | None, do_publish: bool, auto: bool,
-          budget_minutes: float | None, auto_metric: str | None, validation: str | None, publish_tenant: str | None,
-          **data_opts: Any) -> None:
+          budget_minutes: float | None, auto_metric: str | None, validation: str | None, engine: str,
+          spark_master: str | None, publish_tenant: str | None, **data_opts: Any) -> None:
     """Train a model (Solace's event log and catalog, or DATA OPTIONS); saves a new model version.
 
-    Everything the user typed (parameters, tenant) is checked before any data is loaded:
-    a typo should cost a second, not a training run.
+    Everything the user typed (parameters, tenant, engine) is checked before any data is
+    loaded: a typo should cost a second, not a training run.
     """
     from solace.jobs import train_from_store
     from training.models import ParamError
@@ -94,6 +99,11 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                                      "(its users already carry theirs)", param_hint="'--tenant'")
     given = {k: v for k, v in data_opts.items() if v not in (None, ())}
     parsed = parse_params(params)
+    engine = _engine_of(ctx, engine, algorithm, config_name, auto, spark_master)
+    if engine == "spark":
+        algorithm = "als"
+        if spark_master is not None:
+            parsed["master"] = spark_master
     if auto:
         outcome = _train_auto(ctx, data_opts, given, split_kind, seed, n_threads,
                               60.0 * (15.0 if budget_minutes is None else budget_minutes), auto_metric or "ndcg@10",
@@ -102,16 +112,19 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         from training.models import check_params
 
         try:
-            check_params(algorithm, parsed)
+            check_params(algorithm, parsed, engine=engine)
         except ParamError as exc:
             raise click.BadParameter(str(exc), param_hint="'--param'") from None
-        outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
-                                   random_state=seed, threads=n_threads)
+        try:
+            outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
+                                       random_state=seed, threads=n_threads, engine=engine)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     else:
         from core.encoder import model_name
         from solace.cli.data import load_data, make_holdout
         from training.pipeline import embedding_manifest, train_and_register
-        from training.configs import CONFIGS, model_for, require_item_texts, resolve_configs
+        from training.configs import CONFIGS, model_for, on_engine, require_item_texts, resolve_configs
         from training.recipes import config_data
 
         name = config_name or algorithm
@@ -120,9 +133,14 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
                                      param_hint="--config")
         try:
             # the same recipe, parameters and model construction as `solace evaluate`
-            cfg = resolve_configs([name], {name: parsed})[0]
+            if engine != CONFIGS[name].engine:  # e.g. --engine spark --config als-ref64
+                cfg = on_engine(resolve_configs([name])[0], engine, **parsed)
+            else:
+                cfg = resolve_configs([name], {name: parsed})[0]
         except ParamError as exc:
             raise click.BadParameter(str(exc), param_hint="'--param'") from None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--config") from None
         try:
             model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
             from storage.events import log_position
@@ -159,6 +177,34 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     if do_publish:
         _publish(ctx, outcome.version.version, "publish", publish_tenant)
         click.echo("published and active")
+
+
+def _engine_of(ctx: click.Context, engine: str, algorithm: str, config_name: str | None, auto: bool,
+               spark_master: str | None) -> str:
+    """The engine a `train` runs on (a Spark configuration such as spark-als implies Spark),
+    refusing what it cannot train and, for Spark, a machine without PySpark or Java, all
+    before any data is read."""
+    from training.configs import CONFIGS
+
+    explicit = ctx.get_parameter_source("engine") is not click.core.ParameterSource.DEFAULT
+    config = CONFIGS.get(config_name) if config_name else None
+    if config is not None and config.engine != "local" and not explicit:
+        engine = config.engine
+    if spark_master is not None and engine != "spark":
+        raise click.BadParameter("only used with --engine spark", param_hint="'--spark-master'")
+    if engine == "local":
+        return engine
+    if auto:
+        raise click.BadParameter("--auto searches the local engines only: drop --engine spark", param_hint="'--auto'")
+    if ctx.get_parameter_source("algorithm") is not click.core.ParameterSource.DEFAULT and algorithm != "als" \
+            and config_name is None:
+        raise click.BadParameter(f"the spark engine trains als only, not {algorithm}", param_hint="'--algorithm'")
+    from training.models.spark_als import spark_problem
+
+    problem = spark_problem()
+    if problem:
+        raise click.ClickException(problem)
+    return engine
 
 
 def _train_auto(ctx: click.Context, data_opts: dict[str, Any], given: dict[str, Any], split_kind: str | None,
@@ -262,6 +308,8 @@ def models_list(ctx: click.Context) -> None:
         p10s = f"{p10:.4f}" if isinstance(p10, float) else "-"
         # the named configuration when it was trained with --config (a blend's parts are in `show`)
         kind = m.get("configuration") or m["algorithm"]
+        if isinstance(m.get("engine"), dict):  # fitted elsewhere than in this process (Spark)
+            kind = f"{kind} ({m['engine'].get('name')})"
         click.echo(f"{mark} {mv.version:<40} {kind:<24} {m['created_at'][:19]}  precision@10={p10s}")
 
 

@@ -12,6 +12,7 @@ from training.models.ease import EASE
 from training.models.lightfm_hybrid import LightFMHybrid
 from training.models.matrix_factorization import ImplicitALS, ImplicitBPR
 from training.models.params import ParamError
+from training.models.spark_als import SparkALS
 
 ALGORITHMS: dict[str, type[Recommender]] = {
     "lightfm": LightFMHybrid,
@@ -22,9 +23,30 @@ ALGORITHMS: dict[str, type[Recommender]] = {
     "ease": EASE,
 }
 
+# Where a model is fitted: "local" (the libraries above, in this process) or "spark" (Spark
+# MLlib, for data past one machine; PySpark is imported only when such a model is fitted).
+# An engine's model belongs to the same algorithm family: its versions record that name.
+ENGINES: dict[str, dict[str, type[Recommender]]] = {
+    "local": ALGORITHMS,
+    "spark": {"als": SparkALS},
+}
+
+
+def algorithm_class(name: str, engine: str = "local") -> type[Recommender]:
+    """The class that fits algorithm ``name`` on ``engine``; ValueError naming the choices."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    classes = ENGINES[engine]
+    if name not in classes:
+        if engine == "local":
+            raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+        raise ValueError(f"the {engine} engine trains {', '.join(classes)} only, not {name}")
+    return classes[name]
+
 
 def with_run_settings(
     name: str, params: Mapping[str, Any], random_state: int, threads: int, *, threads_win: bool = False,
+    engine: str = "local",
 ) -> dict[str, Any]:
     """``params`` with the run's seed and thread count where algorithm ``name`` takes them.
 
@@ -32,7 +54,7 @@ def with_run_settings(
     likewise, or always with ``threads_win`` (a named configuration runs on the run's
     threads, whatever it was defined with).
     """
-    accepted = inspect.signature(ALGORITHMS[name].__init__).parameters
+    accepted = inspect.signature(algorithm_class(name, engine).__init__).parameters
     out = dict(params)
     if "random_state" in accepted:
         out.setdefault("random_state", random_state)
@@ -44,22 +66,16 @@ def with_run_settings(
     return out
 
 
-def make_algorithm(name: str, **params: Any) -> Recommender:
-    try:
-        cls = ALGORITHMS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}"
-        ) from None
-    return cls(**params)
+def make_algorithm(name: str, engine: str = "local", **params: Any) -> Recommender:
+    return algorithm_class(name, engine)(**params)
 
 
-def check_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` checked against algorithm ``name``'s parameter model and coerced to its
-    types; raises :class:`ParamError` naming each bad parameter, before anything is fitted."""
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
-    return ALGORITHMS[name].params_model.check(params)
+def check_params(name: str, params: Mapping[str, Any], engine: str = "local") -> dict[str, Any]:
+    """``params`` checked against algorithm ``name``'s parameter model (on ``engine``) and
+    coerced to its types; raises :class:`ParamError` naming each bad parameter, before
+    anything is fitted."""
+    return algorithm_class(name, engine).params_model.check(params)
 
 
-__all__ = ["ALGORITHMS", "ParamError", "Recommender", "check_params", "make_algorithm", "with_run_settings"]
+__all__ = ["ALGORITHMS", "ENGINES", "ParamError", "Recommender", "algorithm_class", "check_params",
+           "make_algorithm", "with_run_settings"]

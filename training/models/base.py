@@ -46,6 +46,11 @@ class Recommender(ABC):
         part (``recommender.foldin.BlendPart``); None for a single model."""
         return None
 
+    def training_notes(self) -> dict[str, Any] | None:
+        """What the version's manifest should also record about how this fit ran (another
+        engine's own parameters and timings), after :meth:`fit`; None for none."""
+        return None
+
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters, recorded in the model version's manifest."""
