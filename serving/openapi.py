@@ -165,12 +165,7 @@ def finish_document(spec: dict[str, Any], extras: dict[tuple[str, str], dict[str
                 codes.add(413)
             codes |= set(extra.get("errors", ()))
             for status in sorted(codes - set(extra.get("other", ()))):
-                if str(status) not in responses or "content" not in responses[str(status)]:
-                    responses[str(status)] = _error_response(status)
-                else:
-                    responses[str(status)]["description"] = ERROR_DESCRIPTIONS.get(status, responses[str(status)]["description"])
-                    if status in (429, 503):
-                        responses[str(status)]["headers"] = copy.deepcopy(RETRY_AFTER)
+                responses[str(status)] = _error_response(status)  # the one error shape, described once
             for status, text in extra.get("empty", {}).items():
                 responses[str(status)] = {"description": text}
             for status, media in extra.get("media", {}).items():
