@@ -25,6 +25,7 @@ is an optional extra and needs Java.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -67,8 +68,10 @@ def java_binary() -> str | None:
     return shutil.which("java")
 
 
+@functools.lru_cache(maxsize=8)
 def java_major(binary: str) -> int | None:
-    """Java's major version from ``java -version`` (None when it cannot be read)."""
+    """Java's major version from ``java -version`` (None when it cannot be read); asked
+    once per binary and process, since starting a JVM to ask costs up to a second."""
     try:
         done = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
