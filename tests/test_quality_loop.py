@@ -313,6 +313,12 @@ def test_a_harmful_resource_is_flagged_and_paused_and_no_good_one_is(lab: dict[s
 
     _stop_all(lab)
     services = lab["services"]
+    # the evidence starts empty: the guardrail test above planted reports of its own
+    from storage.tables import outcome_rollups_table, outcome_totals_table, resource_flags_table
+
+    with services.engine.begin() as conn:
+        for table in (outcome_rollups_table, outcome_totals_table, resource_flags_table):
+            conn.execute(table.delete())
     TenantPolicyStore(services.engine, services.redis, services.keys).put("demo", TenantPolicy(pause_flagged=True))
     users = sorted(lab["needs"])[:300]
     lists: dict[str, list[str]] = {}
