@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from click.testing import CliRunner
 
-from training.auto import AutoChoice, Fold, auto_search, parse_metric, validation_folds
+from training.auto import AutoChoice, Fold, auto_search, families, parse_metric, validation_folds
 from training.data_io import WorkbenchData
 from training.dataset import InteractionData
 from training.evaluate import evaluate_model
@@ -235,3 +235,23 @@ def test_time_validation_holds_out_each_user_s_latest_training_interactions() ->
     assert "latest 20%" in result.validation
     with pytest.raises(ValueError, match="needs timestamps"):
         training_timestamps(_wb(matrix), train)
+
+
+def test_a_blend_scored_on_the_sampled_users_equals_the_full_blend_on_them() -> None:
+    from training.auto import _Fitted, _score_blend
+    from training.models import make_algorithm
+    from training.models.blend import ScoreBlend
+
+    matrix = _groups(seed=11)
+    train, _ = random_split(matrix, 0.2, 6)
+    wb = _wb(matrix)
+    fold = validation_folds(train, 1, 0, max_users=40)[0]
+    assert len(fold.users) == 40
+    data = InteractionData(wb.data.user_ids, wb.data.item_ids, fold.train)
+    ease = make_algorithm("ease", regularization=20.0).fit(data)
+    als = make_algorithm("als", factors=6, iterations=5, random_state=0).fit(data)
+    choice = AutoChoice((families(wb)[2].first, families(wb)[3].first), (0.4, 0.6))
+    sampled = _score_blend(wb, choice, [fold], [[ease], [_Fitted(als, snapshot=True)]], "ndcg@5", 5, 0)
+    full = ScoreBlend([_Fitted(ease), _Fitted(als)], [0.4, 0.6]).fit(data)
+    expected = evaluate_model(full, fold.train, fold.test, k=5, users=fold.users, auc=False)["ndcg@5"]
+    assert sampled == pytest.approx(expected, abs=1e-6)

@@ -322,10 +322,11 @@ class _Fitted(Recommender):
     """A model already fitted on a fold, entered into a blend without fitting it again;
     ``snapshot`` copies its vectors now (a staged fit goes on training the model itself)."""
 
-    def __init__(self, model: Recommender, snapshot: bool = False) -> None:
+    def __init__(self, model: Recommender, snapshot: bool = False, rows: np.ndarray | None = None) -> None:
         self.model = model
         self.name = model.name
         self.params = model.get_params()
+        self.rows = rows  # only these users' vectors (a blend is scored on the sampled validation users)
         self.frozen: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         if snapshot:
             self.frozen = (model.item_vectors(), model.user_vectors(), model.item_feature_vectors())
@@ -337,7 +338,16 @@ class _Fitted(Recommender):
         return self.model.item_vectors() if self.frozen is None else self.frozen[0]
 
     def user_vectors(self) -> np.ndarray:
-        return self.model.user_vectors() if self.frozen is None else self.frozen[1]
+        if isinstance(self.model, _Fitted):
+            inner = _Fitted(self.model.model, rows=self.rows) if self.model.frozen is None else None
+            users = inner.user_vectors() if inner is not None else self.model.user_vectors()
+            return users if inner is not None or self.rows is None else users[self.rows]
+        if self.frozen is not None:
+            return self.frozen[1] if self.rows is None else self.frozen[1][self.rows]
+        if self.rows is None:
+            return self.model.user_vectors()
+        some = getattr(self.model, "user_vectors_of", None)  # EASE builds only the rows asked for
+        return some(self.rows) if some is not None else self.model.user_vectors()[self.rows]
 
     def item_feature_vectors(self) -> np.ndarray | None:
         return self.model.item_feature_vectors() if self.frozen is None else self.frozen[2]
@@ -612,9 +622,14 @@ def _score_blend(
     assert choice.weights is not None
     values = []
     for f, fold in enumerate(folds):
-        blend = ScoreBlend([_Fitted(models[f]) for models in fitted], list(choice.weights))
+        # only the fold's scored users: each user's standardisation is their own, and the
+        # items' centring comes from the whole fold, so these users' blended scores are
+        # exactly the full blend's, for a fraction of the cost on a large user base
+        rows = fold.users
+        blend = ScoreBlend([_Fitted(models[f], rows=rows) for models in fitted], list(choice.weights))
         blend.fit(InteractionData(wb.data.user_ids, wb.data.item_ids, fold.train.tocsr()))
-        values.append(evaluate_model(blend, fold.train, fold.test, k=k, users=fold.users, auc=False)[key])
+        train_rows, test_rows = fold.train.tocsr()[rows], fold.test.tocsr()[rows]
+        values.append(evaluate_model(blend, train_rows, test_rows, k=k, auc=False)[key])
     return float(np.mean(values)) if values else None
 
 

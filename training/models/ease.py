@@ -110,6 +110,11 @@ class EASE(Recommender):
         ones = np.ones((self.history_.shape[0], 1), dtype=np.float32)
         return np.hstack([self.history_.toarray(), ones])
 
+    def user_vectors_of(self, user_rows: np.ndarray) -> np.ndarray:
+        """The vectors of some users only (a dense row per user is n_basis + 1 floats)."""
+        ones = np.ones((len(user_rows), 1), dtype=np.float32)
+        return np.hstack([self.history_[user_rows].toarray(), ones])
+
     def scores(self, user_rows: np.ndarray) -> np.ndarray:
         """Without building every user's dense vector (the workbench scores in batches)."""
         history = self.history_[user_rows]
