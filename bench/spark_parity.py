@@ -10,6 +10,9 @@ manifest's λ and α (``recommender.foldin``). For the Spark model also with eac
 constant λ of the mapping costs.
 
     nice -n 15 .venv/bin/python -m bench.spark_parity [--master local[2]]
+        [--regularization 0.05 --alpha 10 --iterations 15 --ratings]
+
+``--ratings`` uses the ratings (1-5) as weights instead of binary positives (as ``als-tuned``).
 
 MovieLens is read from ``$SOLACE_SHARED/data/ml-100k``; without it, or without Spark, the
 benchmark says so and exits 0.
@@ -45,6 +48,10 @@ class _Vectors:
 def main() -> None:
     def extra(ap: Any) -> None:
         ap.add_argument("--master", default="local[2]")
+        ap.add_argument("--regularization", type=float, default=PARAMS["regularization"])
+        ap.add_argument("--alpha", type=float, default=PARAMS["alpha"])
+        ap.add_argument("--iterations", type=int, default=PARAMS["iterations"])
+        ap.add_argument("--ratings", action="store_true")
 
     args = parse_args(__doc__.splitlines()[0] if __doc__ else "", extra)
     directory = movielens_dir()
@@ -57,6 +64,9 @@ def main() -> None:
     from training.models.spark_als import SparkALS, spark_problem, spark_session
     from training.movielens import load_movielens
 
+    params = {**PARAMS, "regularization": args.regularization, "alpha": args.alpha,
+              "iterations": args.iterations, "binary": not args.ratings}
+    say(f"parameters: {params}")
     problem = spark_problem()
     if problem:
         say(f"skipped: {problem}")
@@ -69,17 +79,22 @@ def main() -> None:
     spark_session(args.master)
     say(f"Spark {args.master} started in {time.perf_counter() - begun:.1f} s")
     histories = [train.indices[train.indptr[u]:train.indptr[u + 1]] for u in range(train.shape[0])]
+
+    def weights(u: int) -> np.ndarray:
+        """A user's confidences before alpha, as the model was given them."""
+        row = np.asarray(train.data[train.indptr[u]:train.indptr[u + 1]], dtype=np.float64)
+        return np.ones(len(row)) if params["binary"] else row
     rows, figures = [], {}
-    for name, model in (("implicit", ImplicitALS(**PARAMS, threads=2)),
-                        ("spark", SparkALS(**PARAMS, master=args.master))):
+    for name, model in (("implicit", ImplicitALS(**params, threads=2)),
+                        ("spark", SparkALS(**params, master=args.master))):
         load = os.getloadavg()[0]
         started = time.perf_counter()
         model.fit(data)
         seconds = time.perf_counter() - started
         items, users = model.item_vectors(), model.user_vectors()
         trained = evaluate_model(_Vectors(users, items), train, test, k=10)
-        foldin = FoldIn.for_items(items, "als", PARAMS["regularization"], alpha=PARAMS["alpha"])
-        solved = foldin.user_vectors(items, histories, [np.ones(len(h)) for h in histories])
+        foldin = FoldIn.for_items(items, "als", params["regularization"], alpha=params["alpha"])
+        solved = foldin.user_vectors(items, histories, [weights(u) for u in range(len(histories))])
         folded = evaluate_model(_Vectors(solved, items), train, test, k=10)
         entry: dict[str, Any] = {"fit_s": seconds, "load_average": load,
                                  "trained_p@10": trained["precision@10"], "trained_ndcg@10": trained["ndcg@10"],
@@ -89,8 +104,8 @@ def main() -> None:
             own = np.zeros_like(users)
             for u, h in enumerate(histories):  # each user's own Spark λ: regParam x positives
                 if len(h):
-                    one = FoldIn.for_items(items, "als", reg_param * len(h), alpha=PARAMS["alpha"])
-                    own[u] = one.user_vector(items, h, np.ones(len(h)))
+                    one = FoldIn.for_items(items, "als", reg_param * len(h), alpha=params["alpha"])
+                    own[u] = one.user_vector(items, h, weights(u))
             per_user = evaluate_model(_Vectors(own, items), train, test, k=10)
             entry.update({"foldin_own_lambda_p@10": per_user["precision@10"],
                           "foldin_own_lambda_ndcg@10": per_user["ndcg@10"],
@@ -100,7 +115,7 @@ def main() -> None:
         say(f"{name}: {entry}")
         rows.append({"model": name, **{k: v for k, v in entry.items() if k != "mean_positives_per_user"}})
     print_table("ALS on MovieLens 100K ua.test: implicit and Spark, trained and folded-in users", rows)
-    emit_json("spark_parity", False, figures)
+    emit_json("spark_parity", False, {"params": params, **figures})
 
 
 if __name__ == "__main__":

@@ -254,6 +254,13 @@ class SparkALS(Recommender):
             path = Path(staging) / "interactions.parquet"
             pq.write_table(pa.table({"user": users, "item": items, "rating": ratings}), path)
             frame = spark.read.parquet(str(path))
+            # Without a checkpoint directory Spark never cuts ALS's lineage, and past ~20
+            # iterations serialising a task overflows the JVM's stack (StackOverflowError at
+            # 30 iterations on MovieLens); with one, ALS checkpoints every checkpointInterval
+            # (10) iterations. A directory the session already has is kept (a cluster's HDFS).
+            previous = spark.sparkContext.getCheckpointDir()
+            if previous is None or "solace-spark-" in previous:
+                spark.sparkContext.setCheckpointDir(str(Path(staging) / "checkpoints"))
             als = ALS(rank=self.factors, maxIter=self.iterations, regParam=reg_param, alpha=self.alpha,
                       implicitPrefs=True, nonnegative=False, seed=self.random_state,
                       userCol="user", itemCol="item", ratingCol="rating")
@@ -269,7 +276,8 @@ class SparkALS(Recommender):
             "algorithm": "pyspark.ml.recommendation.ALS(implicitPrefs=True)",
             "spark_params": {"rank": self.factors, "maxIter": self.iterations, "regParam": reg_param,
                              "alpha": self.alpha, "seed": self.random_state,
-                             "numUserBlocks": int(als.getNumUserBlocks()), "numItemBlocks": int(als.getNumItemBlocks())},
+                             "numUserBlocks": int(als.getNumUserBlocks()), "numItemBlocks": int(als.getNumItemBlocks()),
+                             "checkpointInterval": int(als.getCheckpointInterval())},
             "mapping": {
                 "regularization": "regParam = regularization / mean positives per user (Spark's λ for a user "
                                   "or item with n positives is regParam * n)",
