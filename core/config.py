@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     random_state: int = Field(default=42, ge=0, description="Seed of splits, simulation and models (numpy wants it >= 0).")
     rate_limit: str = Field(default="1200/minute", description="Per API key, limits syntax.")
     cache_ttl_seconds: float = Field(default=30.0, ge=0, description="Cached list lifetime.")
+    console_secure_cookie: bool = Field(default=False, description=(
+        "Send the console's session cookie over HTTPS only (set it wherever the console is served over HTTPS; "
+        "off by default because the quick start serves plain HTTP)."))
     outcome_check_seconds: float = Field(default=5.0, ge=0, description=(
         "How often, at most, a worker re-reads the evidence of a resource (content flags) or an experiment "
         "(its guardrail) as outcome events arrive; `solace analytics flags check` as a scheduled job catches the rest."))

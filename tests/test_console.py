@@ -232,3 +232,16 @@ def test_admins_see_their_staff_and_sign_ins_and_disable_accounts(console) -> No
     _post(admin, "/console/staff/console-leaver/disable", {}, "/console/staff")
     assert not services.staff.get("console-leaver").active
     assert services.staff.sign_in("console-leaver", PASSWORD).outcome == "disabled"
+
+
+def test_the_session_cookie_is_secure_when_the_console_is_served_over_https(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    from serving.app import create_app
+
+    services, _ = deployment
+    for secure in (False, True):
+        app = create_app(services.settings.model_copy(update={"console_secure_cookie": secure}))
+        client = app.test_client()
+        page = client.get("/console/signin", base_url="https://localhost")  # the session holds its CSRF token
+        cookie = next(h for h in page.headers.getlist("Set-Cookie") if h.startswith("solace_console="))
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert ("Secure" in cookie) is secure, cookie

@@ -48,6 +48,7 @@ def init_console(app: Flask, settings: Settings) -> None:
         app.config["SECRET_KEY"] = _secret(settings)
     app.config.update(
         SESSION_COOKIE_NAME="solace_console", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.console_secure_cookie,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
         # the API's JSON endpoints take bearer keys, not cookies: only the console's forms are checked
         WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600,
