@@ -26,9 +26,6 @@ from content_catalog.store import CatalogStore
 from storage.keyspace import Keyspace
 from storage.outcomes import OutcomeStore
 
-# the event types whose arrival may change a flag's evidence
-OUTCOME_TYPES = frozenset({"content_report", "not_helpful", "helpful", "impression"})
-
 
 def check_resources(
     engine: Engine, client: redis.Redis | None, keys: Keyspace | None, resource_ids: Iterable[str] | None = None,

@@ -142,13 +142,20 @@ def _state_without_redis(st: ServingState, req: RecRequest, model: LoadedModel |
     if st.fallback is None:
         return UserState(strict=True)
     us = st.fallback.user_state(req.tenant, req.user_id)
-    if model is not None and us.interactions:
-        pairs = [(model.item_index[i], w) for i, w in us.interactions.items() if i in model.item_index]
-        if pairs:
-            rows = [np.asarray([r for r, _ in pairs], dtype=np.int64)]
-            confs = [np.asarray([w for _, w in pairs])]
-            us.vector = model.foldin.user_vectors(model.item_matrix, rows, confs)[0]
+    if model is not None:
+        us.vector = _folded_in(model, us.interactions)
     return us
+
+
+def _folded_in(model: LoadedModel, interactions: dict[str, float]) -> np.ndarray | None:
+    """A vector for ``model`` solved from the user's interactions (None without any the
+    model knows): the outage path and experiment arms both use it."""
+    pairs = [(model.item_index[i], w) for i, w in interactions.items() if i in model.item_index]
+    if not pairs:
+        return None
+    rows = [np.asarray([r for r, _ in pairs], dtype=np.int64)]
+    confs = [np.asarray([w for _, w in pairs])]
+    return model.foldin.user_vectors(model.item_matrix, rows, confs)[0]
 
 
 def _feature_vector(model: LoadedModel, features: list[str], age_band: str | None) -> np.ndarray | None:
@@ -270,11 +277,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     if us.arm is not None and us.vector is None and us.interactions and model is not None:
         # an arm's version holds vectors only of users it was trained on: fold the rest in
         # from their history, as ingestion does for the active version
-        pairs = [(model.item_index[i], w) for i, w in us.interactions.items() if i in model.item_index]
-        if pairs:
-            us.vector = model.foldin.user_vectors(
-                model.item_matrix, [np.asarray([r for r, _ in pairs], dtype=np.int64)],
-                [np.asarray([w for _, w in pairs])])[0]
+        us.vector = _folded_in(model, us.interactions)
     if model is None or view is None:
         raise ApiError(503, "no_model", "no active model yet: run `solace quickstart` or `solace publish`")
     if st.metrics is not None and _cacheable(req) and not degraded:
