@@ -21,7 +21,7 @@ measured against the trained vectors on MovieLens by ``bench/foldin.py``.
   history over its basis items (the most popular items, :func:`history_basis`) plus a
   constant 1 for its popularity fallback column, so folding in is exact: no solve at all.
 - **Blends** (:class:`BlendFoldIn`): each part folds in by its own rule, then is centred,
-  standardised and weighted exactly as ``training.workbench.ScoreBlend`` built the trained
+  standardised and weighted exactly as ``training.models.blend.ScoreBlend`` built the trained
   vectors.
 """
 
@@ -194,6 +194,30 @@ def make_foldin(
     return FoldIn.for_items(item_matrix, algorithm, regularization, target_norm, alpha)
 
 
+def centre_items(items: np.ndarray, seen: np.ndarray, place_unseen: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A blend part's item block and the mean it removed: its item vectors centred on the
+    mean vector of the training items (``seen``), so a per-user shift of the part's scores,
+    which never changes a ranking, is gone. A part that cannot place an unseen item
+    (``place_unseen`` false: no item features) scores it as its average item, 0 after
+    centring. :class:`BlendFoldIn` adds the mean back to recover the part's own rows."""
+    v = np.asarray(items, dtype=np.float64).copy()
+    mean = v[seen].mean(axis=0)
+    if not place_unseen:
+        v[~seen] = mean
+    return v - mean, mean
+
+
+def score_spread(users: np.ndarray, seen_items: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Each user's standard deviation of scores over the training items (1 where it is 0):
+    dividing a part's user vectors by it puts every part of a blend on one scale, at
+    training (``ScoreBlend``) and at fold-in (:class:`BlendFoldIn`) alike."""
+    sd = np.empty(len(users))
+    for start in range(0, len(users), chunk):
+        sd[start:start + chunk] = (users[start:start + chunk] @ seen_items.T).std(axis=1)
+    sd[~(sd > 1e-12)] = 1.0
+    return sd
+
+
 @dataclass(frozen=True)
 class BlendPart:
     """One part of a blend as serving needs it to fold a user in (recorded at training)."""
@@ -282,7 +306,6 @@ class BlendFoldIn:
             else:
                 own = self._own_rows(item_matrix, touched, part, block)
                 u = foldin.user_vectors(own, local, confidences).astype(np.float64)
-            sd = (item_matrix[:, block] @ u.T.astype(np.float32))[self.seen].std(axis=0)
-            sd[~(sd > 1e-12)] = 1.0
+            sd = score_spread(u.astype(np.float32), item_matrix[self.seen, block])
             out.append(u * (part.weight / sd)[:, None])
         return np.hstack(out).astype(np.float32)

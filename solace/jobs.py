@@ -14,14 +14,7 @@ from storage.embeddings import EmbedReport, TextVectorCache, embed_cached, embed
 from storage.events import log_position
 from storage.registry import STORE_DATA_SOURCE, trained_on_store
 from training.readers import LoadError, RowProblem, read_item_text
-from training.models import Recommender, check_params, make_algorithm, with_run_settings
-from training.models.lightfm_hybrid import LIGHTFM_DEFAULTS
-from training.pipeline import (
-    TrainOutcome,
-    build_store_dataset,
-    embedding_manifest,
-    train_and_register,
-)
+from training.pipeline import ConfigCandidate, TrainOutcome, embedding_manifest, train_version
 
 Say = Callable[[str], None]
 
@@ -74,37 +67,25 @@ def train_from_store(
     """Train ``algorithm`` on the event log and catalog and save a version.
 
     ``random_state`` and ``threads`` default to the settings (``solace train --seed/--threads``
-    override them). Given LightFM parameters are merged over Solace's LightFM defaults, so
-    ``--param epochs=60`` changes the epochs only. ``engine="spark"`` fits ALS on Spark MLlib
+    override them). ``params`` are merged over the configuration of that name (Solace's
+    defaults for the algorithm), so ``--param epochs=60`` changes the epochs only. ``engine="spark"`` fits ALS on Spark MLlib
     at ``spark_master`` (``training.models.spark_als``): the version is an ``als`` version
     like the local one, so publish and fold-in treat it alike.
     """
+    from training.configs import configuration
+    from training.store_data import store_workbench_data
+
     settings = services.settings
     seed = settings.random_state if random_state is None else random_state
     n_threads = settings.threads if threads is None else threads
+    cfg = configuration(algorithm, params or {}, engine, spark_master)  # ParamError before any data is read
     encoder_name = encoder_for(services).name
     position = log_position(services.engine)  # before reading: later events are folded in
-    data = build_store_dataset(services.engine, encoder_name, random_state=seed,
-                               window=TimeWindow.of(settings))  # the event times the API accepts
-    if data.interactions.nnz == 0 and algorithm not in ("content", "popularity"):
-        raise ValueError(
-            f"no interactions to learn {algorithm} from yet: train --algorithm content "
-            "(or popularity) until platforms have sent events"
-        )
-    params = {**(LIGHTFM_DEFAULTS if algorithm == "lightfm" else {}), **(params or {})}
-    factory = None
-    if engine != "local":
-        engine_params = check_params(algorithm, with_run_settings(algorithm, {
-            **params, **({"master": spark_master} if spark_master else {})}, seed, n_threads, engine=engine),
-            engine=engine)
-
-        def factory() -> Recommender:
-            return make_algorithm(algorithm, engine, **engine_params)
-    return train_and_register(
-        data, algorithm, params, services.registry, random_state=seed,
-        threads=n_threads, extra={**embedding_manifest(encoder_name, data.item_embeddings), "data_source": STORE_DATA_SOURCE,
+    wb = store_workbench_data(services.engine, encoder_name, seed, TimeWindow.of(settings))  # the API's event times
+    return train_version(
+        wb, ConfigCandidate(cfg), services.registry, random_state=seed, threads=n_threads, progress=say,
+        extra={**embedding_manifest(encoder_name, wb.data.item_embeddings), "data_source": STORE_DATA_SOURCE,
                "event_log_position": position},
-        progress=say, model_factory=factory,
     )
 
 

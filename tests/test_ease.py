@@ -151,17 +151,21 @@ def test_an_ease_version_publishes_and_serving_folds_users_in_exactly(
     from serving.model_cache import load_model
     from serving.publish import publish_version
     from storage.keyspace import Keyspace
-    from training.pipeline import train_and_register
+    from training.configs import configuration
+    from training.data_io import WorkbenchData
+    from training.pipeline import ConfigCandidate, train_version
 
     data = _groups(seed=5)
     data.user_ids = [f"acme:{u}" for u in data.user_ids]  # as the event log names users
     registry = ModelRegistry(tmp_path / "models")
-    outcome = train_and_register(data, "ease", {"regularization": 10.0, "max_items": 20}, registry)
-    assert outcome.version.manifest["params"] == {"regularization": 10.0, "max_items": 20}
-    # `solace train --algorithm ease` with no parameters records none: the basis size comes
-    # from the item matrix itself
-    plain = train_and_register(data, "ease", {}, registry)
-    assert plain.version.manifest["params"] == {}
+    wb = WorkbenchData(data)
+    outcome = train_version(wb, ConfigCandidate(configuration("ease", {"regularization": 10.0, "max_items": 20})),
+                            registry)
+    assert outcome.version.manifest["params"] == {"regularization": 10.0, "max_items": 20, "binary": True}
+    # `solace train --algorithm ease` records EASE's defaults; serving takes the basis size
+    # from the item matrix itself, not from the manifest
+    plain = train_version(wb, ConfigCandidate(configuration("ease", {})), registry)
+    assert plain.version.manifest["params"] == {"regularization": 500.0, "max_items": 5000, "binary": True}
     client0 = redis.Redis.from_url(redis_url)
     publish_version(plain.version, client0, Keyspace(redis_prefix))
     loaded0 = load_model(client0, Keyspace(redis_prefix), plain.version.version)

@@ -235,7 +235,7 @@ class _Records(logging.Handler):
 
 
 def test_store_interactions_skips_and_names_bad_rows(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
-    from training.pipeline import store_interactions
+    from training.store_data import store_interactions
 
     now = datetime.now(UTC)
     EventStore(sql_engine).add_batch("acme", [

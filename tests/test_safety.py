@@ -196,7 +196,7 @@ def test_erasure_removes_the_users_vectors_from_stored_model_versions(sql_engine
 
 def test_training_cannot_see_an_erased_user(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     from core.ids import user_key
-    from training.pipeline import build_store_dataset
+    from training.store_data import build_store_dataset
 
     services, _ = deployment
     user = f"gone-{uuid.uuid4().hex[:6]}"

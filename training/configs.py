@@ -133,7 +133,7 @@ CONFIGS: dict[str, ModelConfig] = {c.name: c for c in (
                 ("identity", "features", "text-pca"), ("identity", "features"),
                 text_components=16, text_share=0.2, feature_weight=0.2,
                 description="0.6 x hybrid + 0.4 x als-demographics (chosen on three validation folds), standardised per user"),
-    ModelConfig("ease", "ease", {"regularization": 500.0, "max_items": 5000},
+    ModelConfig("ease", "ease", {},  # EASE's own defaults: lambda 500, a basis of 5,000 items
                 description="EASE (Steck 2019), closed-form item-item, lambda 500; basis: the 5,000 most popular items"),
     ModelConfig("hybrid-cold", "lightfm", {**TUNED_WARP, "epochs": 20}, ("features", "text-pca"), (),
                 text_components=32, text_share=0.5,
@@ -232,6 +232,21 @@ def on_engine(cfg: ModelConfig, engine: str, **engine_params: Any) -> ModelConfi
     except ParamError as exc:
         raise ParamError(exc.problems, config=cfg.name) from None
     return replace(cfg, engine=engine, params=checked)
+
+
+def configuration(name: str, params: Mapping[str, Any], engine: str | None = None,
+                  spark_master: str | None = None) -> ModelConfig:
+    """What ``solace train --config NAME`` (or plain ``--algorithm NAME``: Solace's defaults
+    for an algorithm are the configuration of that name, defined once in :data:`CONFIGS`)
+    trains: ``params`` merged over its parameters, fitted on ``engine`` (default: the
+    configuration's own). Raises ValueError (an unknown name) or ParamError."""
+    if name not in CONFIGS:
+        raise ValueError(f"unknown configuration {name!r}; see `solace evaluate --list-configs`")
+    engine = engine or CONFIGS[name].engine
+    extra = {"master": spark_master} if spark_master else {}
+    if engine == CONFIGS[name].engine:
+        return resolve_configs([name], {name: {**params, **extra}})[0]
+    return on_engine(resolve_configs([name])[0], engine, **{**params, **extra})
 
 
 def require_item_texts(cfg: ModelConfig, wb: WorkbenchData) -> None:

@@ -75,8 +75,6 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
     Everything the user typed (parameters, tenant, engine) is checked before any data is
     loaded: a typo should cost a second, not a training run.
     """
-    from solace.jobs import train_from_store
-    from training.models import ParamError
 
     services = services_of(ctx)
     settings = services.settings
@@ -108,75 +106,62 @@ def train(ctx: click.Context, algorithm: str, config_name: str | None, params: t
         outcome = _train_auto(ctx, data_opts, given, split_kind, seed, n_threads,
                               60.0 * (15.0 if budget_minutes is None else budget_minutes), auto_metric or "ndcg@10",
                               validation or ("time" if split_kind == "time" else "random"))
-    elif not given and config_name is None and split_kind is None:
-        from training.models import check_params
-
-        try:
-            check_params(algorithm, parsed, engine=engine)
-        except ParamError as exc:
-            raise click.BadParameter(str(exc), param_hint="'--param'") from None
-        try:
-            outcome = train_from_store(services, algorithm, parsed or None, say=click.echo,
-                                       random_state=seed, threads=n_threads, engine=engine)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
     else:
-        from core.encoder import model_name
-        from solace.cli.data import load_data, make_holdout
-        from training.pipeline import embedding_manifest, train_and_register
-        from training.configs import CONFIGS, model_for, on_engine, require_item_texts, resolve_configs
-        from training.recipes import config_data
-
-        name = config_name or algorithm
-        if name not in CONFIGS:
-            raise click.BadParameter(f"unknown configuration {name!r}; see `solace evaluate --list-configs`",
-                                     param_hint="--config")
-        try:
-            # the same recipe, parameters and model construction as `solace evaluate`
-            if engine != CONFIGS[name].engine:  # e.g. --engine spark --config als-ref64
-                cfg = on_engine(resolve_configs([name])[0], engine, **parsed)
-            else:
-                cfg = resolve_configs([name], {name: parsed})[0]
-        except ParamError as exc:
-            raise click.BadParameter(str(exc), param_hint="'--param'") from None
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--config") from None
-        try:
-            model_for(cfg, seed, n_threads)  # a blend's parts are built (and checked) before the data loads
-            from storage.events import log_position
-
-            position = log_position(services.engine)  # events stored later are folded in by serving
-            wb = load_data(ctx, data_opts)
-            try:
-                require_item_texts(cfg, wb)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--config" if config_name else "--algorithm") from None
-            if data_opts.get("item_text") and not cfg.needs_text:
-                using = ", ".join(n for n, c in CONFIGS.items() if c.needs_text and c.algorithm != "content")
-                click.echo(f"note: {name} does not learn from item texts (they are stored with the version for "
-                           f"serving's content features); configurations that do: {using}", err=True)
-            data = config_data(wb, cfg, wb.data.interactions, seed)
-            # without --split: the pipeline's own seeded random holdout, which tolerates data too small to split
-            holdout = make_holdout(wb, split_kind, seed) if split_kind else None
-            outcome = train_and_register(
-                data, cfg.algorithm, {}, services.registry, random_state=seed,
-                threads=n_threads, progress=click.echo,
-                extra={"data_source": wb.source, "configuration": name, "data_fingerprint_full": wb.fingerprint(),
-                       "event_log_position": position,
-                       # how the data were read (files, event weights, decay), to train it again
-                       "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else
-                                        v if isinstance(v, int | float) else str(v) for k, v in given.items()},
-                       **embedding_manifest(model_name(settings.embedding_model), wb.data.item_embeddings)},
-                model_factory=lambda: model_for(cfg, seed, n_threads), holdout=holdout,
-            )
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        outcome = _train_configuration(ctx, config_name or algorithm, parsed, engine, data_opts, given, split_kind,
+                                       seed, n_threads, named=config_name is not None)
     click.echo(f"model version {outcome.version.version}")
     for metric, value in outcome.metrics.items():
         click.echo(f"  {metric:>14}: {value:.4f}")
     if do_publish:
         _publish(ctx, outcome.version.version, "publish", publish_tenant)
         click.echo("published and active")
+
+
+def _train_configuration(ctx: click.Context, name: str, parsed: dict[str, Any], engine: str,
+                         data_opts: dict[str, Any], given: dict[str, Any], split_kind: str | None, seed: int,
+                         threads: int, named: bool) -> Any:
+    """Plain `train` and `train --config`: one configuration (plain `--algorithm NAME` is
+    the configuration of that name), built and measured exactly as `solace evaluate` does."""
+    from core.encoder import model_name
+    from solace.cli.data import load_data, make_holdout
+    from storage.events import log_position
+    from training.configs import CONFIGS, configuration, model_for, require_item_texts
+    from training.models import ParamError
+    from training.pipeline import ConfigCandidate, embedding_manifest, train_version
+
+    services = services_of(ctx)
+    hint = "--config" if named else "--algorithm"
+    try:
+        cfg = configuration(name, parsed, engine)
+    except ParamError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--param'") from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+    try:
+        model_for(cfg, seed, threads)  # a blend's parts are built (and checked) before the data loads
+        position = log_position(services.engine)  # events stored later are folded in by serving
+        wb = load_data(ctx, data_opts)
+        try:
+            require_item_texts(cfg, wb)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+        if data_opts.get("item_text") and not cfg.needs_text:
+            using = ", ".join(n for n, c in CONFIGS.items() if c.needs_text and c.algorithm != "content")
+            click.echo(f"note: {name} does not learn from item texts (they are stored with the version for "
+                       f"serving's content features); configurations that do: {using}", err=True)
+        # without --split: the pipeline's own seeded random holdout, which tolerates data too small to split
+        holdout = make_holdout(wb, split_kind, seed) if split_kind else None
+        extra: dict[str, Any] = {"data_source": wb.source, "event_log_position": position,
+                                 **embedding_manifest(model_name(services.settings.embedding_model),
+                                                      wb.data.item_embeddings)}
+        if named or given:  # how the data were read (files, event weights, decay), to train it again
+            extra.update(configuration=name, data_fingerprint_full=wb.fingerprint(),
+                         data_options={k: [str(x) for x in v] if isinstance(v, tuple) else
+                                       v if isinstance(v, int | float) else str(v) for k, v in given.items()})
+        return train_version(wb, ConfigCandidate(cfg), services.registry, random_state=seed, threads=threads,
+                             progress=click.echo, holdout=holdout, extra=extra)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _engine_of(ctx: click.Context, engine: str, algorithm: str, config_name: str | None, auto: bool,
@@ -216,7 +201,7 @@ def _train_auto(ctx: click.Context, data_opts: dict[str, Any], given: dict[str, 
     from solace.cli.data import load_data, make_holdout
     from storage.events import log_position
     from training.auto import auto_search, leaderboard_text, parse_metric, training_timestamps
-    from training.pipeline import embedding_manifest, train_and_register
+    from training.pipeline import embedding_manifest, train_version
 
     services = services_of(ctx)
     try:
@@ -243,10 +228,8 @@ def _train_auto(ctx: click.Context, data_opts: dict[str, Any], given: dict[str, 
     choice = result.best.choice
     click.echo(f"chosen: {choice.name} (validation {metric} {result.best.score:.4f}; {result.stopped})")
     try:
-        return train_and_register(
-            choice.data(wb, wb.data.interactions, seed), choice.algorithm, {}, services.registry, random_state=seed,
-            threads=threads, progress=click.echo, holdout=holdout,
-            model_factory=lambda: choice.build(seed, threads),
+        return train_version(
+            wb, choice, services.registry, random_state=seed, threads=threads, progress=click.echo, holdout=holdout,
             extra={"data_source": wb.source, "configuration": "auto", "data_fingerprint_full": wb.fingerprint(),
                    "event_log_position": position, "auto_search": result.to_json(),
                    "data_options": {k: [str(x) for x in v] if isinstance(v, tuple) else

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.foldin import BlendPart, foldin_settings, typical_user_norm
+from recommender.foldin import BlendPart, centre_items, foldin_settings, score_spread, typical_user_norm
 from training.dataset import InteractionData
 from training.models.base import Recommender
 
@@ -25,9 +25,8 @@ class ScoreBlend(Recommender):
     never changes a ranking; a per-user scale is a scaled user vector). The blend's
     vectors are the concatenations ``[w_1 u_1 / sd_1, w_2 u_2 / sd_2...]`` and
     ``[v_1 - mean_1, v_2 - mean_2...]``, so serving, evaluation and publishing see an
-    ordinary user and item matrix. A part that cannot place an item without training
-    interactions (no item features, e.g. ALS) scores it as its average item: 0 after
-    centring, leaving such items to the parts that can place them.
+    ordinary user and item matrix. Both steps are ``recommender.foldin``'s
+    (``centre_items``, ``score_spread``), which serving's fold-in runs too.
     """
 
     name = "blend"
@@ -51,15 +50,8 @@ class ScoreBlend(Recommender):
         for model, weight in zip(self.models, self.weights):
             model.fit(data)
             u = np.asarray(model.user_vectors(), dtype=np.float64)
-            v = np.asarray(model.item_vectors(), dtype=np.float64).copy()
-            mean = v[seen].mean(axis=0)
-            if model.item_feature_vectors() is None:
-                v[~seen] = mean
-            v -= mean
-            sd = np.empty(len(u))
-            for start in range(0, len(u), 1024):
-                sd[start:start + 1024] = (u[start:start + 1024] @ v[seen].T).std(axis=1)
-            sd[~(sd > 1e-12)] = 1.0
+            v, mean = centre_items(model.item_vectors(), seen, place_unseen=model.item_feature_vectors() is not None)
+            sd = score_spread(u, v[seen])
             users.append(u * (weight / sd)[:, None])
             items.append(v)
             self.parts_.append(BlendPart(
