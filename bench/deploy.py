@@ -131,7 +131,7 @@ class Deployment:
     item_matrix: np.ndarray
     user_vectors: np.ndarray
     timings: dict[str, float]
-    user_hash_key: str
+    vector_buckets: list[str]  # every bucket the version's user vectors can be in
 
 
 def user_id(i: int) -> str:
@@ -147,8 +147,9 @@ def deploy_synthetic(
     ``ModelRegistry.save`` and ``serving.publish.publish_version`` write the model exactly
     as ``solace publish`` would; the catalog snapshot is written in ``publish_catalog``'s
     layout (cards hash, embeddings hash, version bump) without the SQL store.
-    ``bulk_users`` skips publish_version's per-user loop and writes the same hash with
-    pipelined HSETs (used only to save time when the publish path itself is not measured).
+    ``bulk_users`` skips publish_version's per-user loop and writes the same buckets with
+    ``storage.snapshot.write_user_vectors`` (used only to save time when the publish path
+    itself is not measured).
     """
     from serving.publish import publish_version
     from storage.keyspace import Keyspace
@@ -186,16 +187,15 @@ def deploy_synthetic(
     t = time.perf_counter()
     publish_version(mv, client, keys)
     timings["publish_version_s"] = time.perf_counter() - t
-    uv_key = keys.user_vectors(TENANT, mv.version)
     if bulk_users:
         t = time.perf_counter()
-        bulk_write_user_vectors(client, uv_key, users)
+        bulk_write_user_vectors(client, keys, mv.version, users)
         timings["bulk_user_vectors_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
     pipe = client.pipeline(transaction=False)
     staging_items, staging_emb = keys.catalog_items + ":staging", keys.catalog_embeddings + ":staging"
-    pipe.delete(staging_items, staging_emb)
+    pipe.execute_command("DEL", staging_items, staging_emb)  # one slot: the catalog's tag
     pairs = list(cards.items())
     for s in range(0, len(pairs), 5000):
         pipe.hset(staging_items, mapping=dict(pairs[s:s + 5000]))
@@ -204,9 +204,9 @@ def deploy_synthetic(
             pipe.hset(staging_emb, mapping={item_ids[r]: emb[r].tobytes() for r in range(s, min(n, s + 5000))})
     pipe.execute()
     pipe = client.pipeline(transaction=True)
-    pipe.rename(staging_items, keys.catalog_items)
+    pipe.execute_command("RENAME", staging_items, keys.catalog_items)
     if emb is not None:
-        pipe.rename(staging_emb, keys.catalog_embeddings)
+        pipe.execute_command("RENAME", staging_emb, keys.catalog_embeddings)
     pipe.incr(keys.catalog_version)
     # this Redis now holds the whole state (as the quick start and a restore say): without the
     # marker serving takes Redis for emptied and answers from SQL, which has no model here
@@ -214,14 +214,15 @@ def deploy_synthetic(
     pipe.execute()
     timings["publish_catalog_s"] = time.perf_counter() - t
     register_catalog_ids(be, item_ids)
-    return Deployment(mv.version, item_ids, n_users, items, users, timings, uv_key)
+    return Deployment(mv.version, item_ids, n_users, items, users, timings, keys.vector_buckets(mv.version))
 
 
-def bulk_write_user_vectors(client: Any, name: str, users: np.ndarray, chunk: int = 2000) -> None:
-    """The same hash publish_version writes (``storage.snapshot``'s user-vector layout)."""
+def bulk_write_user_vectors(client: Any, keys: Any, version: str, users: np.ndarray, chunk: int = 2000) -> None:
+    """The same buckets publish_version writes (``storage.snapshot``'s user-vector layout)."""
     from storage.snapshot import vector_bytes, write_user_vectors
 
-    write_user_vectors(client, name, ((user_id(i), vector_bytes(users[i])) for i in range(users.shape[0])), chunk)
+    write_user_vectors(client, keys, version,
+                       ((TENANT, user_id(i), vector_bytes(users[i])) for i in range(users.shape[0])), chunk)
 
 
 def register_catalog_ids(be: BenchEnv, item_ids: list[str]) -> None:

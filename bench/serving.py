@@ -47,7 +47,7 @@ def _raw_limit(item_matrix: np.ndarray, users: np.ndarray, reps: int) -> dict[st
     return percentiles(times)
 
 
-def raw_redis_pipeline(be: BenchEnv, uv_key: str, n_users: int, reps: int) -> dict[str, Any]:
+def raw_redis_pipeline(be: BenchEnv, version: str, n_users: int, reps: int) -> dict[str, Any]:
     """The request's reads as one raw redis-py pipeline (the Redis floor of a request)."""
     import redis
 
@@ -63,7 +63,7 @@ def raw_redis_pipeline(be: BenchEnv, uv_key: str, n_users: int, reps: int) -> di
         p = client.pipeline(transaction=False)
         p.get(keys.active_model)
         p.get(keys.catalog_version)
-        p.hget(uv_key, u)
+        p.hget(*keys.user_vector(TENANT, version, u))
         p.smembers(keys.user_completed(TENANT, u))
         p.smembers(keys.user_dismissed(TENANT, u))
         p.hgetall(keys.user_interactions(TENANT, u))
@@ -159,7 +159,7 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
     out: dict[str, Any] = {"items": len(dep.item_ids), "users": n_users, "deploy": dep.timings}
     out["raw_numpy_top10"] = raw_limit(dep.item_matrix, dep.user_vectors, reps)
     out["raw_numpy_top10_1blas"] = raw_limit(dep.item_matrix, dep.user_vectors, reps, threads=1)
-    out["raw_redis_pipeline"] = raw_redis_pipeline(be, dep.user_hash_key, n_users, reps)
+    out["raw_redis_pipeline"] = raw_redis_pipeline(be, dep.version, n_users, reps)
     prof_path = be.home / f"pyinstrument-{n_items}.txt" if profile else None
     out["inprocess_recommend"] = inprocess_recommend(be, n_users, reps // 2, prof_path, blas_threads or 1)
     if prof_path is not None:

@@ -77,12 +77,14 @@ def publish_catalog(
     pipe.delete(staging_items, staging_emb)
     if cards:
         pipe.hset(staging_items, mapping=cards)  # type: ignore[arg-type]  # redis-py's Mapping keys are invariant: str is a field
-        pipe.rename(staging_items, keys.catalog_items)
+        # RENAME by name: redis-py's cluster pipeline refuses its rename() (two keys could be
+        # in two slots); these share the catalog's tag, so the transaction is one slot's
+        pipe.execute_command("RENAME", staging_items, keys.catalog_items)
     else:
         pipe.delete(keys.catalog_items)
     if vectors:
         pipe.hset(staging_emb, mapping={i: np.asarray(v, np.float32).tobytes() for i, v in vectors.items()})
-        pipe.rename(staging_emb, keys.catalog_embeddings)
+        pipe.execute_command("RENAME", staging_emb, keys.catalog_embeddings)
     else:
         pipe.delete(keys.catalog_embeddings)
     pipe.incr(keys.catalog_version)

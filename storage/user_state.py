@@ -18,6 +18,7 @@ import redis
 from core.events import DISTRESS_TYPES, DEFAULT_EVENT_WEIGHTS, Event, as_utc
 from core.users import UserProfile
 from storage.keyspace import Keyspace
+from storage.redis_conn import text
 
 # Keep the strongest signal per item in one round trip (a later click must not lower a like).
 _HSET_MAX = """
@@ -76,12 +77,13 @@ def apply_events(
             left_ms = int(risk_time_left(e.timestamp, risk_window_seconds, now) * 1000)
             if left_ms > 0:
                 risk_ms[e.user_id] = max(risk_ms.get(e.user_id, 0), left_ms)
-    keep_max = client.register_script(_HSET_MAX)
-    risk_at_least = client.register_script(_RISK_AT_LEAST)
+    # EVAL, not EVALSHA: a cluster pipeline does not load scripts on the nodes it reaches, and
+    # a replica promoted by a failover has none loaded (each script touches one key, one
+    # slot). By name: redis-py's cluster pipeline has no eval() of its own.
     for user, left_ms in risk_ms.items():
-        risk_at_least(keys=[keys.user_risk(tenant, user)], args=[left_ms], client=pipe)
+        pipe.execute_command("EVAL", _RISK_AT_LEAST, 1, keys.user_risk(tenant, user), left_ms)
     for (user, item), w in best.items():
-        keep_max(keys=[keys.user_interactions(tenant, user)], args=[item, w], client=pipe)
+        pipe.execute_command("EVAL", _HSET_MAX, 1, keys.user_interactions(tenant, user), item, w)
     for user in users:
         pipe.delete(keys.user_cached_lists(tenant, user))
     pipe.execute()
@@ -136,8 +138,9 @@ def sync_user_state(
     users = set(completed) | set(dismissed) | set(inter) | set(profiles) | set(also_users)
     pipe = client.pipeline(transaction=False)
     for n, user in enumerate(sorted(users)):
-        pipe.delete(
-            keys.user_completed(tenant, user), keys.user_dismissed(tenant, user),
+        # one DEL of the user's keys (one slot; a cluster pipeline's delete() takes one key)
+        pipe.execute_command(
+            "DEL", keys.user_completed(tenant, user), keys.user_dismissed(tenant, user),
             keys.user_interactions(tenant, user), keys.user_cached_lists(tenant, user),
         )
         if completed.get(user):
@@ -161,19 +164,22 @@ def erase_user_state(
     """Remove every Redis trace of one user of one tenant; returns keys and fields removed.
 
     Only exact names are touched: the user's own keys (:meth:`Keyspace.user_keys`) and the
-    user's field in each user-vector hash. A MATCH pattern over the id would also reach
-    other users, ``alice:work`` for ``alice`` (their keys start with hers), so no pattern
-    ever contains a user id. The vector hashes are the ``versions`` given (the registry's
-    and the active one) plus every one of the tenant's ``uv`` hashes a SCAN finds, whose
-    pattern names the tenant only: that also covers versions already gone from the
-    registry and a hash a publish is still building.
+    user's field in their bucket of each version's vectors (:meth:`Keyspace.user_vector`).
+    A MATCH pattern over the id would also reach other users, ``alice:work`` for ``alice``
+    (their keys start with hers), and a SCAN sees one node of a cluster, so neither is used.
+    The versions are the ``versions`` given (the registry's and the active one) plus every
+    version Redis records as published (a publish records its version before writing any of
+    it) or as retired (a worker holding a retired version may have folded a user into it).
     """
-    removed = int(client.delete(*keys.user_keys(tenant, user)))
-    hashes = {keys.user_vectors(tenant, v) for v in versions}
-    hashes.update(raw.decode() for raw in client.scan_iter(match=keys.user_vectors_pattern(tenant), count=500))
-    if hashes:
+    removed = int(client.delete(*keys.user_keys(tenant, user)))  # one slot: the user's tag
+    pipe = client.pipeline(transaction=False)
+    pipe.hkeys(keys.published_versions)
+    pipe.hkeys(keys.retired_versions)
+    published, retired = pipe.execute()
+    every = set(versions) | {str(text(v)) for v in published} | {str(text(v)) for v in retired}
+    if every:
         pipe = client.pipeline(transaction=False)
-        for name in sorted(hashes):
-            pipe.hdel(name, user)
+        for version in sorted(every):
+            pipe.hdel(*keys.user_vector(tenant, version, user))
         removed += sum(int(n) for n in pipe.execute())
     return removed

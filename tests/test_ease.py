@@ -184,5 +184,5 @@ def test_an_ease_version_publishes_and_serving_folds_users_in_exactly(
     folded = loaded.foldin.user_vectors(loaded.item_matrix, rows, [m[u].data for u in range(10)])
     np.testing.assert_array_equal(folded, outcome.model.user_vectors()[:10])
     np.testing.assert_array_equal(loaded.item_matrix, outcome.model.item_vectors())
-    stored = np.frombuffer(client.hget(keys.user_vectors("acme", outcome.version.version), "u3"), dtype=np.float32)
+    stored = np.frombuffer(client.hget(*keys.user_vector("acme", outcome.version.version, "u3")), dtype=np.float32)
     np.testing.assert_array_equal(stored, folded[3])  # the published trained vector is the folded-in one

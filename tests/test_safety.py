@@ -125,7 +125,9 @@ def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:
         ProfileStore(sql_engine).put(tenant, user, UserProfile(features=["topic:sleep"]))
         apply_events(client, keys, tenant, evs, 3600)
         put_profile(client, keys, tenant, user, UserProfile(features=["topic:sleep"]))
-        client.hset(keys.user_vectors(tenant, "v1"), mapping={user: b"\x00" * 8, other: b"\x01" * 8})
+        client.hset(keys.published_versions, "v1", "2026-01-01")  # as publish records a version
+        client.hset(*keys.user_vector(tenant, "v1", user), b"\x00" * 8)
+        client.hset(*keys.user_vector(tenant, "v1", other), b"\x01" * 8)
         client.hset(keys.user_cached_lists(tenant, user), "sig", "{}")
 
     report = erase_user(settings, sql_engine, client, keys, "acme", user)
@@ -135,7 +137,9 @@ def test_erasure_leaves_no_trace_in_sql_and_redis(sql_engine, settings) -> None:
         assert user.encode() not in key
         if client.type(key) == b"hash":
             assert not client.hexists(key, user)
-    assert client.hexists(keys.user_vectors("acme", "v1"), other)  # others untouched
+    assert not client.hexists(*keys.user_vector("acme", "v1", user))
+    assert client.hexists(*keys.user_vector("acme", "v1", other))  # others untouched
+    assert client.hexists(*keys.user_vector("zeta", "v1", user))  # the same id in another tenant too
     assert client.exists(keys.user_completed("zeta", user))  # the same id in another tenant stays
     store = EventStore(sql_engine)
     assert store.user_events("acme", user) == [] and len(store.user_events("acme", other)) == 3

@@ -6,7 +6,9 @@ import numpy as np
 import redis
 
 from storage.keyspace import Keyspace
-from storage.snapshot import ModelSnapshot, user_vector, vector_bytes, write_user_vectors
+from storage.snapshot import (
+    ModelSnapshot, read_user_vector, stored_user_vectors, user_vector, vector_bytes, write_user_vectors,
+)
 
 
 def _full_snapshot(rng: np.random.Generator) -> ModelSnapshot:
@@ -67,10 +69,13 @@ def test_a_missing_version_reads_as_none(redis_url: str, redis_prefix: str) -> N
 def test_user_vectors_round_trip_in_chunks(redis_url: str, redis_prefix: str) -> None:
     client, keys = redis.Redis.from_url(redis_url), Keyspace(redis_prefix)
     users = np.random.default_rng(5).standard_normal((53, 4)).astype(np.float32)
-    name = keys.user_vectors("acme", "v1")
-    write_user_vectors(client, name, ((f"u{i}", vector_bytes(users[i])) for i in range(len(users))), chunk=2)
-    assert client.hlen(name) == len(users)
+    written = write_user_vectors(client, keys, "v1", (("acme", f"u{i}", vector_bytes(users[i])) for i in range(len(users))),
+                                 chunk=2)
+    assert written == len(users)
+    assert len(stored_user_vectors(client, keys, "v1", "acme")) == len(users)
     for i in (0, 26, 52):
-        raw = client.hget(name, f"u{i}")
+        raw = read_user_vector(client, keys, "acme", "v1", f"u{i}")
         assert isinstance(raw, bytes)
         np.testing.assert_array_equal(user_vector(raw), users[i])
+    assert read_user_vector(client, keys, "zeta", "v1", "u0") is None  # another tenant's user u0
+    assert not list(client.scan_iter(match=f"{redis_prefix}:*:building:*"))

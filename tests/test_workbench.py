@@ -726,9 +726,11 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     assert result.exit_code == 0 and "80 user vectors" in result.stdout
     mv = ModelRegistry(home / "models").get(version)
     row = mv.ids()["users"].index("u3")
-    stored = np.frombuffer(client.hget(keys.user_vectors("acme", version), "u3"), dtype=np.float32)
+    stored = np.frombuffer(client.hget(*keys.user_vector("acme", version, "u3")), dtype=np.float32)
     np.testing.assert_array_equal(stored, mv.arrays()["user_vectors"][row].astype(np.float32))
-    assert client.hlen(keys.user_vectors("acme", version)) == 80
+    from storage.snapshot import stored_user_vectors
+
+    assert len(stored_user_vectors(client, keys, version, "acme")) == 80
 
     emails = _write_csv(tmp_path / "emails.csv", ["user_id", "item_id"],
                         [["someone@example.org", "i1"], ["someone@example.org", "i2"], ["u9", "i1"]])
