@@ -42,8 +42,9 @@ CLASSES = (RiskLevel.NONE.value, RiskLevel.CONCERN.value, RiskLevel.CRISIS.value
 
 @dataclass(frozen=True)
 class Thresholds:
-    """On the classifier's crisis probability: ``crisis`` alone flags; ``weak`` confirms a
-    weak lexicon match; ``concern`` (on concern + crisis probability) marks distress."""
+    """``crisis`` (on the classifier's crisis probability) flags on its own; ``weak`` (on
+    concern + crisis probability: the text read as serious, not as a joke) confirms a weak
+    lexicon match; ``concern`` (on concern + crisis probability) marks distress."""
 
     crisis: float = 0.85
     weak: float = 0.65
@@ -114,11 +115,15 @@ def decide(reading: LexiconReading, probs: np.ndarray | None, thresholds: Thresh
         return RiskLevel.CONCERN if reading.concern else RiskLevel.NONE
     p_crisis = float(probs[2])
     bar = max(thresholds.crisis, SUPPRESSED_BAR) if reading.suppressed else thresholds.crisis
-    if reading.weak and p_crisis >= thresholds.weak:
+    # A weak match already says the risk words; what the classifier is asked is whether the
+    # text around them is serious (crisis or distress) or everyday hyperbole, so it answers
+    # with the probability of anything but ``none``.
+    serious = 1.0 - float(probs[0])
+    if reading.weak and serious >= thresholds.weak:
         return RiskLevel.CRISIS
     if p_crisis >= bar and reading.first_person_share >= FIRST_PERSON_SHARE:
         return RiskLevel.CRISIS
-    if reading.weak or reading.concern or p_crisis + float(probs[1]) >= thresholds.concern:
+    if reading.weak or reading.concern or serious >= thresholds.concern:
         return RiskLevel.CONCERN
     return RiskLevel.NONE
 

@@ -214,7 +214,9 @@ def choose_thresholds_cmd(ctx: click.Context, file: Path, group_field: str, max_
                f"false-positive rate {figures.false_positive_rate:.3f} on {len(rows)} texts")
     if write:
         classifier.thresholds = thresholds
+        natural = (f", {max_natural_fpr} without {', '.join(exclude_group)}"
+                   if max_natural_fpr is not None and exclude_group else "")
         classifier.card = {**classifier.card, "thresholds_chosen_on": f"{len(rows)} labelled texts "
-                           f"(max false-positive rate {max_fpr})"}
+                           f"(max false-positive rate {max_fpr}{natural})"}
         classifier.save(Path(str(importlib_resources.files("recommender") / "data")))
         click.echo("written with the shipped weights")

@@ -118,3 +118,20 @@ def test_reasons_never_name_a_heavy_topic_the_person_did_not_choose(app_client) 
     for item in body["items"]:
         reason = (item["reason"] or "").lower()
         assert not any(word in reason for word in heavy), reason
+
+
+def test_a_weak_match_is_confirmed_by_how_serious_the_text_reads_not_by_crisis_alone() -> None:
+    # "I want to die" said in earnest often reads as distress (concern) to the classifier
+    # rather than as a plan; said as a joke it reads as none. The weak bar is on concern + crisis.
+    import numpy as np
+
+    from recommender.crisis import Thresholds, decide
+    from recommender.crisis_lexicon import LexiconReading
+
+    weak = LexiconReading(weak=True)
+    thresholds = Thresholds(crisis=0.9, weak=0.5, concern=0.6)
+    earnest = np.array([0.2, 0.7, 0.1])  # mostly distress, little crisis on its own
+    jest = np.array([0.8, 0.1, 0.1])  # the same crisis probability, read as everyday talk
+    assert decide(weak, earnest, thresholds) is RiskLevel.CRISIS
+    assert decide(weak, jest, thresholds) is RiskLevel.CONCERN
+    assert decide(LexiconReading(), earnest, thresholds) is RiskLevel.CONCERN  # no risk words: not crisis

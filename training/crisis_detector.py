@@ -158,8 +158,8 @@ def choose_thresholds(
     best: tuple[float, Thresholds, Figures] | None = None
     natural = [i for i, r in enumerate(rows) if r.group not in exclude_groups]
     for crisis_t in np.arange(0.50, 0.995, 0.01):
-        for weak_t in np.arange(0.05, min(crisis_t, 0.9) + 1e-9, 0.05):
-            t = Thresholds(crisis=round(float(crisis_t), 2), weak=round(float(weak_t), 2))
+        for weak_t in np.arange(0.05, 0.96, 0.025):  # on concern + crisis probability, so not capped by crisis_t
+            t = Thresholds(crisis=round(float(crisis_t), 2), weak=round(float(weak_t), 3))
             levels = scored.levels(t)
             figures = measure(rows, levels)
             if figures.false_positive_rate > max_fpr:
