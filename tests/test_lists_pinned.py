@@ -145,3 +145,20 @@ def test_the_pins_can_fail(pinned_client: Any) -> None:
     assert all(a["items"] for a in pinned.values())
     assert pinned["known user"]["items"] != pinned["another known user"]["items"]
     assert pinned["crisis text, UK"]["risk"] == "crisis" and pinned["sleep question is not crisis"]["risk"] == "none"
+
+
+def test_a_cold_person_sees_the_topics_they_chose_under_a_model_without_user_features(pinned_client: Any) -> None:
+    """ALS has no user features, so a new person's chosen topics reached no score: they got
+    the popular list (with "Popular with people exploring stress" after picking sleep)."""
+    client, _users = pinned_client
+    for chosen in (["sleep"], ["loneliness", "sleep"], ["cyberbullying"]):
+        body = client.post("/v1/recommendations", json={"features": [f"topic:{t}" for t in chosen], "k": 6}).json
+        assert body["source"] == "features"
+        matching = [i for i in body["items"] if set(i["topics"]) & set(chosen)]
+        # the policy's topic cap and variety still apply: matching items lead, not fill, the list
+        assert body["items"][0] in matching and len(matching) >= 2, (chosen, body["items"])
+        assert all(i["reason"].startswith("Matches your interest in") for i in matching)
+    popular = client.post("/v1/recommendations", json={"k": 6}).json
+    assert popular["source"] == "popular"
+    unknown = client.post("/v1/recommendations", json={"features": ["topic:not-a-topic"], "k": 6}).json
+    assert [i["resource_id"] for i in unknown["items"]] == [i["resource_id"] for i in popular["items"]]

@@ -124,3 +124,19 @@ def test_normalise_undoes_leetspeak_and_spacing() -> None:
 ])
 def test_embedding_check_catches_phrasings_the_lexicon_misses(encoder, text: str, expected: bool) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert detect_crisis(text, encoder) is expected
+
+
+def test_chosen_topics_order_items_by_matches_then_popularity() -> None:
+    import numpy as np
+
+    from recommender.scoring import chosen_topic_scores
+
+    topics = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [0, 0, 0]], dtype=bool)
+    popularity = np.array([0.1, 5.0, 0.0, 9.0, 3.0])
+    scores = chosen_topic_scores(topics, [0, 1], popularity)
+    assert scores is not None
+    # two matches first, then one match by popularity, then the rest by popularity
+    assert list(np.argsort(-scores, kind="stable")) == [2, 1, 0, 3, 4]
+    assert chosen_topic_scores(topics, [], popularity) is None
+    flat = chosen_topic_scores(topics, [2], np.zeros(5))
+    assert flat is not None and int(np.argmax(flat)) == 3
