@@ -93,12 +93,15 @@ def _wire_recovery(st: ServingState, settings: Settings) -> None:
 def _warm_up(settings: Settings) -> None:
     """Load the sentence encoder and the crisis detector before the worker takes traffic
     (gunicorn calls the factory before a worker accepts): no request pays a model load,
-    and /readyz is not answered until this is done."""
+    and /readyz is not answered until this is done. The key layout's table of per-slot
+    user-bucket tags is built here too (about 0.1 s, once per process)."""
     from core.encoder import get_encoder
     from recommender.crisis import detector_for
+    from storage.keyspace import slot_tags
 
     encoder = get_encoder(settings.embedding_model)
     detector_for(encoder).assess("warming up", encoder.encode(["warming up"])[0])
+    slot_tags()
 
 
 class IsoJSONProvider(DefaultJSONProvider):
