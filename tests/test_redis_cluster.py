@@ -410,3 +410,18 @@ def test_restore_rebuilds_an_emptied_cluster_from_sql(on_cluster) -> None:  # ty
     assert client.hget(*keys.user_vector(TENANT, active, user)) is not None
     body = _app_client(services, result.api_key).get(f"/v1/users/{user}/recommendations?k=5").json
     assert body["model_version"] == active and body["source"] == "personalised"
+
+
+def test_nothing_solace_runs_scans_redis() -> None:
+    """On a cluster a SCAN (or KEYS) sees one node: no application code may depend on one."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    scanning = re.compile(r"\.(scan_iter|scan|keys)\(\s*(match=|[\"'f])|\"(SCAN|KEYS)\"")
+    found = []
+    for package in ("core", "storage", "content_catalog", "recommender", "analytics", "training", "serving", "solace"):
+        for path in (root / package).rglob("*.py"):
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if scanning.search(line):
+                    found.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert not found, found

@@ -721,6 +721,7 @@ def test_the_best_configuration_trains_as_a_version_and_publishes_to_redis_for_o
     assert "--tenant" in result.stderr and "not approved catalog resources" in result.stderr
     assert client.get(keys.active_model).decode() == version
     assert not list(client.scan_iter(match=f"{redis_prefix}:t:*", count=1000))
+    assert not list(client.scan_iter(match=f"{redis_prefix}:uv:*", count=1000))  # no user vectors at all
 
     result = run(["publish", version, "--tenant", "acme"])
     assert result.exit_code == 0 and "80 user vectors" in result.stdout
