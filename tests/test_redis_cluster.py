@@ -102,6 +102,16 @@ def test_cluster_urls_are_read_and_bad_ones_named() -> None:
             parse_cluster_url(bad)
 
 
+def test_the_rate_limiter_is_given_the_cluster() -> None:
+    from core.config import Settings
+    from serving.app import _limiter_storage
+
+    plain = Settings(redis_url="redis+cluster://app:pw@10.0.0.1:7000,10.0.0.2:7001")
+    assert _limiter_storage(plain, None) == ("redis+cluster://app:pw@10.0.0.1:7000,10.0.0.2:7001", {})
+    tls = Settings(redis_url="rediss+cluster://10.0.0.1:7000")
+    assert _limiter_storage(tls, None) == ("redis+cluster://10.0.0.1:7000", {"ssl": 1})
+
+
 # --- a real cluster ---
 
 def _free_port() -> int:
