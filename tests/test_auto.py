@@ -148,6 +148,42 @@ def test_the_budget_stops_launches_with_an_injected_clock() -> None:
     assert launches == [0.0, 30.0] and small.skipped == ["als"]
 
 
+def test_the_tuning_time_is_shared_by_rank_so_a_slow_weak_family_gets_little() -> None:
+    """A weak family whose candidates are slow (LightFM on a large catalogue) gets about
+    its share of the tuning time (0.15 for a third family), not a trial per few rounds."""
+    from training.auto.search import time_shares
+
+    assert time_shares(1) == [1.0] and time_shares(2) == [0.7, 0.3]
+    assert time_shares(5) == pytest.approx([0.6, 0.25, 0.05, 0.05, 0.05]) and sum(time_shares(5)) == pytest.approx(1.0)
+    matrix = _groups(seed=7)
+    train, _ = random_split(matrix, 0.2, 3)
+    wb = _wb(matrix)
+    now = [0.0]
+    # family: (validation score, seconds per candidate)
+    planted = {"als": (0.5, 10.0), "ease": (0.3, 10.0), "bpr": (0.1, 60.0), "popularity": (0.05, 1.0)}
+    studied: dict[str, float] = {"als": 0.0, "ease": 0.0, "bpr": 0.0}
+
+    def runner(choice: AutoChoice, folds: list[Fold]) -> tuple[float | None, list[Recommender]]:
+        cfg = choice.parts[0]
+        models = [choice.build(0, 1).fit(config_data(wb, cfg, f.train, 0)) for f in folds]
+        score, seconds = planted[cfg.algorithm]
+        now[0] += seconds
+        return score, models
+
+    result = auto_search(wb, train, budget_seconds=1000, seed=0, include=("popularity", "ease", "als", "bpr"),
+                         clock=lambda: now[0], runner=runner, max_trials_per_family=200)
+    for t in result.trials:
+        if t.family in studied and not t.name.endswith("#0"):
+            studied[t.family] += t.seconds
+    total = sum(studied.values())
+    assert total > 700  # the tuning ran to near its end (900 s less the first candidates)
+    # each family within one of its candidates of its share: the slow weak one gets ~0.15
+    assert abs(studied["bpr"] - 0.15 * total) <= 60.0
+    assert abs(studied["als"] - 0.6 * total) <= 10.0 + 60.0
+    assert studied["als"] > studied["ease"] > studied["bpr"]
+    assert result.best.score is not None and result.best.score >= 0.5
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     import csv
 

@@ -142,14 +142,18 @@ def auto_search(
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed + n))
         studies[fam.name] = (fam, study, [0])
     stopped = "every family's trials were run"
-    round_ = 0
+    # the tuning time is shared by rank, not the trials: a weak family whose candidates are
+    # slow (LightFM on a large catalogue) would otherwise take as much time as the leader
+    spent: dict[str, float] = dict.fromkeys(studies, 0.0)
     idle_rounds = 0
     while studies and elapsed() < tuning_until:
         ranked = sorted(studies, key=lambda f: -best_of[f][0] if f in best_of else math.inf)
-        # the top family gets a trial every round, the second every other round, the rest every fourth
-        chosen = [f for i, f in enumerate(ranked) if i == 0 or (i == 1 and round_ % 2 == 0) or round_ % 4 == 0]
+        share = dict(zip(ranked, time_shares(len(ranked))))
+        total = sum(spent.values())
+        # the family furthest below its share of the time tuned so far goes first (ties: by rank)
+        order = sorted(ranked, key=lambda f: (spent[f] - share[f] * total, ranked.index(f)))
         launched = False
-        for fam_name in chosen:
+        for fam_name in order:
             fam, study, count = studies[fam_name]
             if count[0] >= max_trials_per_family:
                 del studies[fam_name]
@@ -162,13 +166,15 @@ def auto_search(
                 # too costly for what is left: not run, and the study learns nothing from it
                 study.tell(asked, state=optuna.trial.TrialState.FAIL)
                 continue
+            began = clock()
             score = launch(fam, cfg, f"{fam_name}#{count[0]}")
+            spent[fam_name] += clock() - began
             study.tell(asked, score if score is not None else float("-inf"))
             launched = True
+            break
         idle_rounds = 0 if launched else idle_rounds + 1
         if idle_rounds >= 4:  # every family has drawn only candidates too costly for what is left
             break
-        round_ += 1
     if elapsed() >= tuning_until or idle_rounds >= 4:
         stopped = "budget spent"
     # 3. blends of the best model of each family (no new fit)
@@ -207,6 +213,23 @@ def auto_search(
            f"{len(fold_list)} per-user random 20% holdout(s) of the training part (seeds {seed + 1}..{seed + len(fold_list)})")
     return SearchResult(key, budget_seconds, elapsed(), len(fold_list),
                         f"{how}, at most {MAX_VALIDATION_USERS} users scored", trials, best, stopped, skipped)
+
+
+# the tuning time of the best family, the second, and what the others share evenly
+TIME_SHARES = (0.6, 0.25, 0.15)
+
+
+def time_shares(n: int) -> list[float]:
+    """The share of the tuning time of each of ``n`` families, best first (sums to 1):
+    0.6 / 0.25 and 0.15 split among the rest; two families 0.7 / 0.3, one family all."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [1.0]
+    if n == 2:
+        return [0.7, 0.3]
+    rest = TIME_SHARES[2] / (n - 2)
+    return [TIME_SHARES[0], TIME_SHARES[1], *([rest] * (n - 2))]
 
 
 def work(cfg: ModelConfig, epochs: int | None = None) -> float:
