@@ -185,26 +185,31 @@ class CatalogStore(CatalogReader):
         return stored
 
     def import_resources(
-        self, resources: Iterable[Resource], actor: Actor, approve: bool = False,
+        self, resources: Iterable[Resource], actor: Actor, approve: bool = False, *, trusted: bool = False,
     ) -> dict[str, int]:
         """Insert or update by id, all or nothing, under the same rule as every edit.
 
         A file's ``status``, ``reviewed_by`` and ``reviewed_at`` are never trusted: new
         records land as drafts, changed ones follow the review rule, unchanged ones are left
-        untouched. Only a caller with the reviewer right who asks (``approve``) gets the new
-        and changed records approved, recorded as that caller, and with them the records
-        whose draft or text in review the file repeats (counted as ``approved``). Every
-        refused record is listed in :class:`ImportRejected`.
+        untouched. A caller with the reviewer right who asks (``approve``) approves, as
+        themselves, the records whose draft or text in review someone else wrote and the
+        file repeats (``approved``); what this import itself writes they may not approve
+        (four eyes), so their new and changed records go to review instead
+        (``sent_to_review``), for a second reviewer (``approve_pending``). ``trusted``
+        approves the import's own records too: only for the packaged seed catalog, never
+        reachable from the command line or the API. Every refused record is listed in
+        :class:`ImportRejected`.
         """
         if approve and not actor.reviewer:
             raise Forbidden("approving an import needs the reviewer right")
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "approved": 0}
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "approved": 0, "sent_to_review": 0}
         problems: list[tuple[int, str, str]] = []
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             for index, resource in enumerate(resources):
                 try:
-                    counts[self._import_one(conn, resource, actor, approve, now)] += 1
+                    for outcome in self._import_one(conn, resource, actor, approve, trusted, now):
+                        counts[outcome] += 1
                 except CatalogError as exc:
                     problems.append((index, "id", str(exc)))
             if problems:
@@ -212,29 +217,52 @@ class CatalogStore(CatalogReader):
         return counts
 
     def _import_one(
-        self, conn: Any, resource: Resource, actor: Actor, approve: bool, now: datetime,
-    ) -> str:
-        new = record_with_status(_dump(resource), ReviewStatus.DRAFT)
+        self, conn: Any, resource: Resource, actor: Actor, approve: bool, trusted: bool, now: datetime,
+    ) -> tuple[str, ...]:
+        own_status = ReviewStatus.IN_REVIEW if approve and not trusted else ReviewStatus.DRAFT
+        new = record_with_status(_dump(resource), own_status)
         row = self._row(conn, resource.id)
         if row is None:
-            approved = approved_record(new, actor, now) if approve else None
+            approved = approved_record(new, actor, now) if approve and trusted else None
             self._insert(conn, approved or new, actor, now, approved, "create")
-            return "created"
+            return ("created",) if approved or not approve else ("created", "sent_to_review")
         if not actor.sees(row.owner_tenant):
             raise WorkflowError(f"a resource with id {resource.id!r} already exists")
         if same_content(row.data, new):
             pending = row.status in (ReviewStatus.DRAFT, ReviewStatus.IN_REVIEW)
             if not (approve and pending):
-                return "unchanged"
+                return ("unchanged",)
             authorise(actor, row.id, row.owner_tenant, "approve", _is_crisis(row))
-            check_four_eyes(actor, row.id, last_content_author(self._history(conn, row.id)))
+            if not trusted:
+                check_four_eyes(actor, row.id, last_content_author(self._history(conn, row.id)))
             data = approved_record(row.data, actor, now)
             self._write(conn, row, data, actor, "approve", now, data)
-            return "approved"
+            return ("approved",)
         authorise(actor, row.id, row.owner_tenant, "edit", _is_crisis(row))
-        data, still_approved = changed_records(row.id, row.status, row.data, new, actor, now, approve)
+        data, still_approved = changed_records(row.id, row.status, row.data, new, actor, now, approve and trusted)
+        if approve and not trusted and data.get("status") == ReviewStatus.DRAFT:
+            data = record_with_status(data, ReviewStatus.IN_REVIEW)  # asked to approve: it waits for a second reviewer
         self._write(conn, row, data, actor, "update", now, still_approved)
-        return "updated"
+        sent = approve and not trusted and data.get("status") == ReviewStatus.IN_REVIEW
+        return ("updated", "sent_to_review") if sent else ("updated",)
+
+    def approve_pending(self, actor: Actor, comment: str | None = None) -> tuple[list[str], dict[str, str]]:
+        """Approve, as ``actor``, every resource in review they may approve: the second pair
+        of eyes on an import. Returns the approved ids and, for each one left in review,
+        why (their own change, a crisis line without the right...): each approval is its
+        own transaction under the same rule as a single review."""
+        if not actor.reviewer:
+            raise Forbidden("approving needs the reviewer right")
+        done: list[str] = []
+        left: dict[str, str] = {}
+        for entry in self.review_queue(viewer=actor):
+            rid = entry.stored.resource.id
+            try:
+                self.review(rid, "approve", actor, expected_version=entry.stored.version, comment=comment)
+                done.append(rid)
+            except CatalogError as exc:
+                left[rid] = str(exc)
+        return done, left
 
     def edit(
         self, resource_id: str, changes: dict[str, Any], actor: Actor,

@@ -24,10 +24,10 @@ def _res(rid: str, **kw) -> Resource:  # type: ignore[no-untyped-def]  # pytest 
 
 def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     store = CatalogStore(sql_engine)
-    counts = store.import_resources([_res("art-a"), _res("art-b")], REVIEWER, approve=True)
-    assert counts == {"created": 2, "updated": 0, "unchanged": 0, "approved": 0}
+    counts = store.import_resources([_res("art-a"), _res("art-b")], REVIEWER, approve=True, trusted=True)
+    assert counts == {"created": 2, "updated": 0, "unchanged": 0, "approved": 0, "sent_to_review": 0}
     again = store.import_resources([_res("art-a"), _res("art-b")], EDITOR)
-    assert again == {"created": 0, "updated": 0, "unchanged": 2, "approved": 0}
+    assert again == {"created": 0, "updated": 0, "unchanged": 2, "approved": 0, "sent_to_review": 0}
     assert store.import_resources([_res("art-a", title="A new title")], EDITOR)["updated"] == 1
     history = store.history("art-a")
     assert [h["action"] for h in history] == ["create", "update"]
@@ -38,7 +38,7 @@ def test_upsert_is_idempotent_and_audited(sql_engine) -> None:  # type: ignore[n
 
 def test_only_approved_non_retired_is_servable_and_review_keeps_last_approved(sql_engine) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     store = CatalogStore(sql_engine)
-    store.import_resources([_res("art-ok"), _res("art-old")], REVIEWER, approve=True)
+    store.import_resources([_res("art-ok"), _res("art-old")], REVIEWER, approve=True, trusted=True)
     store.import_resources([_res("art-draft", status="draft", reviewed_by=None)], EDITOR)
     store.review("art-old", "retire", EDITOR)
     assert [r.id for r in store.servable()] == ["art-ok"]

@@ -69,7 +69,7 @@ def _seed(store: CatalogStore, extra: list[dict] | None = None) -> None:
     """Two bundled crisis lines and an approved exercise in the global catalog."""
     chosen = [r for r in load_seed_catalog() if r.id in SEEDED]
     chosen += [Resource.model_validate(e) for e in (extra or [EXERCISE])]
-    store.import_resources(chosen, TRUSTED, approve=True)
+    store.import_resources(chosen, TRUSTED, approve=True, trusted=True)
 
 
 def _served(client: redis.Redis, keys: Keyspace) -> dict[str, dict]:
@@ -170,6 +170,48 @@ def test_import_never_trusts_status_or_reviewer_and_steps_changes_go_to_review(c
         assert stored.resource.status == "approved" and stored.resource.reviewed_by == "dr-rev"
     assert store.get(EXERCISE["id"]).approved.steps == changed["steps"]
     assert {"art-mallory", EXERCISE["id"]} <= set(_served(client, keys))
+
+
+def test_a_reviewer_never_approves_their_own_import(cli_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    """Four eyes hold for imports too: `import --approve` by a reviewer sends their own new
+    and changed records to review (the approved text keeps serving), their own
+    approve-pending leaves them there, and a second reviewer's approves them."""
+    from solace.cli import cli
+
+    env, store, client, keys = cli_env
+    _seed(store)
+    runner = CliRunner()
+    own = {**ARTICLE, "id": "art-own-import"}
+    changed = {**EXERCISE, "steps": ["Breathe in for a count of four.", "Breathe out for a count of six."]}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps([own, changed]))
+    r = runner.invoke(cli, ["catalog", "import", str(path), "--approve", "--actor", "dr-rev", "--reviewer"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "0 approved" in r.output and "2 sent to review" in r.output
+    new = store.get("art-own-import")
+    assert new.resource.status == "in_review" and new.approved is None and new.resource.reviewed_by is None
+    ex = store.get(EXERCISE["id"])
+    assert ex.resource.status == "in_review" and ex.approved.steps == EXERCISE["steps"]
+    served = _served(client, keys)
+    assert "art-own-import" not in served
+    assert [r.steps for r in store.servable() if r.id == EXERCISE["id"]] == [EXERCISE["steps"]]
+
+    r = runner.invoke(cli, ["catalog", "approve-pending", "--actor", "dr-rev", "--reviewer"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "0 approved, 2 left in review" in r.output and "art-own-import" in r.output
+    r = runner.invoke(cli, ["catalog", "approve-pending", "--actor", "mallory", "--reviewer"], env=env)
+    assert r.exit_code != 0 and r.output.strip().splitlines()[-1].startswith("Error:")
+    assert store.get("art-own-import").resource.status == "in_review"
+
+    r = runner.invoke(cli, ["catalog", "approve-pending", "--actor", "rev", "--reviewer", "--comment", "read both"],
+                      env=env)
+    assert r.exit_code == 0, r.output
+    assert "2 approved, 0 left in review" in r.output
+    for rid in ("art-own-import", EXERCISE["id"]):
+        stored = store.get(rid)
+        assert stored.resource.status == "approved" and stored.resource.reviewed_by == "rev"
+    assert store.get(EXERCISE["id"]).approved.steps == changed["steps"]
+    assert "art-own-import" in _served(client, keys)
 
 
 def test_import_respects_ownership_and_crisis_rule_all_or_nothing(db_url: str) -> None:

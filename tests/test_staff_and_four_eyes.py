@@ -109,7 +109,7 @@ def test_confirming_a_crisis_line_needs_a_reviewer_and_changes_only_its_date(sql
 
     store = CatalogStore(sql_engine)
     line = next(r for r in load_seed_catalog() if r.is_crisis_resource)
-    store.import_resources([line], Actor.operator("seed", reviewer=True), approve=True)
+    store.import_resources([line], Actor.operator("seed", reviewer=True), approve=True, trusted=True)
     with pytest.raises(Forbidden):
         store.mark_checked(line.id, Actor.operator("ana"), date(2026, 12, 1))
     store.create(Resource.model_validate(DRAFT), Actor.operator("ana"))

@@ -77,7 +77,9 @@ def catalog() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="Default: from the file name.")
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @click.option("--approve", is_flag=True,
-              help="Approve the new and changed records as --actor (needs --reviewer and --actor).")
+              help="As a reviewer (--actor NAME --reviewer): approve what others wrote and the file repeats; "
+                   "this import's own new and changed records go to review for a second reviewer "
+                   "(solace catalog approve-pending).")
 @ACTOR_OPTION
 @REVIEWER_OPTION
 @TENANT_OPTION
@@ -87,8 +89,9 @@ def import_cmd(ctx: click.Context, file: Path, fmt: str | None, dry_run: bool, a
     """Import FILE (all or nothing; upsert by id; unchanged records untouched).
 
     The file's status, reviewed_by and reviewed_at are ignored: new and changed records
-    land as drafts, or back in review when approved before, unless a reviewer asks to
-    approve them with --approve --actor NAME --reviewer.
+    land as drafts, or back in review when approved before. Nobody approves their own
+    changes, an import's included: with --approve they go to review, and a second
+    reviewer approves them (`solace catalog approve-pending --actor OTHER --reviewer`).
     """
     from content_catalog.store import ImportRejected
 
@@ -119,6 +122,9 @@ def import_cmd(ctx: click.Context, file: Path, fmt: str | None, dry_run: bool, a
     approved = f", {counts['approved']} approved" if approve else ""
     click.echo(f"{file}: {counts['created']} created, {counts['updated']} updated, "
                f"{counts['unchanged']} unchanged{approved}")
+    if counts["sent_to_review"]:
+        click.echo(f"{counts['sent_to_review']} sent to review: nobody approves their own changes; a second "
+                   "reviewer approves them with `solace catalog approve-pending --actor NAME --reviewer`")
 
 
 @catalog.command(name="export")
@@ -304,6 +310,32 @@ def review_cmd(ctx: click.Context, resource_id: str, action: str, actor: str, co
         raise _fail_on_workflow(exc) from None
     _after_change(ctx)
     click.echo(f"{resource_id}: {stored.resource.status}")
+
+
+@catalog.command(name="approve-pending")
+@click.option("--actor", required=True, help="Your staff account, with the reviewer right (recorded as the reviewer).")
+@click.option("--comment", default=None, help="Recorded with each approval in the audit trail.")
+@REVIEWER_OPTION
+@TENANT_OPTION
+@click.pass_context
+def approve_pending_cmd(ctx: click.Context, actor: str, comment: str | None, reviewer: bool,
+                        tenant: str | None) -> None:
+    """Approve everything in review that you may approve: the second pair of eyes on an
+    import. What you last changed yourself stays in review, listed with the reason."""
+    from content_catalog.store import CatalogError
+
+    if not reviewer:
+        raise click.BadParameter("approving needs the reviewer right: add --reviewer", param_hint="--reviewer")
+    who = _actor(ctx, actor, reviewer, tenant)
+    try:
+        done, left = _services(ctx).catalog.approve_pending(who, comment=comment)
+    except CatalogError as exc:
+        raise _fail_on_workflow(exc) from None
+    if done:
+        _after_change(ctx)
+    click.echo(f"{len(done)} approved, {len(left)} left in review")
+    for rid, why in sorted(left.items()):
+        click.echo(f"  {rid}: {why}")
 
 
 @catalog.command(name="retire")
