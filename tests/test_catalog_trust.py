@@ -118,6 +118,14 @@ def editor_api(tmp_path: Path, db_url: str, redis_url: str, redis_prefix: str): 
     return client, services, keys
 
 
+def _assert_approved(store: CatalogStore, ids: tuple[str, ...], reviewer: str, exercise_steps: list[str]) -> None:
+    """Each of ``ids`` approved by ``reviewer``, and the exercise's new steps the approved text."""
+    for rid in ids:
+        stored = store.get(rid)
+        assert stored.resource.status == "approved" and stored.resource.reviewed_by == reviewer
+    assert store.get(EXERCISE["id"]).approved.steps == exercise_steps
+
+
 def _assert_error(response, status: int) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     assert response.status_code == status, response.json
     assert set(response.json) == {"error"} and {"code", "message"} <= set(response.json["error"])
@@ -165,10 +173,7 @@ def test_import_never_trusts_status_or_reviewer_and_steps_changes_go_to_review(c
     r = runner.invoke(cli, ["catalog", "import", str(path), "--approve", "--actor", "dr-rev", "--reviewer"], env=env)
     assert r.exit_code == 0, r.output
     assert "2 approved" in r.output
-    for rid in ("art-mallory", EXERCISE["id"]):
-        stored = store.get(rid)
-        assert stored.resource.status == "approved" and stored.resource.reviewed_by == "dr-rev"
-    assert store.get(EXERCISE["id"]).approved.steps == changed["steps"]
+    _assert_approved(store, ("art-mallory", EXERCISE["id"]), "dr-rev", changed["steps"])
     assert {"art-mallory", EXERCISE["id"]} <= set(_served(client, keys))
 
 
@@ -207,10 +212,7 @@ def test_a_reviewer_never_approves_their_own_import(cli_env, tmp_path: Path) -> 
                       env=env)
     assert r.exit_code == 0, r.output
     assert "2 approved, 0 left in review" in r.output
-    for rid in ("art-own-import", EXERCISE["id"]):
-        stored = store.get(rid)
-        assert stored.resource.status == "approved" and stored.resource.reviewed_by == "rev"
-    assert store.get(EXERCISE["id"]).approved.steps == changed["steps"]
+    _assert_approved(store, ("art-own-import", EXERCISE["id"]), "rev", changed["steps"])
     assert "art-own-import" in _served(client, keys)
 
 
