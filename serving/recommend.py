@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from recommender.features import profile_feature_tokens, vector_from_features
 from recommender.policy import PolicyRequest, apply_policy
 from recommender.scoring import chosen_topic_scores
 from serving.errors import ApiError
+from serving.rate_limit import refuse_if_over
 from serving.fallback import UserState
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
@@ -48,6 +50,7 @@ class RecRequest:
     risk: bool = False
     explain: bool = True
     fields: tuple[str, ...] = ()  # content to return with each item (see serving.schemas.CONTENT_FIELDS)
+    rate_key: str | None = None  # whom the request counts against (serving.rate_limit); None: not limited
 
 
 class StateLost(Exception):
@@ -96,7 +99,15 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
         if guess_version and _cacheable(req):
             sig = _signature(req, guess_version, cache.catalog_version, guess)
             pipe.hget(keys.user_cached_lists(req.tenant, user), sig)
+    windows = st.rate_windows if req.rate_key is not None else ()
+    now = time.time()
+    for w in windows:  # counted in this round trip, not one of the limiter's own
+        counter = keys.rate_window(req.rate_key or "", w.seconds, w.start(now))
+        pipe.incr(counter)
+        pipe.expire(counter, w.seconds + 1)
     results = pipe.execute()
+    if windows:
+        refuse_if_over(windows, [int(n) for n in results[-2 * len(windows)::2]], now)
     if not results[3]:
         st.redis_lost()
         raise StateLost()

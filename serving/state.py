@@ -20,6 +20,7 @@ from serving.experiments import ExperimentService, GuardrailWatch
 from serving.fallback import SqlFallback
 from serving.metrics import ServingMetrics
 from serving.model_cache import ServingCache
+from serving.rate_limit import Window
 from storage.api_keys import ApiKey, KeyStore
 from storage.events import EventStore
 from storage.keyspace import Keyspace
@@ -68,6 +69,8 @@ class ServingState:
     events: EventStore
     profiles: ProfileStore
     metrics: "ServingMetrics | None" = None
+    # the per-key limits the recommendation routes count in their own pipeline (empty: none)
+    rate_windows: tuple[Window, ...] = ()
     fallback: SqlFallback | None = None
     # starts a rebuild of Redis from SQL (set by the app factory; None in bare tests)
     guard: "RedisGuardLike | None" = None

@@ -50,6 +50,36 @@ def test_rate_limit_answers_429_json_with_retry_after(deployment) -> None:  # ty
         rl.delete(key)
 
 
+def test_recommendations_count_in_their_own_pipeline_per_key_and_other_routes_keep_theirs(deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    """The recommendation routes count in the state pipeline (no limiter round trip): per
+    API key, both routes together, with Retry-After; another key is not touched, and the
+    other routes keep flask-limiter's own count."""
+    from storage.api_keys import Role
+
+    services, result = deployment
+    settings = services.settings.model_copy(update={"rate_limit": "3/minute",
+                                                    "redis_prefix": services.settings.redis_prefix + "-rl2"})
+    client = create_app(settings).test_client()
+    _key, other_secret = services.api_keys.create("demo", Role.PLATFORM)
+    mine = {"Authorization": f"Bearer {result.api_key}"}
+    other = {"Authorization": f"Bearer {other_secret}"}
+    try:
+        codes = [client.get("/v1/users/x1/recommendations", headers=mine).status_code,
+                 client.post("/v1/recommendations", json={"k": 3}, headers=mine).status_code,
+                 client.get("/v1/users/x2/recommendations", headers=mine).status_code]
+        assert 429 not in codes
+        refused = client.post("/v1/recommendations", json={"k": 3}, headers=mine)
+        assert refused.status_code == 429 and refused.json["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert client.get("/v1/users/x1/recommendations", headers=other).status_code != 429
+        events = [client.post("/v1/events", json={"events": []}, headers=mine).status_code for _ in range(4)]
+        assert 429 not in events[:3] and events[3] == 429  # flask-limiter's own count for this route
+    finally:
+        rl = redis.Redis.from_url(settings.redis_url)
+        for key in rl.scan_iter(match=f"{settings.redis_prefix}*"):
+            rl.delete(key)
+
+
 def test_metrics_expose_routes_model_version_and_cache_hits(app_client, deployment) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     _services, result = deployment
     for _ in range(2):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StringConstraints
 
 from serving.auth import require

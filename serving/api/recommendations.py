@@ -8,6 +8,7 @@ from core.ids import opaque_user_id
 from serving.auth import require
 from serving.errors import ApiError
 from serving.openapi import doc, parse_json, parse_query
+from serving.rate_limit import rate_limit_key
 from serving.recommend import ALL_TYPES, RecRequest, recommend
 from serving.schemas import (
     RecommendationQuery,
@@ -46,7 +47,7 @@ def user_recommendations(user_id: str):  # type: ignore[no-untyped-def]  # no re
     req = RecRequest(
         tenant=g.tenant, user_id=checked_user_id(user_id), k=q.k,
         types=frozenset(q.types) if q.types else ALL_TYPES, locale=q.locale, explain=q.explain,
-        fields=tuple(q.fields or ()),
+        fields=tuple(q.fields or ()), rate_key=rate_limit_key(),
     )
     return _json(recommend(state(), req))
 
@@ -67,6 +68,6 @@ def contextual_recommendations():
         types=frozenset(body.types) if body.types else ALL_TYPES, locale=body.locale,
         features=list(body.features), age_band=body.age_band,
         context_text=body.context.text, risk=body.context.risk, explain=body.explain,
-        fields=tuple(body.fields),
+        fields=tuple(body.fields), rate_key=rate_limit_key(),
     )
     return _json(recommend(state(), req))
