@@ -102,7 +102,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     windows = st.rate_windows if req.rate_key is not None else ()
     now = time.time()
     for w in windows:  # counted in this round trip, not one of the limiter's own
-        counter = keys.rate_window(req.rate_key or "", w.seconds, w.start(now))
+        counter = keys.rate_window(req.rate_key or "", w.amount, w.seconds, w.start(now))
         pipe.incr(counter)
         pipe.expire(counter, w.seconds + 1)
     results = pipe.execute()

@@ -118,11 +118,12 @@ class Keyspace:
                 self.model_features(version), self.model_item_features(version),
                 self.model_centroids(version)]
 
-    def rate_window(self, who: str, seconds: int, start: int) -> str:
-        """Requests of one API key (hashed) in one fixed window of a limit (the
+    def rate_window(self, who: str, amount: int, seconds: int, start: int) -> str:
+        """Requests of one API key (hashed) in one fixed window of one limit (the
         recommendation routes count here, in their state pipeline; flask-limiter keeps its
-        own keys under ``<prefix>:rl`` for the other routes)."""
-        return f"{self.prefix}:rl:pipe:{who}:{seconds}:{start}"
+        own keys under ``<prefix>:rl`` for the other routes). The limit is part of the
+        name, as in flask-limiter's keys, so a changed limit counts afresh."""
+        return f"{self.prefix}:rl:pipe:{who}:{amount}/{seconds}:{start}"
 
     # --- whether this Redis holds Solace's state (absent: emptied or new, rebuild from SQL) ---
     @property
