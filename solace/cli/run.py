@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import json
 from pathlib import Path
 
@@ -40,10 +43,12 @@ def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users
                "solace staff add NAME --role admin)")
     if no_serve:
         return
-    from solace.serve import serve as run_server
-
     click.echo(f"Serving on http://{host}:{port} (Ctrl-C to stop)")
-    run_server(services.settings, host=host, port=port, workers=2, threads=4)
+    sys.stdout.flush()
+    # A fresh process, as `solace serve`: this one has loaded the encoder's thread pools and
+    # opened the embedded stores, which gunicorn's forked workers must not inherit (its
+    # server did not answer when started from here).
+    os.execv(sys.executable, [sys.executable, "-m", "solace.cli", "serve", "--host", host, "--port", str(port)])
 
 
 
