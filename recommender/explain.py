@@ -71,11 +71,16 @@ _PLAIN_BY_TYPE = {
 }
 
 
+def chosen_topics(features: Sequence[str]) -> list[str]:
+    """The topics a person chose at onboarding, from their ``topic:x`` features."""
+    return [f.split(":", 1)[1] for f in features if f.startswith("topic:")]
+
+
 def interest_topics_from(
     view: CatalogView, history_rows: Sequence[int], features: Sequence[str]
 ) -> list[str]:
     """Topics the user chose (``topic:x`` features) first, then their most engaged topics."""
-    chosen = [f.split(":", 1)[1] for f in features if f.startswith("topic:")]
+    chosen = chosen_topics(features)
     counts: dict[str, int] = {}
     for row in history_rows:
         for t in view.topics_of(row):

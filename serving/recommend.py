@@ -19,7 +19,7 @@ from core.experiments import tagged_recommendation_id
 from core.users import MINOR_AGE_BANDS, UserProfile
 from recommender.catalog_view import TOPIC_INDEX, CatalogView
 from recommender.crisis import RiskAssessment, RiskLevel, assess
-from recommender.explain import interest_topics_from, reason_for, support_reason
+from recommender.explain import chosen_topics, interest_topics_from, reason_for, support_reason
 from recommender.features import profile_feature_tokens, vector_from_features
 from recommender.policy import PolicyRequest, apply_policy
 from recommender.scoring import chosen_topic_scores
@@ -315,9 +315,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         if fvec is not None:
             scores, source = model.item_matrix @ fvec, "features"
         else:  # a model without user features: the topics the person chose still count
-            chosen = chosen_topic_scores(view.topics, [TOPIC_INDEX[f[6:]] for f in features
-                                                       if f.startswith("topic:") and f[6:] in TOPIC_INDEX],
-                                         model.popular_scores)
+            chosen = chosen_topic_scores(view.topics, [TOPIC_INDEX[t] for t in chosen_topics(features)
+                                                       if t in TOPIC_INDEX], model.popular_scores)
             if chosen is not None:
                 scores, source = chosen, "features"
     if context_vec is not None and model.embeddings is not None:
