@@ -19,17 +19,29 @@ METRIC_NAMES = ("precision", "recall", "ndcg", "map", "auc", "coverage", "divers
 
 
 def _auc(scores: np.ndarray, positives: np.ndarray, candidates: np.ndarray) -> float:
-    """Probability that a held-out positive outranks a candidate negative (ties count half)."""
+    """Probability that a held-out positive outranks a candidate negative (ties count half).
+
+    One sort of the candidates' scores and a binary search per positive: on a catalogue of
+    20k items this is several times cheaper than ranking every candidate (``rankdata``), and
+    on yelp-p5 the ranking made each configuration's test scoring take minutes. Same value:
+    a positive's count of negatives below it plus half the negatives tied with it.
+    """
     cand_scores = scores[candidates]
-    pos_mask = np.isin(candidates, positives)
-    n_pos = int(pos_mask.sum())
+    is_candidate = np.zeros(len(scores), dtype=bool)
+    is_candidate[candidates] = True
+    pos = np.unique(positives)
+    pos = pos[is_candidate[pos]]
+    n_pos = len(pos)
     n_neg = len(candidates) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    from scipy.stats import rankdata
-
-    ranks = rankdata(cand_scores)  # average ranks: ties count half
-    return float((ranks[pos_mask].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    ordered = np.sort(cand_scores)
+    pos_scores = scores[pos]
+    pos_ordered = np.sort(pos_scores)
+    below = np.searchsorted(ordered, pos_scores, "left") - np.searchsorted(pos_ordered, pos_scores, "left")
+    tied = (np.searchsorted(ordered, pos_scores, "right") - np.searchsorted(ordered, pos_scores, "left")
+            - (np.searchsorted(pos_ordered, pos_scores, "right") - np.searchsorted(pos_ordered, pos_scores, "left")))
+    return float((below.sum() + 0.5 * tied.sum()) / (n_pos * n_neg))
 
 
 def evaluate_model(
