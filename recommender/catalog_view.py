@@ -81,7 +81,9 @@ class CatalogView:
     _tenant_masks: dict[str | None, np.ndarray] = field(default_factory=dict, repr=False)
     _language_masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # Candidate masks by request shape, filled by recommender.policy (the view is immutable).
-    memo: dict[object, np.ndarray] = field(default_factory=dict, repr=False)
+    memo: dict[object, Any] = field(default_factory=dict, repr=False)
+    # What serving shows of each row that does not change per request, filled on first use.
+    served: dict[int, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(

@@ -55,18 +55,29 @@ class PolicyRequest:
     pause_flagged: bool = False
 
 
-def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
-    """Items that may appear in the personalised part of the list (a fresh array)."""
+def _static(view: CatalogView, req: PolicyRequest) -> tuple[np.ndarray, np.ndarray, int]:
+    """For the request's shape: the candidate mask before the user's own exclusions, the
+    array added to scores (the tie bonus where allowed, ``-inf`` elsewhere: masking is then
+    one addition per request) and the number allowed. Memoised per shape and catalog view."""
     blocked = frozenset(req.opt_outs | req.extra_excluded_topics)
-    key = (req.types, req.locale or req.default_locale, req.is_minor, blocked, req.tenant, req.pause_flagged)
-    static = view.memo.get(key)
-    if static is None:
+    key = ("shape", req.types, req.locale or req.default_locale, req.is_minor, blocked, req.tenant,
+           req.pause_flagged)
+    memo = view.memo.get(key)
+    if memo is None:
         static = _static_mask(view, req, blocked)
+        penalty = np.where(static, view.tie_bonus, np.float32(-np.inf)).astype(view.tie_bonus.dtype)
         static.setflags(write=False)
+        penalty.setflags(write=False)
         if len(view.memo) > 256:  # bounded: opt-out sets vary per user
             view.memo.clear()
-        view.memo[key] = static
-    mask = static.copy()
+        memo = (static, penalty, int(static.sum()))
+        view.memo[key] = memo
+    return memo  # the memo holds only these triples (Any)
+
+
+def candidate_mask(view: CatalogView, req: PolicyRequest) -> np.ndarray:
+    """Items that may appear in the personalised part of the list (a fresh array)."""
+    mask = _static(view, req)[0].copy()
     if req.exclude_rows:
         mask[list(req.exclude_rows)] = False
     return mask
@@ -109,7 +120,7 @@ def crisis_rows(
 
 def balanced_selection(
     view: CatalogView,
-    ranked_rows: Sequence[int],
+    ranked_rows: Sequence[int] | np.ndarray,
     k: int,
     req: PolicyRequest,
     embeddings: np.ndarray | None = None,
@@ -119,52 +130,56 @@ def balanced_selection(
     """Greedy pick from ``ranked_rows`` under the topic and heavy-content caps.
 
     With embeddings, maximal marginal relevance trades a little score for variety:
-    ``lambda * score - (1 - lambda) * max cosine to what is already picked``. The caps are
-    checked with plain Python integers: the pool is small and this runs per request.
+    ``lambda * score - (1 - lambda) * max cosine to what is already picked``. Each pick is
+    the best position not yet blocked: a position is blocked once picked or once one of
+    its topics (or, for heavy content, the heavy count) reaches its cap, for good, since
+    counts only grow. The blocking is done on the pool's arrays at the moment a cap is
+    reached, so a pick costs a few array operations whatever the pool size (this runs on
+    every request: per-position Python checks were a fifth of a request's CPU).
     """
     topic_cap = max(1, math.floor(req.max_topic_share * k))
     heavy_cap = max(0, math.floor(req.max_heavy_share * k))
-    rows = list(ranked_rows)
+    rows = np.asarray(ranked_rows, dtype=np.intp)
     m = len(rows)
-    topic_lists = [view.topic_ids[r] for r in rows]
-    heavy = [bool(view.heavy[r]) for r in rows]
-    eligible = [True] * m
-    counts = [0] * view.topics.shape[1]
+    if m == 0 or k <= 0:
+        return []
+    pool_topics = view.topics[rows]
+    heavy = view.heavy[rows]
+    counts = np.zeros(pool_topics.shape[1], dtype=np.int64)
+    blocked = heavy.copy() if heavy_cap == 0 else np.zeros(m, dtype=bool)
     heavy_count = 0
     picked: list[int] = []
     use_mmr = embeddings is not None and scores is not None and mmr_lambda < 1.0 and m > 1
     if use_mmr:
         cand = embeddings[rows]  # type: ignore[index]  # use_mmr implies embeddings is set
-        raw = np.asarray([scores[r] for r in rows], dtype=np.float64)  # type: ignore[index]  # use_mmr implies scores is set
+        raw = scores[rows].astype(np.float64)  # type: ignore[index]  # use_mmr implies scores is set
         spread = float(raw.max() - raw.min())
-        relevance = (raw - raw.min()) / spread if spread > 0 else np.zeros(m)
+        relevance = mmr_lambda * ((raw - raw.min()) / spread if spread > 0 else np.zeros(m))
         max_sim = np.zeros(m)
     while len(picked) < k:
-        order = (
-            np.argsort(-(mmr_lambda * relevance - (1 - mmr_lambda) * max_sim), kind="stable")
-            if use_mmr and picked else range(m)
-        )
-        chosen = -1
-        for pos in order:
-            if not eligible[pos]:
-                continue
-            # once over a cap, always over it (counts only grow): drop it for good
-            if (heavy[pos] and heavy_count >= heavy_cap) or any(
-                counts[t] >= topic_cap for t in topic_lists[pos]
-            ):
-                eligible[pos] = False
-                continue
-            chosen = int(pos)
-            break
-        if chosen < 0:
-            break
-        eligible[chosen] = False
-        picked.append(rows[chosen])
-        for t in topic_lists[chosen]:
+        if use_mmr and picked:
+            value = relevance - (1 - mmr_lambda) * max_sim
+            value[blocked] = -np.inf
+            pos = int(np.argmax(value))  # the first of equals, as a stable sort gives
+            if value[pos] == -np.inf:
+                break
+        else:
+            free = np.flatnonzero(~blocked)
+            if free.size == 0:
+                break
+            pos = int(free[0])
+        blocked[pos] = True
+        picked.append(int(rows[pos]))
+        for t in view.topic_ids[rows[pos]]:
             counts[t] += 1
-        heavy_count += heavy[chosen]
+            if counts[t] >= topic_cap:
+                blocked |= pool_topics[:, t]
+        if heavy[pos]:
+            heavy_count += 1
+            if heavy_count >= heavy_cap:
+                blocked |= heavy
         if use_mmr:
-            np.maximum(max_sim, cand @ cand[chosen], out=max_sim)
+            np.maximum(max_sim, cand @ cand[pos], out=max_sim)
     return picked
 
 
@@ -184,21 +199,23 @@ def apply_policy(
     """
     from recommender.scoring import top_k
 
-    mask = candidate_mask(view, req)
-    masked = scores + view.tie_bonus  # a new array: the caller's scores stay as they were
-    masked[~mask] = -np.inf
-    available = int(mask.sum())
+    static, penalty, available = _static(view, req)
+    masked = scores + penalty  # a new array: the caller's scores stay as they were
+    if req.exclude_rows:
+        excluded = np.fromiter(req.exclude_rows, dtype=np.intp, count=len(req.exclude_rows))
+        available -= int(static[excluded].sum())
+        masked[excluded] = -np.inf
     size = max(k * pool_factor, k)
     while True:
         pool, _ = top_k(masked, size)
-        ranked = balanced_selection(view, pool.tolist(), k, req, embeddings, masked, mmr_lambda)
+        ranked = balanced_selection(view, pool, k, req, embeddings, masked, mmr_lambda)
         # The caps can starve a small pool (one dominant topic): widen it before giving up.
         if len(ranked) == k or size >= available:
             break
         size *= 4
     if len(ranked) < k:
         ranked = _fill_past_topic_cap(view, masked, available, k, req, ranked)
-    support = _support_first(view, masked, mask, k, req, ranked)
+    support = _support_first(view, masked, k, req, ranked)
     crisis = crisis_rows(view, req.locale, tenant=req.tenant) if req.risk else []
     return crisis, ranked if support is None else support
 
@@ -235,7 +252,7 @@ CONCERN_SUPPORT_ITEMS = 2
 
 
 def _support_first(
-    view: CatalogView, masked: np.ndarray, mask: np.ndarray, k: int, req: PolicyRequest, ranked: list[int],
+    view: CatalogView, masked: np.ndarray, k: int, req: PolicyRequest, ranked: list[int],
 ) -> list[int] | None:
     """The list reordered for the moment: next to crisis lines, coping and safety-planning
     content in the order of the scores (which carry the context text); for a concern, a
@@ -246,9 +263,9 @@ def _support_first(
         tier = view.crisis_support
     else:
         tier = (view.helping if req.support == "helping" else view.coping).astype(np.int8)
-    if tier.shape[0] != mask.shape[0]:
+    if tier.shape[0] != masked.shape[0]:
         return None
-    eligible = np.flatnonzero(mask & (tier > 0))
+    eligible = np.flatnonzero(candidate_mask(view, req) & (tier > 0))
     if eligible.size == 0:
         return None
     # the higher tier first, each in the order of the scores (which carry the context)

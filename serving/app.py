@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 
@@ -145,8 +145,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         default_limits=[settings.rate_limit], swallow_errors=True,
     )
 
-    for blueprint in register_blueprints(app):
+    own_counting = register_blueprints(app)
+    for blueprint in own_counting:
         limiter.exempt(blueprint)
+    exempt_names = frozenset(b.name for b in own_counting)
+
+    @limiter.request_filter
+    def _not_limiter_counted() -> bool:
+        # the same exemption, decided before flask-limiter resolves its limits: on the
+        # recommendation path that resolution cost more than the route's own counting
+        return request.blueprint in exempt_names
+
     from serving.console import init_console
 
     init_console(app, settings)  # the clinical console's pages under /console

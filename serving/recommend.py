@@ -9,10 +9,12 @@ import json
 import logging
 import time
 import uuid
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import redis
 
 from core.experiments import tagged_recommendation_id
@@ -219,6 +221,23 @@ def item_extras(card: dict[str, object]) -> dict[str, object]:
     return extras
 
 
+def _shown(view: CatalogView, row: int, now: float) -> tuple[dict[str, object], dict[str, object]]:
+    """What a list shows of a row besides its score and reason (the fields before and after
+    them), built once per catalog view and row instead of per request; a group's next
+    session is computed again once that session has started."""
+    held = view.served.get(row)
+    if held is None or (held[0] is not None and now >= held[0]):
+        card = view.cards[row] or {}
+        head = {"resource_id": view.item_ids[row], "type": card.get("type"), "title": card.get("title"),
+                "url": card.get("url")}
+        tail = {"topics": card.get("topics", []), "is_crisis_resource": bool(card.get("is_crisis_resource")),
+                **item_extras(card)}
+        upcoming = tail.get("next_session")
+        held = (datetime.fromisoformat(upcoming).timestamp() if isinstance(upcoming, str) else None, head, tail)
+        view.served[row] = held
+    return held[1], held[2]
+
+
 def add_content(st: ServingState, tenant: str, items: list[dict[str, object]], fields: tuple[str, ...]) -> None:
     """Each item's requested content, from its approved version in SQL (one query for the
     list: the serving snapshot keeps cards small, so bodies are read only when asked)."""
@@ -255,7 +274,9 @@ def policy_request(st: ServingState, tenant_policy: dict[str, Any], strict: bool
 
 
 # Cached lists are stored with this in place of the id; each answer gets a fresh one.
-_ID_SLOT = b'"recommendation_id": "________________________________"'
+_ID_SLOT = b'"recommendation_id":"________________________________"'
+# the slot as lists cached before the compact encoding hold it (until their TTL ends)
+_SPACED_ID_SLOT = b'"recommendation_id": "________________________________"'
 
 
 def _with_new_id(cached: bytes, us: UserState) -> bytes:
@@ -265,7 +286,9 @@ def _with_new_id(cached: bytes, us: UserState) -> bytes:
         rid = tagged_recommendation_id(us.experiment, us.arm.name)
     else:
         rid = uuid.uuid4().hex
-    return cached.replace(_ID_SLOT, f'"recommendation_id": "{rid}"'.encode(), 1)
+    if _ID_SLOT in cached:
+        return cached.replace(_ID_SLOT, f'"recommendation_id":"{rid}"'.encode(), 1)
+    return cached.replace(_SPACED_ID_SLOT, f'"recommendation_id": "{rid}"'.encode(), 1)
 
 
 def recommend(st: ServingState, req: RecRequest) -> bytes:
@@ -345,20 +368,16 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     ranked_set = set(ranked)
     supported = set(ranked[: len(ranked) if level is RiskLevel.CRISIS else 2]) if policy.support else set()
     items = []
+    now = time.time()
     for row in crisis_rows + ranked:
-        card = view.cards[row] or {}
+        head, tail = _shown(view, row, now)
         items.append({
-            "resource_id": model.item_ids[row],
-            "type": card.get("type"),
-            "title": card.get("title"),
-            "url": card.get("url"),
+            **head,
             "score": round(float(scores[row]), 6) if row in ranked_set else None,
             "reason": (support_reason(view, row) if row in supported and (view.coping[row] or view.helping[row]
                                                                           or view.crisis_support[row])
                        else reason_for(view, row, source, history, interests, model.embeddings)) if req.explain else None,
-            "topics": card.get("topics", []),
-            "is_crisis_resource": bool(card.get("is_crisis_resource")),
-            **item_extras(card),
+            **tail,
         })
     body = {
         "recommendation_id": "_" * 32,
@@ -373,7 +392,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     }
     if req.fields:
         add_content(st, req.tenant, items, req.fields)
-    encoded = json.dumps(body).encode()
+    encoded = orjson.dumps(body)
     if (_cacheable(req) and not degraded and req.user_id and not body["crisis"]
             and st.settings.cache_ttl_seconds > 0):
         sig = _signature(req, model.version, st.cache.catalog_version, us.arm)

@@ -17,12 +17,14 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from core.config import Settings
 
-bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+CONSOLE_PREFIX = "/console"
+bp = Blueprint("console", __name__, url_prefix=CONSOLE_PREFIX, template_folder="templates",
                static_folder="static", static_url_path="/static")
 csrf = CSRFProtect()
 
@@ -43,7 +45,20 @@ def _secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Only the console's pages have sessions (staff sign-in, CSRF); API requests carry
+    bearer keys. Opening the signed cookie for every API request cost a serializer per
+    request on the recommendation path (issue 19): outside the console the session is
+    Flask's null session, which refuses writes, so nothing can start using it unnoticed."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(CONSOLE_PREFIX):
+            return None
+        return super().open_session(app, request)
+
+
 def init_console(app: Flask, settings: Settings) -> None:
+    app.session_interface = ConsoleSessions()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret(settings)
     app.config.update(
