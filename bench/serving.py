@@ -212,7 +212,50 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
             r = run_wrk_cpu(srv, rclient, srv.url, key, c, min(seconds, 8), cap, hot, workdir=be.home)
             cached.append(r)
         out["http_cached"] = cached
+        # a contextual request: the text is embedded (encoder warm: loaded before the
+        # worker accepts) and checked for risk on every request; never cached
+        out["http_context"] = [run_wrk_cpu(srv, rclient, srv.url, key, 1, min(seconds, 8), cap, n_users,
+                                           mode="context", workdir=be.home)]
     return out
+
+
+def _http(r: dict[str, Any], part: str, conc: int) -> dict[str, Any] | None:
+    return next((h for h in r.get(part) or [] if h["connections"] == conc), None)
+
+
+def target_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each of issue 19's targets against this run's figures (ratios within the run)."""
+    by_size = {r["items"]: r for r in results}
+    small = next((r for n, r in sorted(by_size.items()) if n <= 20_000), None)
+    large = next((r for n, r in sorted(by_size.items()) if n >= 50_000), None)
+    rows: list[dict[str, Any]] = []
+
+    def add(what: str, measured: float | None, target: str, met: bool | None) -> None:
+        rows.append({"target": what, "measured": measured, "goal": target,
+                     "verdict": "-" if met is None else ("met" if met else "MISSED")})
+
+    if small is not None:
+        raw = small["raw_numpy_top10_1blas"]["p50_ms"]
+        h8 = _http(small, "http", 8)
+        add("10k, c=8: req/s", h8 and h8["rps"], ">= 1600", None if h8 is None else h8["rps"] >= 1600)
+        add("10k, c=8: p50 ms", h8 and h8["p50_ms"], "< 4", None if h8 is None else h8["p50_ms"] < 4)
+        add("10k, c=8: p99 ms", h8 and h8["p99_ms"], "< 10", None if h8 is None else h8["p99_ms"] < 10)
+        c8 = _http(small, "http_cached", 8)
+        add("cached hits, c=8: req/s", c8 and c8["rps"], ">= 3000", None if c8 is None else c8["rps"] >= 3000)
+        c1 = _http(small, "http_cached", 1)
+        add("cached hits, c=1: p50 ms", c1 and c1["p50_ms"], "< 1", None if c1 is None else c1["p50_ms"] < 1)
+        ratio = small["inprocess_recommend"]["p50_ms"] / raw
+        add("recommend() in-process / raw (1 thread), 10k", ratio, "<= 3", ratio <= 3)
+        ctx = _http(small, "http_context", 1)
+        add("contextual, c=1: p50 ms", ctx and ctx["p50_ms"], "< 15", None if ctx is None else ctx["p50_ms"] < 15)
+        errors = sum(h["errors"] for part in ("http", "http_cached", "http_context") for h in small.get(part) or [])
+        add("errors under load, 10k", errors, "0", errors == 0)
+    if large is not None:
+        h1 = _http(large, "http", 1)
+        raw = large["raw_numpy_top10_1blas"]["p50_ms"]
+        add("100k, c=1: p50 / raw (1 thread)", h1 and h1["p50_ms"] / raw, "<= 1.5",
+            None if h1 is None else h1["p50_ms"] / raw <= 1.5)
+    return rows
 
 
 def main() -> None:
@@ -232,6 +275,8 @@ def main() -> None:
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
     n_users = 50_000 if quick else 1_000_000
+    load_start = os.getloadavg()
+    print(f"load average at the start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
     results = []
     for n_items in sizes:
         with bench_env(f"serving{n_items}") as be:
@@ -266,13 +311,24 @@ def main() -> None:
                          "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
                          "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
                          "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
+        for h in r.get("http_context") or []:
+            rows.append({"items": r["items"], "what": "Solace HTTP contextual (context.text)",
+                         "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
+                         "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
+                         "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
+                         "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
+                         "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
     print_table("serving", rows)
+    print_table("issue 19 targets (this run)", target_rows(results))
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     for r in results:
         if r.get("worker_rss_mib"):
             print(f"worker RSS at {r['items']:,} items: {', '.join(f'{x:.0f} MiB' for x in r['worker_rss_mib'])}")
         for f, share in r.get("py_spy_top", [])[:25]:
             print(f"  {share * 100:5.1f}%  {f}")
-    emit_json("serving", quick, {"blas_threads": args.blas_threads, "results": results})
+    emit_json("serving", quick, {"blas_threads": args.blas_threads, "results": results,
+                                 "targets": target_rows(results), "load_start": load_start,
+                                 "load_end": os.getloadavg()})
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from serving.fallback import UserState
 from serving.model_cache import LoadedModel
 from serving.state import ServingState
 from storage.experiments import ArmSpec
+from storage.redis_conn import field_pairs, send_pipelined
 from storage.snapshot import user_vector
 
 log = logging.getLogger("solace.serving")
@@ -84,30 +85,29 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
     held = st.plans.get(req.tenant)
     guess = held[1].arm_for(req.tenant, user) if held is not None and user is not None else None
     guess_version = guess.model_version if guess is not None else version
-    pipe = st.redis.pipeline(transaction=False)
-    pipe.get(keys.active_model)
-    pipe.get(keys.catalog_version)
-    pipe.get(keys.tenant_policy(req.tenant))
-    pipe.exists(keys.restored)
-    pipe.get(keys.tenant_experiment(req.tenant))
+    commands: list[tuple[str | int, ...]] = [
+        ("GET", keys.active_model), ("GET", keys.catalog_version), ("GET", keys.tenant_policy(req.tenant)),
+        ("EXISTS", keys.restored), ("GET", keys.tenant_experiment(req.tenant)),
+    ]
     sig = None
     if user is not None:
-        pipe.hget(*keys.user_vector(req.tenant, guess_version or "-", user))  # the user's slot, as below
-        pipe.smembers(keys.user_completed(req.tenant, user))
-        pipe.smembers(keys.user_dismissed(req.tenant, user))
-        pipe.hgetall(keys.user_interactions(req.tenant, user))
-        pipe.get(keys.user_profile(req.tenant, user))
-        pipe.exists(keys.user_risk(req.tenant, user))
+        commands += [
+            ("HGET", *keys.user_vector(req.tenant, guess_version or "-", user)),  # the user's slot, as below
+            ("SMEMBERS", keys.user_completed(req.tenant, user)),
+            ("SMEMBERS", keys.user_dismissed(req.tenant, user)),
+            ("HGETALL", keys.user_interactions(req.tenant, user)),
+            ("GET", keys.user_profile(req.tenant, user)),
+            ("EXISTS", keys.user_risk(req.tenant, user)),
+        ]
         if guess_version and _cacheable(req):
             sig = _signature(req, guess_version, cache.catalog_version, guess)
-            pipe.hget(keys.user_cached_lists(req.tenant, user), sig)
+            commands.append(("HGET", keys.user_cached_lists(req.tenant, user), sig))
     windows = st.rate_windows if req.rate_key is not None else ()
     now = time.time()
     for w in windows:  # counted in this round trip, not one of the limiter's own
         counter = keys.rate_window(req.rate_key or "", w.amount, w.seconds, w.start(now))
-        pipe.incr(counter)
-        pipe.expire(counter, w.seconds + 1)
-    results = pipe.execute()
+        commands += [("INCR", counter), ("EXPIRE", counter, w.seconds + 1)]
+    results = send_pipelined(st.redis, commands)
     if windows:
         refuse_if_over(windows, [int(n) for n in results[-2 * len(windows)::2]], now)
     if not results[3]:
@@ -144,7 +144,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
             us.vector = vec
     us.completed = {m.decode() for m in completed}
     us.dismissed = {m.decode() for m in dismissed}
-    us.interactions = {k.decode(): float(v) for k, v in inter.items()}
+    us.interactions = {k.decode(): float(v) for k, v in field_pairs(inter)}
     us.profile = json.loads(profile) if profile else {}
     us.risk = bool(risk)
     return us, model, view
