@@ -112,6 +112,24 @@ class IsoJSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
 
+def _limit_only_others(app: Flask, limiter: Limiter, exempt: frozenset[str]) -> None:
+    """flask-limiter checks every request in an app-wide hook, exempt ones included, and
+    its check resolves limits even for those: on the recommendation path that cost more
+    CPU than the route's own counting (issue 19). Its hook is wrapped so that exempt
+    blueprints (recommendations, which count in their state pipeline, and operations and
+    docs, never limited) skip it; every other request, unmatched paths included, is
+    checked exactly as before."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = next(f for f in hooks if getattr(f, "__self__", None) is limiter)
+
+    def limited_routes_only() -> Any:
+        if request.blueprint in exempt:
+            return None
+        return check()
+
+    hooks[hooks.index(check)] = limited_routes_only
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings.log_level)
@@ -148,14 +166,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     own_counting = register_blueprints(app)
     for blueprint in own_counting:
         limiter.exempt(blueprint)
-    exempt_names = frozenset(b.name for b in own_counting)
-
-    @limiter.request_filter
-    def _not_limiter_counted() -> bool:
-        # the same exemption, decided before flask-limiter resolves its limits: on the
-        # recommendation path that resolution cost more than the route's own counting
-        return request.blueprint in exempt_names
-
+    _limit_only_others(app, limiter, frozenset(b.name for b in own_counting))
     from serving.console import init_console
 
     init_console(app, settings)  # the clinical console's pages under /console

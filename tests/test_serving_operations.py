@@ -74,6 +74,9 @@ def test_recommendations_count_in_their_own_pipeline_per_key_and_other_routes_ke
         assert client.get("/v1/users/x1/recommendations", headers=other).status_code != 429
         events = [client.post("/v1/events", json={"events": []}, headers=mine).status_code for _ in range(4)]
         assert 429 not in events[:3] and events[3] == 429  # flask-limiter's own count for this route
+        # what no blueprint exempts stays limited: the console's sign-in page too
+        console = [client.get("/console/signin").status_code for _ in range(4)]
+        assert 429 not in console[:3] and console[3] == 429
     finally:
         rl = redis.Redis.from_url(settings.redis_url)
         for key in rl.scan_iter(match=f"{settings.redis_prefix}*"):
