@@ -159,7 +159,7 @@ def send_pipelined(client: redis.Redis, commands: Sequence[tuple[str | bytes | i
     conn = pool.get_connection()
 
     def exchange() -> list[Any]:
-        conn.send_packed_command(conn.pack_commands(commands))
+        conn.send_packed_command(_packed(conn, commands))
         return [conn.read_response() for _ in commands]
 
     try:
@@ -169,6 +169,16 @@ def send_pipelined(client: redis.Redis, commands: Sequence[tuple[str | bytes | i
         raise
     finally:
         pool.release(conn)
+
+
+def _packed(conn: Any, commands: Sequence[tuple[str | bytes | int, ...]]) -> list[bytes]:
+    """The commands in Redis's wire format: by hiredis in one call each (redis-py's packer
+    checks and encodes every argument in Python first), else by redis-py."""
+    try:
+        from hiredis import pack_command
+    except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py packs alone
+        return cast(list[bytes], conn.pack_commands(commands))
+    return [b"".join([pack_command(command) for command in commands])]  # type: ignore[arg-type]  # hiredis types a command as a 1-tuple; any length packs
 
 
 def field_pairs(reply: Any) -> Iterator[tuple[Any, Any]]:
