@@ -398,10 +398,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
         sig = _signature(req, model.version, st.cache.catalog_version, us.arm)
         name = st.keys.user_cached_lists(req.tenant, req.user_id)
         try:
-            pipe = st.redis.pipeline(transaction=False)
-            pipe.hset(name, sig, encoded)
-            pipe.expire(name, max(1, int(st.settings.cache_ttl_seconds)))
-            pipe.execute()
+            send_pipelined(st.redis, [("HSET", name, sig, encoded),
+                                      ("EXPIRE", name, max(1, int(st.settings.cache_ttl_seconds)))])
         except redis.RedisError:
             pass
     return _with_new_id(encoded, us)
