@@ -99,6 +99,16 @@ def _warm_up(settings: Settings) -> None:
     slot_tags()
 
 
+def _load_active_model(st: ServingState) -> None:
+    """The active model and catalog, loaded before the worker takes traffic: otherwise each
+    worker's first request pays for it (seconds on a large catalogue). Nothing published
+    yet, or Redis unreachable: the first request that finds one loads it, as before."""
+    try:
+        st.cache.check()
+    except Exception:  # noqa: BLE001 - a worker must start even when Redis is down (degraded answers)
+        logging.getLogger("solace.serving").warning("active model not loaded at start; the first request will load it")
+
+
 class IsoJSONProvider(DefaultJSONProvider):
     """Dates and times in answers are ISO 8601, as the OpenAPI document says (Flask's
     default writes an HTTP date, `Thu, 01 Jan 1970 00:00:00 GMT`); keys keep their order."""
@@ -150,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     _wire_recovery(app.extensions["solace"], settings)
     _warm_up(settings)
+    _load_active_model(app.extensions["solace"])
     metrics.install(app)
     app.extensions["solace_metrics"] = metrics
 
