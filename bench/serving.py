@@ -96,18 +96,18 @@ def _inprocess_recommend(be: BenchEnv, n_users: int, reps: int, profile_to: Path
         st = state()
         recommend(st, RecRequest(tenant=TENANT, user_id=user_id(0), k=10))  # loads the model
         users = [user_id(int(r)) for r in rng.integers(0, n_users, size=reps)]
-        prof = None
-        if profile_to is not None:
-            from pyinstrument import Profiler
-
-            prof = Profiler(interval=0.0002)
-            prof.start()
         times = []
         for u in users:
             t = time.perf_counter()
             recommend(st, RecRequest(tenant=TENANT, user_id=u, k=10))
             times.append(time.perf_counter() - t)
-        if prof is not None:
+        if profile_to is not None:  # a second pass: the profiler's overhead stays out of the timings
+            from pyinstrument import Profiler
+
+            prof = Profiler(interval=0.0002)
+            prof.start()
+            for u in users:
+                recommend(st, RecRequest(tenant=TENANT, user_id=u, k=10))
             prof.stop()
             profile_to.write_text(prof.output_text(unicode=False, color=False, show_all=False))
     return percentiles(times)
