@@ -114,29 +114,44 @@ def _inprocess_recommend(be: BenchEnv, n_users: int, reps: int, profile_to: Path
 
 
 def py_spy_top(pid: int, seconds: int, out: Path) -> list[tuple[str, float]]:
-    """py-spy a worker (raw collapsed stacks) and return the top frames by inclusive share."""
+    """py-spy a worker (raw collapsed stacks, only samples holding the GIL: the worker's
+    Python CPU, not threads waiting for it) and return the top frames by inclusive share,
+    then each package's share of the time spent in its own code (``self: <package>``)."""
     from shutil import which
 
     spy = which("py-spy") or str(Path(__import__("sys").executable).with_name("py-spy"))
-    subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
+    subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250", "--gil",
                     "--format", "raw", "--output", str(out), "--nonblocking"],
                    capture_output=True, timeout=seconds + 60)
     inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
     total = 0
     if not out.exists():
         return []
-    skip = ("gunicorn/", "click/", "solace/cli.py", "solace/serve.py", "<module>", "flask/app.py",
-            "werkzeug/", "threading.py")
+    skip = ("click/", "solace/cli.py", "solace/serve.py", "<module>", "threading.py", "concurrent/")
     for line in out.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
         if not n.isdigit():
             continue
         total += int(n)
-        frames = {_frame(f) for f in stack.split(";")}
-        for f in frames:
+        frames = stack.split(";")
+        for f in {_frame(f) for f in frames}:
             if not any(x in f for x in skip):
                 inclusive[f] += int(n)
-    return [(f, c / total) for f, c in inclusive.most_common(40)] if total else []
+        own["self: " + _package(frames[-1])] += int(n)
+    if not total:
+        return []
+    return [(f, c / total) for f, c in inclusive.most_common(40)] + [(p, c / total) for p, c in own.most_common(15)]
+
+
+def _package(f: str) -> str:
+    """The package a frame's code belongs to (py-spy names files by module path, e.g.
+    ``redis/connection.py``, ``serving/recommend.py``, ``threading.py``)."""
+    path = f.partition(" (")[2].split(":")[0]
+    if "site-packages/" in path:
+        path = path.split("site-packages/")[1]
+    first = path.split("/")[0]
+    return first[:-3] if first.endswith(".py") else first or "?"
 
 
 def _frame(f: str) -> str:
@@ -197,7 +212,7 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
             time.sleep(0.5)
             run_wrk(srv.url, key, 8, 9, 100000, n_users, workdir=be.home)
             th.join()
-            out["py_spy_top"] = res.get("top", [])[:30]
+            out["py_spy_top"] = res.get("top", [])
             kept = Path(__file__).with_name("results") / f"py-spy-{n_items}.txt"
             kept.parent.mkdir(exist_ok=True)
             if (be.home / "spy.txt").exists():
@@ -324,7 +339,10 @@ def main() -> None:
     for r in results:
         if r.get("worker_rss_mib"):
             print(f"worker RSS at {r['items']:,} items: {', '.join(f'{x:.0f} MiB' for x in r['worker_rss_mib'])}")
-        for f, share in r.get("py_spy_top", [])[:25]:
+        top = r.get("py_spy_top", [])
+        if top:
+            print(f"py-spy of one worker at {r['items']:,} items, c=8 (samples holding the GIL):")
+        for f, share in [t for t in top if not t[0].startswith("self: ")][:25] + [t for t in top if t[0].startswith("self: ")]:
             print(f"  {share * 100:5.1f}%  {f}")
     emit_json("serving", quick, {"blas_threads": args.blas_threads, "results": results,
                                  "targets": target_rows(results), "load_start": load_start,
