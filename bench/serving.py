@@ -245,7 +245,7 @@ def target_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     large = next((r for n, r in sorted(by_size.items()) if n >= 50_000), None)
     rows: list[dict[str, Any]] = []
 
-    def add(what: str, measured: float | None, target: str, met: bool | None) -> None:
+    def add(what: str, measured: Any, target: str, met: bool | None) -> None:
         rows.append({"target": what, "measured": measured, "goal": target,
                      "verdict": "-" if met is None else ("met" if met else "MISSED")})
 
