@@ -15,6 +15,7 @@ from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 from core.config import Settings
+from serving.wsgi import HEADER_LIMITS, limit_message
 from storage.db import dispose_engines, get_engine
 from storage.keyspace import Keyspace
 from storage.redis_conn import connect_redis
@@ -43,16 +44,12 @@ class SolaceServer(BaseApplication):
 # API's contract is JSON everywhere, so the same answers are written in the API's shape.
 _SERVER_ERROR_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",
                        431: "headers_too_large", 500: "internal", 501: "not_implemented"}
-HEADER_LIMITS = {"limit_request_field_size": 8190, "limit_request_fields": 100, "limit_request_line": 4094}
 
 
 def json_error_page(sock: Any, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn's ``util.write_error``, in the API's error shape (installed by :func:`serve`)."""
-    if status_int == 431:
-        mesg = (f"the request's headers are too large: at most {HEADER_LIMITS['limit_request_fields']} "
-                f"headers of at most {HEADER_LIMITS['limit_request_field_size']} bytes each")
-    elif status_int == 414:
-        mesg = f"the request line is longer than {HEADER_LIMITS['limit_request_line']} bytes"
+    if status_int in (414, 431):
+        mesg = limit_message(status_int)
     body = json.dumps({"error": {"code": _SERVER_ERROR_CODES.get(status_int, "bad_request"),
                                  "message": mesg or reason}}).encode()
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
@@ -75,8 +72,29 @@ def _remove_in_master(folder: Path, master_pid: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+SERVERS = ("gunicorn", "granian")
+
+
+def _serve_granian(metrics_dir: Path, host: str, port: int, workers: int, threads: int) -> None:
+    """granian's WSGI interface: each worker process builds the app (``serving.wsgi``) from
+    the environment, the metrics folder included. Measured in bench/README.md against
+    gunicorn; see there and docs/deployment.md for what differs (a request too malformed to
+    parse gets granian's bare 400, and a dead worker's gauges stay in the scrape until the
+    server restarts)."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+
+    os.environ["SOLACE_METRICS_DIR"] = str(metrics_dir)
+    Granian("serving.wsgi:create", address=host, port=port, interface=Interfaces.WSGI, factory=True,
+            workers=workers, blocking_threads=threads, http=HTTPModes.http1, log_level=LogLevels.warning,
+            respawn_failed_workers=True).serve()
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
-          threads: int = 4) -> None:
+          threads: int = 4, server: str = "gunicorn") -> None:
+    if server not in SERVERS:
+        raise ValueError(f"server: one of {', '.join(SERVERS)}, not {server!r}")
     # The master opens Redis first: with the embedded server, it owns the redis-server
     # process that every worker then shares.
     client = connect_redis(settings)
@@ -102,6 +120,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     get_engine(settings.sql_url)
     dispose_engines()
     client.connection_pool.disconnect()  # the master keeps the embedded server, not a socket
+    if server == "granian":
+        _serve_granian(metrics_dir, host, port, workers, threads)
+        return
     # gunicorn's workers call util.write_error by name: forked after this, they write JSON
     gunicorn_util.write_error = json_error_page
     SolaceServer(

@@ -152,6 +152,16 @@ def stop_process(proc, timeout: float = 20) -> None:  # type: ignore[no-untyped-
 def live_server(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     """``solace serve`` (gunicorn, one worker) on the quick-start deployment, over real
     HTTP: what a platform's client talks to. Yields the base URL and the demo API key."""
+    yield from _live(deployment, "gunicorn")
+
+
+@pytest.fixture(scope="session")
+def live_granian(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
+    """The same under ``solace serve --server granian`` (two workers)."""
+    yield from _live(deployment, "granian", workers=2)
+
+
+def _live(deployment, server: str, workers: int = 1):  # type: ignore[no-untyped-def]  # deployment is a fixture value
     import socket
     import subprocess
     import sys
@@ -170,10 +180,10 @@ def live_server(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures 
                SOLACE_CACHE_TTL_SECONDS=str(settings.cache_ttl_seconds))
     if settings.database_url:
         env["SOLACE_DATABASE_URL"] = settings.database_url
-    log_path = settings.home / "live-server.log"  # a file, not a pipe: a full pipe would stall the server
+    log_path = settings.home / f"live-{server}.log"  # a file, not a pipe: a full pipe would stall the server
     log = open(log_path, "w")  # noqa: SIM115 - closed when the server stops
-    proc = subprocess.Popen([sys.executable, "-m", "solace.cli", "serve", "--port", str(port), "--workers", "1",
-                             "--threads", "4"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "solace.cli", "serve", "--port", str(port), "--workers", str(workers),
+                             "--threads", "4", "--server", server], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while True:

@@ -59,16 +59,19 @@ def quickstart(ctx: click.Context, port: int, host: str, no_serve: bool, n_users
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Threads per worker (gthread: keep-alive, and numpy releases the GIL).")
+@click.option("--server", type=click.Choice(["gunicorn", "granian"]), default="gunicorn", show_default=True,
+              help="The WSGI server (bench/README.md compares them; granian answers a request too "
+                   "malformed to parse with a bare 400).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the HTTP API with gunicorn."""
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, server: str) -> None:
+    """Serve the HTTP API with gunicorn (or granian)."""
     from solace.serve import serve as run_server
 
     settings = services_of(ctx).settings
     check_can_bind(host, port)
-    click.echo(f"Serving on http://{host}:{port} ({workers} workers x {threads} threads; "
+    click.echo(f"Serving on http://{host}:{port} ({server}, {workers} workers x {threads} threads; "
                f"API docs at /docs; Ctrl-C to stop)", err=True)
-    run_server(settings, host=host, port=port, workers=workers, threads=threads)
+    run_server(settings, host=host, port=port, workers=workers, threads=threads, server=server)
     click.echo("Stopped.", err=True)
 
 
