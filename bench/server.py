@@ -24,16 +24,17 @@ def free_port() -> int:
 
 
 class Server:
-    """``solace serve`` (gunicorn) as a subprocess, stopped by its own process group."""
+    """``solace serve`` (gunicorn, or granian) as a subprocess, stopped by its own process group."""
 
-    def __init__(self, be: BenchEnv, workers: int = 2, threads: int = 1) -> None:
+    def __init__(self, be: BenchEnv, workers: int = 2, threads: int = 1, server: str = "gunicorn") -> None:
         self.be = be
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(be.home / f"serve-{self.port}.log", "wb")
         solace = Path(PYTHON).with_name("solace")
         cmd = [str(solace) if solace.exists() else PYTHON, *([] if solace.exists() else ["-m", "solace.cli"]),
-               "serve", "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)]
+               "serve", "--port", str(self.port), "--workers", str(workers), "--threads", str(threads),
+               "--server", server]
         self.proc = subprocess.Popen(cmd, env=be.env(), cwd=str(be.home), stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 

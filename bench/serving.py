@@ -165,7 +165,7 @@ def _frame(f: str) -> str:
 
 
 def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile: bool,
-                  blas_threads: int | None = None) -> dict[str, Any]:
+                  blas_threads: int | None = None, servers: tuple[str, ...] = ("gunicorn",)) -> dict[str, Any]:
     say(f"deploying {n_items:,} items and {n_users:,} user vectors")
     dep = deploy_synthetic(be, n_items, n_users)
     say(f"deployed: {dep.timings}")
@@ -182,17 +182,26 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
         kept.parent.mkdir(exist_ok=True)
         kept.write_text(prof_path.read_text())
         out["pyinstrument_profile"] = str(kept)
+    out["servers"] = {}
     if not have_wrk():
         say("wrk not found (apt-get install wrk): HTTP figures skipped")
-        out["http"] = None
         return out
+    for server in servers:
+        out["servers"][server] = http_runs(be, key, n_items, n_users, quick, profile, server)
+    return out
+
+
+def http_runs(be: BenchEnv, key: str, n_items: int, n_users: int, quick: bool, profile: bool,
+              server: str) -> dict[str, Any]:
+    """wrk against ``solace serve --server SERVER`` (2 workers x 4 threads): uncached lists
+    at concurrency 1, 8 and 32, cached-list hits at 1 and 8, a contextual request at 1."""
     seconds = 4 if quick else 15
-    cap = 4000 if quick else 40000
+    cap = 40000 if quick else 200000  # far above what 2 cores answer: the time bounds each run
     rclient = be.redis()
-    with Server(be, workers=2, threads=int(os.environ.get("SOLACE_BENCH_THREADS", "4"))) as srv:
+    out: dict[str, Any] = {"server": server}
+    with Server(be, workers=2, threads=int(os.environ.get("SOLACE_BENCH_THREADS", "4")), server=server) as srv:
         srv.wait_ready()
-        # warm both workers: each loads the model and catalog on its first request
-        for _ in range(6):
+        for _ in range(6):  # the workers loaded the model before accepting; this warms their caches
             http(srv.url + f"/v1/users/{user_id(0)}/recommendations?k=10", key, timeout=120)
         run_wrk(srv.url, key, 4, 3, 400, n_users, workdir=be.home)
         out["worker_rss_mib"] = srv.worker_rss_mib()
@@ -200,7 +209,7 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
         for c in (1, 8, 32):
             r = run_wrk_cpu(srv, rclient, srv.url, key, c, seconds, cap, n_users, workdir=be.home)
             rows.append(r)
-            say(f"{n_items} items c={c}: {r}")
+            say(f"{server}, {n_items} items c={c}: {r}")
         out["http"] = rows
         if profile:
             import threading
@@ -213,7 +222,7 @@ def bench_catalog(be: BenchEnv, n_items: int, n_users: int, quick: bool, profile
             run_wrk(srv.url, key, 8, 9, 100000, n_users, workdir=be.home)
             th.join()
             out["py_spy_top"] = res.get("top", [])
-            kept = Path(__file__).with_name("results") / f"py-spy-{n_items}.txt"
+            kept = Path(__file__).with_name("results") / f"py-spy-{server}-{n_items}.txt"
             kept.parent.mkdir(exist_ok=True)
             if (be.home / "spy.txt").exists():
                 kept.write_text((be.home / "spy.txt").read_text())
@@ -238,39 +247,49 @@ def _http(r: dict[str, Any], part: str, conc: int) -> dict[str, Any] | None:
     return next((h for h in r.get(part) or [] if h["connections"] == conc), None)
 
 
-def target_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each of issue 19's targets against this run's figures (ratios within the run)."""
+def target_rows(results: list[dict[str, Any]], server: str) -> list[dict[str, Any]]:
+    """Each of issue 19's targets against this run's figures under ``server`` (ratios within
+    the run)."""
     by_size = {r["items"]: r for r in results}
     small = next((r for n, r in sorted(by_size.items()) if n <= 20_000), None)
     large = next((r for n, r in sorted(by_size.items()) if n >= 50_000), None)
     rows: list[dict[str, Any]] = []
 
     def add(what: str, measured: Any, target: str, met: bool | None) -> None:
-        rows.append({"target": what, "measured": measured, "goal": target,
+        rows.append({"server": server, "target": what, "measured": measured, "goal": target,
                      "verdict": "-" if met is None else ("met" if met else "MISSED")})
 
     if small is not None:
         raw = small["raw_numpy_top10_1blas"]["p50_ms"]
-        h8 = _http(small, "http", 8)
+        ratio = small["inprocess_recommend"]["p50_ms"] / raw
+        add("recommend() in-process / raw (1 thread), 10k", ratio, "<= 3", ratio <= 3)
+        http_ = small["servers"].get(server, {})
+        h8 = _http(http_, "http", 8)
         add("10k, c=8: req/s", h8 and h8["rps"], ">= 1600", None if h8 is None else h8["rps"] >= 1600)
         add("10k, c=8: p50 ms", h8 and h8["p50_ms"], "< 4", None if h8 is None else h8["p50_ms"] < 4)
         add("10k, c=8: p99 ms", h8 and h8["p99_ms"], "< 10", None if h8 is None else h8["p99_ms"] < 10)
-        c8 = _http(small, "http_cached", 8)
+        c8 = _http(http_, "http_cached", 8)
         add("cached hits, c=8: req/s", c8 and c8["rps"], ">= 3000", None if c8 is None else c8["rps"] >= 3000)
-        c1 = _http(small, "http_cached", 1)
+        c1 = _http(http_, "http_cached", 1)
         add("cached hits, c=1: p50 ms", c1 and c1["p50_ms"], "< 1", None if c1 is None else c1["p50_ms"] < 1)
-        ratio = small["inprocess_recommend"]["p50_ms"] / raw
-        add("recommend() in-process / raw (1 thread), 10k", ratio, "<= 3", ratio <= 3)
-        ctx = _http(small, "http_context", 1)
+        ctx = _http(http_, "http_context", 1)
         add("contextual, c=1: p50 ms", ctx and ctx["p50_ms"], "< 15", None if ctx is None else ctx["p50_ms"] < 15)
-        errors = sum(h["errors"] for part in ("http", "http_cached", "http_context") for h in small.get(part) or [])
-        add("errors under load, 10k", errors, "0", errors == 0)
+        errors = sum(h["errors"] for part in ("http", "http_cached", "http_context") for h in http_.get(part) or [])
+        add("errors under load, 10k", errors, "0", errors == 0 if http_ else None)
     if large is not None:
-        h1 = _http(large, "http", 1)
+        h1 = _http(large["servers"].get(server, {}), "http", 1)
         raw = large["raw_numpy_top10_1blas"]["p50_ms"]
         add("100k, c=1: p50 / raw (1 thread)", h1 and h1["p50_ms"] / raw, "<= 1.5",
             None if h1 is None else h1["p50_ms"] / raw <= 1.5)
     return rows
+
+
+def _row(items: int, what: str, h: dict[str, Any], raw: float | None = None) -> dict[str, Any]:
+    return {"items": items, "what": what, "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
+            "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
+            "x_raw_p50": None if raw is None else h["p50_ms"] / raw,
+            "worker_cpu_ms": h.get("worker_cpu_ms_per_req"), "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
+            "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")}
 
 
 def main() -> None:
@@ -279,9 +298,12 @@ def main() -> None:
         ap.add_argument("--blas-threads", type=int, default=None,
                         help="experiment: OPENBLAS_NUM_THREADS for the server and in-process runs")
         ap.add_argument("--sizes", default=None, help="comma-separated catalog sizes")
+        ap.add_argument("--servers", default="gunicorn,granian",
+                        help="WSGI servers to measure, each as `solace serve --server NAME` (default both)")
 
     args = parse_args(__doc__, extra)
     quick = args.quick
+    servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
 
@@ -297,7 +319,7 @@ def main() -> None:
         with bench_env(f"serving{n_items}") as be:
             if args.blas_threads:
                 be.extra["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
-            results.append(bench_catalog(be, n_items, n_users, quick, args.profile, args.blas_threads))
+            results.append(bench_catalog(be, n_items, n_users, quick, args.profile, args.blas_threads, servers))
 
     rows = []
     for r in results:
@@ -311,42 +333,28 @@ def main() -> None:
         rows.append({"items": r["items"], "what": "Solace recommend() in-process (1 BLAS thread)", "conc": 1,
                      **{k: r["inprocess_recommend"][k] for k in ("p50_ms", "p95_ms", "p99_ms")},
                      "x_raw_p50": r["inprocess_recommend"]["p50_ms"] / raw})
-        for h in r.get("http") or []:
-            rows.append({"items": r["items"], "what": "Solace HTTP (gunicorn 2 workers)",
-                         "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
-                         "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
-                         "x_raw_p50": h["p50_ms"] / raw,
-                         "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
-                         "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
-                         "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
-        for h in r.get("http_cached") or []:
-            rows.append({"items": r["items"], "what": "Solace HTTP cached-list hits",
-                         "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
-                         "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
-                         "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
-                         "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
-                         "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
-        for h in r.get("http_context") or []:
-            rows.append({"items": r["items"], "what": "Solace HTTP contextual (context.text)",
-                         "conc": h["connections"], "p50_ms": h["p50_ms"], "p95_ms": h["p95_ms"],
-                         "p99_ms": h["p99_ms"], "req_s": h["rps"], "errors": h["errors"],
-                         "worker_cpu_ms": h.get("worker_cpu_ms_per_req"),
-                         "redis_cpu_ms": h.get("redis_cpu_ms_per_req"),
-                         "cpu_bound_req_s": h.get("cpu_bound_rps_2cores")})
+        for server, runs in r["servers"].items():
+            rows += [_row(r["items"], f"HTTP, {server} 2x4", h, raw) for h in runs.get("http") or []]
+            rows += [_row(r["items"], f"HTTP cached-list hits, {server}", h) for h in runs.get("http_cached") or []]
+            rows += [_row(r["items"], f"HTTP contextual (context.text), {server}", h)
+                     for h in runs.get("http_context") or []]
     print_table("serving", rows)
-    print_table("issue 19 targets (this run)", target_rows(results))
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    targets = [row for server in servers for row in target_rows(results, server)]
+    print_table("issue 19 targets (this run)", targets)
+    load_end = os.getloadavg()
+    print(f"load average at the end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     for r in results:
-        if r.get("worker_rss_mib"):
-            print(f"worker RSS at {r['items']:,} items: {', '.join(f'{x:.0f} MiB' for x in r['worker_rss_mib'])}")
-        top = r.get("py_spy_top", [])
-        if top:
-            print(f"py-spy of one worker at {r['items']:,} items, c=8 (samples holding the GIL):")
-        for f, share in [t for t in top if not t[0].startswith("self: ")][:25] + [t for t in top if t[0].startswith("self: ")]:
-            print(f"  {share * 100:5.1f}%  {f}")
-    emit_json("serving", quick, {"blas_threads": args.blas_threads, "results": results,
-                                 "targets": target_rows(results), "load_start": load_start,
-                                 "load_end": os.getloadavg()})
+        for server, runs in r["servers"].items():
+            if runs.get("worker_rss_mib"):
+                print(f"worker RSS at {r['items']:,} items, {server}: "
+                      f"{', '.join(f'{x:.0f} MiB' for x in runs['worker_rss_mib'])}")
+            top = runs.get("py_spy_top", [])
+            if top:
+                print(f"py-spy of one {server} worker at {r['items']:,} items, c=8 (samples holding the GIL):")
+            for f, share in [t for t in top if not t[0].startswith("self: ")][:25] + [t for t in top if t[0].startswith("self: ")]:
+                print(f"  {share * 100:5.1f}%  {f}")
+    emit_json("serving", quick, {"blas_threads": args.blas_threads, "results": results, "targets": targets,
+                                 "load_start": load_start, "load_end": load_end})
 
 
 if __name__ == "__main__":
