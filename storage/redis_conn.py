@@ -20,6 +20,7 @@ from typing import Any, cast
 from urllib.parse import unquote
 
 import redis
+from hiredis import pack_command
 from redis.cluster import ClusterNode, RedisCluster
 
 from core.config import Settings
@@ -150,16 +151,19 @@ def send_pipelined(client: redis.Redis, commands: Sequence[tuple[str | bytes | i
     client's own commands are; an error reply or any failure discards the connection, so
     no unread reply is left on it.
     """
-    if isinstance(client, RedisCluster) or not hasattr(client, "connection_pool"):
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # a cluster client: its connections are per node
         pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
         return pipe.execute()
-    pool = client.connection_pool
     conn = pool.get_connection()
+    # hiredis packs each command in one call; redis-py's packer checks and encodes every
+    # argument in Python first
+    packed = [b"".join([pack_command(command) for command in commands])]  # type: ignore[arg-type]  # hiredis types a command as a 1-tuple; any length packs
 
     def exchange() -> list[Any]:
-        conn.send_packed_command(_packed(conn, commands))
+        conn.send_packed_command(packed)
         return [conn.read_response() for _ in commands]
 
     try:
@@ -169,16 +173,6 @@ def send_pipelined(client: redis.Redis, commands: Sequence[tuple[str | bytes | i
         raise
     finally:
         pool.release(conn)
-
-
-def _packed(conn: Any, commands: Sequence[tuple[str | bytes | int, ...]]) -> list[bytes]:
-    """The commands in Redis's wire format: by hiredis in one call each (redis-py's packer
-    checks and encodes every argument in Python first), else by redis-py."""
-    try:
-        from hiredis import pack_command
-    except ImportError:  # pragma: no cover - hiredis is a dependency; redis-py packs alone
-        return cast(list[bytes], conn.pack_commands(commands))
-    return [b"".join([pack_command(command) for command in commands])]  # type: ignore[arg-type]  # hiredis types a command as a 1-tuple; any length packs
 
 
 def field_pairs(reply: Any) -> Iterator[tuple[Any, Any]]:
