@@ -221,10 +221,10 @@ def item_extras(card: dict[str, object]) -> dict[str, object]:
     return extras
 
 
-def _shown(view: CatalogView, row: int, now: float) -> tuple[dict[str, object], dict[str, object]]:
-    """What a list shows of a row besides its score and reason (the fields before and after
-    them), built once per catalog view and row instead of per request; a group's next
-    session is computed again once that session has started."""
+def shown(view: CatalogView, row: int, now: float) -> tuple[dict[str, object], dict[str, object]]:
+    """What a list (recommendations, search, similar) shows of a row besides its score and
+    reason: the fields before and after them, built once per catalog view and row instead of
+    per request; a group's next session is computed again once that session has started."""
     held = view.served.get(row)
     if held is None or (held[0] is not None and now >= held[0]):
         card = view.cards[row] or {}
@@ -370,7 +370,7 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     items = []
     now = time.time()
     for row in crisis_rows + ranked:
-        head, tail = _shown(view, row, now)
+        head, tail = shown(view, row, now)
         items.append({
             **head,
             "score": round(float(scores[row]), 6) if row in ranked_set else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 from flask import Blueprint, g, jsonify
@@ -13,7 +14,7 @@ from serving.auth import require
 from serving.errors import ApiError
 from serving.model_cache import LoadedModel
 from serving.openapi import doc, parse_query
-from serving.recommend import ALL_TYPES, item_extras, read_context, support_for
+from serving.recommend import ALL_TYPES, read_context, shown, support_for
 from serving.schemas import ItemsResponse, SearchQuery, SearchResponse, SimilarQuery
 from serving.state import state
 from storage.api_keys import Role
@@ -21,19 +22,16 @@ from storage.api_keys import Role
 bp = Blueprint("resources", __name__, url_prefix="/v1")
 
 
-def _items(model: LoadedModel, view: CatalogView, rows: list[int], scores: np.ndarray,
-           score: bool = True) -> list[dict[str, object]]:
+def _items(view: CatalogView, rows: list[int], scores: np.ndarray, score: bool = True) -> list[dict[str, object]]:
+    now = time.time()
     out = []
     for row in rows:
-        card = view.cards[row] or {}
+        head, tail = shown(view, row, now)
         out.append({
-            "resource_id": model.item_ids[row],
-            "type": card.get("type"), "title": card.get("title"), "url": card.get("url"),
+            **head,
             "score": round(float(scores[row]), 6) if score else None,
             "reason": "Free, confidential support you can reach right now" if not score else None,
-            "topics": card.get("topics", []),
-            "is_crisis_resource": bool(card.get("is_crisis_resource")),
-            **item_extras(card),
+            **tail,
         })
     return out
 
@@ -73,7 +71,7 @@ def search():
                          risk=assessment.crisis, support=support_for(assessment.level, assessment))
     crisis_rows, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
     # a search for crisis words is a person reaching out: the crisis lines come first
-    items = _items(model, view, crisis_rows, scores, score=False) + _items(model, view, rows, scores)
+    items = _items(view, crisis_rows, scores, score=False) + _items(view, rows, scores)
     return jsonify({"crisis": bool(crisis_rows), "risk": assessment.level.value, "items": items})
 
 
@@ -92,4 +90,4 @@ def similar(resource_id: str):  # type: ignore[no-untyped-def]  # no return hint
     scores = embeddings @ embeddings[row]
     req = _lookup_policy(exclude_rows=frozenset({row}))
     _crisis, rows = apply_policy(view, scores, q.k, req, mmr_lambda=1.0)
-    return jsonify({"items": _items(model, view, rows, scores)})
+    return jsonify({"items": _items(view, rows, scores)})
