@@ -34,8 +34,11 @@ class RequestLimits:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        line = (len(environ.get("REQUEST_METHOD", "")) + len(environ.get("RAW_URI") or environ.get("PATH_INFO", ""))
-                + len(environ.get("QUERY_STRING", "")) + len(environ.get("SERVER_PROTOCOL", "")) + 3)
+        # "METHOD target PROTOCOL"; without the raw target, the decoded path and the query
+        # (percent-escapes then count as one byte each)
+        query = environ.get("QUERY_STRING", "")
+        target = environ.get("RAW_URI") or environ.get("PATH_INFO", "") + ("?" + query if query else "")
+        line = len(environ.get("REQUEST_METHOD", "")) + len(target) + len(environ.get("SERVER_PROTOCOL", "")) + 2
         if line > HEADER_LIMITS["limit_request_line"]:
             return self._refuse(start_response, 414, "414 URI Too Long", "uri_too_long")
         count = 0

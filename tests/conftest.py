@@ -9,6 +9,7 @@ except under CI=true, where an unreachable server fails the run.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +136,29 @@ def app_client(deployment):  # type: ignore[no-untyped-def]  # pytest fixtures a
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {result.api_key}"
     return client
+
+
+def raw_http(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (what an HTTP client library would refuse to send) and read
+    one answer: status, headers (lower-case names) and the body its Content-Length names,
+    or everything until the server closes."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(base)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+            head, sep, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            if sep and length and len(body) >= int(length.group(1)):
+                break
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
 
 
 def stop_process(proc, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]  # a subprocess.Popen

@@ -5,23 +5,11 @@ own middleware (``serving.wsgi.RequestLimits``), since granian has none of its o
 from __future__ import annotations
 
 import re
-import socket
-from urllib.parse import urlparse
 
 import requests
 
-
-def _raw(base: str, request: bytes) -> tuple[int, bytes]:
-    url = urlparse(base)
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-            if b"\r\n\r\n" in data and b"content-length: 0" not in data.lower() and data.endswith(b"}"):
-                break
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
+from serving.wsgi import RequestLimits
+from tests.conftest import raw_http
 
 
 def test_granian_serves_the_same_lists_as_gunicorn(live_server, live_granian) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
@@ -51,8 +39,33 @@ def test_granian_refuses_oversized_requests_in_json(live_granian) -> None:  # ty
     # limit is the same number; the answer has no body, which docs/deployment.md says)
     many = requests.get(f"{base}/healthz", headers={f"X-H{i}": "1" for i in range(120)}, timeout=10)
     assert many.status_code == 431
-    status, body = _raw(base, b"GET /v1/resources/search?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, _headers, body = raw_http(base, b"GET /v1/resources/search?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 414 and b'"uri_too_long"' in body
     # just under the limits still reaches the app
     ok = requests.get(f"{base}/healthz", headers={"X-Padding": "a" * 8000}, timeout=10)
     assert ok.status_code == 200 and ok.json() == {"status": "ok"}
+
+
+def _through_limits(environ: dict[str, str]) -> tuple[str, bytes]:
+    seen: list[str] = []
+    body = RequestLimits(lambda _env, start: (start("200 OK", []), [b"app"])[1])(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/x", "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", **environ},
+        lambda status, _headers: seen.append(status))
+    return seen[0], b"".join(body)
+
+
+def test_the_limits_middleware_refuses_exactly_past_gunicorns_numbers() -> None:
+    """Each branch of serving.wsgi.RequestLimits, at and past its limit (granian's own parser
+    refuses over 100 headers before the app, so only this reaches the count branch)."""
+    assert _through_limits({f"HTTP_X_H{i}": "1" for i in range(100)}) == ("200 OK", b"app")
+    status, body = _through_limits({f"HTTP_X_H{i}": "1" for i in range(101)})
+    assert status.startswith("431") and b'"headers_too_large"' in body
+    # "X-Pad: " + value is the header line: 8,190 bytes pass, one more does not
+    assert _through_limits({"HTTP_X_PAD": "a" * (8190 - 7)})[0] == "200 OK"
+    assert _through_limits({"HTTP_X_PAD": "a" * (8190 - 6)})[0].startswith("431")
+    # "GET " + path + " HTTP/1.1": 4,094 bytes pass, one more does not; a query counts with its "?"
+    assert _through_limits({"PATH_INFO": "/" + "a" * (4094 - 14)})[0] == "200 OK"
+    status, body = _through_limits({"PATH_INFO": "/" + "a" * (4094 - 13)})
+    assert status.startswith("414") and b'"uri_too_long"' in body
+    assert _through_limits({"PATH_INFO": "/", "QUERY_STRING": "q=" + "a" * (4094 - 17)})[0] == "200 OK"
+    assert _through_limits({"PATH_INFO": "/", "QUERY_STRING": "q=" + "a" * (4094 - 16)})[0].startswith("414")

@@ -3,23 +3,9 @@ the API's error shape, like every other answer (issue 16: a 431 came back as HTM
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import urlparse
-
 import requests
 
-
-def _raw(base: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    url = urlparse(base)
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, body
+from tests.conftest import raw_http
 
 
 def test_headers_too_large_is_a_json_431(live_server) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
@@ -36,10 +22,10 @@ def test_headers_too_large_is_a_json_431(live_server) -> None:  # type: ignore[n
 
 def test_a_request_line_too_long_or_malformed_is_json(live_server) -> None:  # type: ignore[no-untyped-def]  # pytest fixtures are untyped
     base, _key = live_server
-    status, headers, body = _raw(base, b"GET /v1/resources/search?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, headers, body = raw_http(base, b"GET /v1/resources/search?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 414 and headers["content-type"] == "application/json"
     assert b'"uri_too_long"' in body
-    status, headers, body = _raw(base, b"NOT A REQUEST\r\n\r\n")
+    status, headers, body = raw_http(base, b"NOT A REQUEST\r\n\r\n")
     assert status == 400 and headers["content-type"] == "application/json" and b'"error"' in body
     # an ordinary request still reaches the app
     assert requests.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
