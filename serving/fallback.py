@@ -45,6 +45,8 @@ class UserState:
     profile: dict[str, Any] = field(default_factory=dict)  # as JSON
     risk: bool = False
     cached: bytes | None = None
+    # the field the user's cached list for this request lives under (serving.recommend)
+    list_key: str | None = None
     tenant_policy: dict[str, Any] = field(default_factory=dict)  # as JSON
     # set when nothing about the user could be read: the strictest rules apply
     strict: bool = False

@@ -137,7 +137,7 @@ def _read_state(st: ServingState, req: RecRequest) -> tuple[UserState, LoadedMod
         raw_vec = st.redis.hget(*keys.user_vector(req.tenant, model.version, user)) if model else None
         sig = None
     elif sig is not None:
-        us.cached = results[11]
+        us.cached, us.list_key = results[11], sig
     if raw_vec is not None and model is not None:
         vec = user_vector(raw_vec)
         if vec.shape[0] == model.dim:
@@ -395,7 +395,8 @@ def recommend(st: ServingState, req: RecRequest) -> bytes:
     encoded = orjson.dumps(body)
     if (_cacheable(req) and not degraded and req.user_id and not body["crisis"]
             and st.settings.cache_ttl_seconds > 0):
-        sig = _signature(req, model.version, st.cache.catalog_version, us.arm)
+        # the key the read looked under, unless the versions moved during the request
+        sig = us.list_key or _signature(req, model.version, st.cache.catalog_version, us.arm)
         name = st.keys.user_cached_lists(req.tenant, req.user_id)
         try:
             send_pipelined(st.redis, [("HSET", name, sig, encoded),
